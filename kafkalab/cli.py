@@ -1,0 +1,71 @@
+"""The ``kafkalab`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kafkalab",
+        description="An interactive lab that teaches Apache Kafka on a deterministic in-process cluster.",
+    )
+    parser.add_argument("--version", action="version", version="kafkalab 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = sub.add_parser("demo", help="run a short scripted scenario headless and print what happened")
+    demo.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
+    demo.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
+    sandbox = sub.add_parser("sandbox", help="free play on a fresh cluster")
+    sandbox.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
+    sandbox.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
+    return parser
+
+
+def run_demo(brokers: int, seed: int) -> int:
+    from .sim.cluster import Cluster
+
+    cluster = Cluster(brokers=brokers, seed=seed)
+    rf = min(3, brokers)
+    cluster.create_topic("events", partitions=3, replication_factor=rf, config={"min.insync.replicas": min(2, rf)})
+    producer = cluster.producer({"acks": "all"})
+    for i in range(30):
+        producer.produce("events", key=f"user-{i % 5}", value=f"click-{i}")
+    producer.flush()
+    leader = cluster.describe_topic("events")[0].leader
+    cluster.kill_broker(leader)
+    cluster.run_for(15_000)
+    for i in range(30, 60):
+        producer.produce("events", key=f"user-{i % 5}", value=f"click-{i}")
+    producer.flush()
+    for entry in cluster.timeline:
+        print(f"{entry.time_ms:>8} ms  {entry.text}")
+    print()
+    for p in cluster.describe_topic("events"):
+        print(
+            f"events-{p.partition}  leader={p.leader} replicas={list(p.replicas)} isr={list(p.isr)} "
+            f"epoch={p.leader_epoch} hw={p.high_watermark} leo={p.log_end_offset}"
+        )
+    cluster.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return run_demo(args.brokers, args.seed)
+    if args.command in (None, "sandbox"):
+        try:
+            from .ui.app import run_app  # type: ignore[import-not-found]
+        except ImportError:
+            print("kafkalab: the lab screen is not built yet; try 'kafkalab demo'", file=sys.stderr)
+            return 1
+        return int(run_app(args) or 0)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,928 @@
+"""A Kafka broker: partition replicas (leader or follower), replication, ISR, produce and fetch.
+
+What a broker keeps in memory (lost when it is killed) and what it keeps in files (kept):
+- files: the partition logs (segments + indexes + leader-epoch-checkpoint) and the
+  ``replication-offset-checkpoint`` with each partition's high watermark, written every
+  ``replica.high.watermark.checkpoint.interval.ms``;
+- memory: the metadata image, follower fetch positions, the ISR change in flight, parked (long-poll)
+  fetches, produce requests waiting for acks=all, idempotent producer state (rebuilt from the log).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .controller import ControllerQuorum
+from .kernel import Kernel, Timer
+from .log import LogConfig, OffsetOutOfRangeError, PartitionLog
+from .metadata import NO_LEADER, MetadataImage, MetadataRecord, PartitionRecord
+from .network import Endpoint, Network
+from .records import RecordBatch
+
+__all__ = [
+    "BROKER_DEFAULTS",
+    "Broker",
+    "FetchPartition",
+    "FetchRequest",
+    "FetchResult",
+    "Partition",
+    "ProduceRequest",
+    "ProduceResult",
+]
+
+#: Broker configs (Kafka names) and their Kafka defaults.
+BROKER_DEFAULTS: dict[str, str] = {
+    "replica.lag.time.max.ms": "30000",
+    "replica.fetch.wait.max.ms": "500",
+    "replica.fetch.min.bytes": "1",
+    "replica.fetch.max.bytes": "1048576",
+    "replica.fetch.backoff.ms": "1000",
+    "replica.high.watermark.checkpoint.interval.ms": "5000",
+    "broker.heartbeat.interval.ms": "2000",
+    "broker.session.timeout.ms": "9000",
+    "min.insync.replicas": "1",
+    "unclean.leader.election.enable": "false",
+    "default.replication.factor": "1",
+    "num.partitions": "1",
+    "log.segment.bytes": "1073741824",
+    "log.roll.ms": "604800000",
+    "log.retention.ms": "604800000",
+    "log.retention.bytes": "-1",
+    "log.cleanup.policy": "delete",
+    "auto.create.topics.enable": "true",
+}
+
+CONSUMER_REPLICA_ID = -1
+UNDEFINED_EPOCH = -1
+
+
+# --- requests / responses (shapes of Kafka's Produce and Fetch APIs) ---------------------------------
+@dataclass(slots=True)
+class ProduceRequest:
+    acks: int
+    timeout_ms: int
+    #: (topic, partition, batch)
+    batches: list[tuple[str, int, RecordBatch]]
+    transactional_id: str | None = None
+
+
+@dataclass(slots=True)
+class ProduceResult:
+    error: str
+    base_offset: int = -1
+    log_start_offset: int = -1
+    message: str = ""
+
+
+@dataclass(slots=True)
+class FetchPartition:
+    topic: str
+    partition: int
+    fetch_offset: int
+    current_leader_epoch: int = -1
+    max_bytes: int = 1048576
+
+
+@dataclass(slots=True)
+class FetchRequest:
+    replica_id: int
+    max_wait_ms: int
+    min_bytes: int
+    parts: list[FetchPartition]
+    isolation_level: int = 0  # 0 read_uncommitted, 1 read_committed
+    max_bytes: int = 52428800
+
+
+@dataclass(slots=True)
+class FetchResult:
+    error: str
+    high_watermark: int = -1
+    log_start_offset: int = -1
+    last_stable_offset: int = -1
+    batches: list[RecordBatch] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _FollowerState:
+    leo: int = -1
+    last_caught_up_ms: int = 0
+    last_fetch_ms: int = 0
+    last_fetch_leader_leo: int = -1
+
+
+@dataclass(slots=True)
+class _ProducerEntry:
+    epoch: int
+    #: last (up to 5) appended batches: (first_seq, last_seq, base_offset, last_offset)
+    batches: deque[tuple[int, int, int, int]]
+
+
+class _DelayedProduce:
+    __slots__ = ("waiting", "results", "respond", "timer", "done", "min_isr")
+
+    def __init__(
+        self,
+        waiting: dict[tuple[str, int], tuple[Partition, int]],
+        results: dict[tuple[str, int], ProduceResult],
+        respond: Callable[[Any], None],
+    ) -> None:
+        self.waiting = waiting
+        self.results = results
+        self.respond = respond
+        self.timer: Timer | None = None
+        self.done = False
+
+    def try_complete(self, timed_out: bool = False) -> None:
+        if self.done:
+            return
+        for key, (part, required) in list(self.waiting.items()):
+            res = self.results[key]
+            if not part.is_leader:
+                res.error = "NOT_LEADER_OR_FOLLOWER"
+                del self.waiting[key]
+            elif part.log.high_watermark >= required:
+                if len(part.maximal_isr()) < part.min_isr():
+                    res.error = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
+                del self.waiting[key]
+            elif timed_out:
+                res.error = "REQUEST_TIMED_OUT"
+                del self.waiting[key]
+        if not self.waiting:
+            self.done = True
+            if self.timer is not None:
+                self.timer.cancel()
+            self.respond(self.results)
+
+
+class _DelayedFetch:
+    __slots__ = ("broker", "req", "respond", "timer", "done")
+
+    def __init__(self, broker: Broker, req: FetchRequest, respond: Callable[[Any], None]) -> None:
+        self.broker = broker
+        self.req = req
+        self.respond = respond
+        self.timer: Timer | None = None
+        self.done = False
+
+    def try_complete(self, timed_out: bool = False) -> None:
+        if self.done:
+            return
+        results, size = self.broker._read_fetch(self.req)
+        if timed_out or size >= self.req.min_bytes or any(r.error != "NO_ERROR" for r in results.values()):
+            self.done = True
+            if self.timer is not None:
+                self.timer.cancel()
+            self.respond(results)
+
+
+class Partition:
+    """One replica of a topic-partition hosted on a broker."""
+
+    def __init__(self, broker: Broker, topic: str, index: int, log: PartitionLog) -> None:
+        self.broker = broker
+        self.topic = topic
+        self.index = index
+        self.log = log
+        self.state: PartitionRecord | None = None
+        self.is_leader = False
+        self.leader_epoch = -1
+        self.followers: dict[int, _FollowerState] = {}
+        self.pending_isr: tuple[int, ...] | None = None
+        self.delayed_produces: list[_DelayedProduce] = []
+        self.delayed_fetches: list[_DelayedFetch] = []
+        self.producers: dict[int, _ProducerEntry] = {}
+        #: bumped whenever the follower fetch loop must stop (leader change, deletion, crash)
+        self.fetch_token = 0
+        self.rebuild_producer_state()
+
+    @property
+    def name(self) -> str:
+        return f"{self.topic}-{self.index}"
+
+    def min_isr(self) -> int:
+        return int(self.broker.topic_config(self.topic, "min.insync.replicas"))
+
+    def maximal_isr(self) -> tuple[int, ...]:
+        assert self.state is not None
+        if self.pending_isr is None:
+            return self.state.isr
+        return tuple(sorted(set(self.state.isr) | set(self.pending_isr)))
+
+    # -- idempotent producer state (KIP-98) -------------------------------------------------------
+    def rebuild_producer_state(self) -> None:
+        self.producers = {}
+        for b in self.log.iter_batches(self.log.log_start_offset):
+            self._record_producer_batch(b)
+
+    def _record_producer_batch(self, b: RecordBatch) -> None:
+        pid = b.producer_id
+        if pid < 0 or b.is_control:
+            return
+        e = self.producers.get(pid)
+        if e is None or b.producer_epoch > e.epoch:
+            e = _ProducerEntry(b.producer_epoch, deque(maxlen=5))
+            self.producers[pid] = e
+        e.batches.append((b.base_sequence, b.last_sequence, b.base_offset, b.last_offset))
+
+    def check_sequence(self, b: RecordBatch) -> tuple[str, int]:
+        """('NO_ERROR', -1) to append; ('DUPLICATE', base_offset) for a retry; or an error name."""
+        pid = b.producer_id
+        if pid < 0 or b.is_control:
+            return ("NO_ERROR", -1)
+        e = self.producers.get(pid)
+        if e is None:
+            return ("NO_ERROR", -1) if b.base_sequence == 0 else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
+        if b.producer_epoch < e.epoch:
+            return ("INVALID_PRODUCER_EPOCH", -1)
+        if b.producer_epoch > e.epoch:
+            return ("NO_ERROR", -1) if b.base_sequence == 0 else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
+        for first, last, base, _last_off in e.batches:
+            if first == b.base_sequence and last == b.last_sequence:
+                return ("DUPLICATE", base)
+        last_seq = e.batches[-1][1] if e.batches else -1
+        if b.base_sequence == (last_seq + 1) & 0x7FFFFFFF:
+            return ("NO_ERROR", -1)
+        return ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
+
+    # -- leader side --------------------------------------------------------------------------------
+    def append_as_leader(self, batch: RecordBatch) -> tuple[str, int, int]:
+        """Append a producer batch; returns (error, base_offset, last_offset)."""
+        err, dup_base = self.check_sequence(batch)
+        if err == "DUPLICATE":
+            return ("NO_ERROR", dup_base, dup_base + batch.last_offset_delta)
+        if err != "NO_ERROR":
+            return (err, -1, -1)
+        stored = self.log.append_as_leader(batch, self.leader_epoch)
+        self._record_producer_batch(stored)
+        self.maybe_increment_hw()
+        if self.delayed_fetches:
+            self.complete_delayed_fetches()
+        return ("NO_ERROR", stored.base_offset, stored.last_offset)
+
+    def maybe_increment_hw(self) -> bool:
+        if not self.is_leader or self.state is None:
+            return False
+        log = self.log
+        new_hw = log.log_end_offset
+        me = self.broker.broker_id
+        for b in self.maximal_isr():
+            if b == me:
+                continue
+            f = self.followers.get(b)
+            leo = f.leo if f is not None else -1
+            if leo < new_hw:
+                new_hw = leo
+        if new_hw > log.high_watermark:
+            log.update_high_watermark(new_hw)
+            if self.delayed_produces:
+                for d in list(self.delayed_produces):
+                    d.try_complete()
+                self.delayed_produces = [d for d in self.delayed_produces if not d.done]
+            if self.delayed_fetches:
+                self.complete_delayed_fetches()
+            return True
+        return False
+
+    def complete_delayed_fetches(self) -> None:
+        pending = self.delayed_fetches
+        self.delayed_fetches = []
+        for d in pending:
+            d.try_complete()
+            if not d.done:
+                self.delayed_fetches.append(d)
+
+    def update_follower(self, replica_id: int, fetch_offset: int) -> None:
+        now = self.broker.kernel.now_ms
+        f = self.followers.get(replica_id)
+        if f is None:
+            f = self.followers[replica_id] = _FollowerState()
+        leader_leo = self.log.log_end_offset
+        if fetch_offset >= leader_leo:
+            f.last_caught_up_ms = now
+        elif fetch_offset >= f.last_fetch_leader_leo:
+            f.last_caught_up_ms = max(f.last_caught_up_ms, f.last_fetch_ms)
+        f.leo = fetch_offset
+        f.last_fetch_ms = now
+        f.last_fetch_leader_leo = leader_leo
+        self.maybe_expand_isr(replica_id, f)
+        self.maybe_increment_hw()
+
+    def maybe_expand_isr(self, replica_id: int, f: _FollowerState) -> None:
+        st = self.state
+        if st is None or self.pending_isr is not None or replica_id in st.isr:
+            return
+        if f.leo < self.log.high_watermark:
+            return
+        epoch_start = self._epoch_start_offset()
+        if f.leo < epoch_start:
+            return
+        reg = self.broker.image.brokers.get(replica_id)
+        if reg is None or reg.fenced:
+            return
+        self.broker.alter_isr(self, tuple(sorted(set(st.isr) | {replica_id})), "expand")
+
+    def _epoch_start_offset(self) -> int:
+        for epoch, start in reversed(self.log.epoch_entries()):
+            if epoch == self.leader_epoch:
+                return start
+        return 0
+
+    def out_of_sync_followers(self, lag_ms: int) -> list[int]:
+        st = self.state
+        if st is None:
+            return []
+        now = self.broker.kernel.now_ms
+        leo = self.log.log_end_offset
+        out = []
+        for b in st.isr:
+            if b == self.broker.broker_id:
+                continue
+            f = self.followers.get(b)
+            if f is None:
+                continue
+            if f.leo != leo and now - f.last_caught_up_ms > lag_ms:
+                out.append(b)
+        return out
+
+    def fail_waiting(self, error: str) -> None:
+        for d in self.delayed_produces:
+            for key, (part, _req) in list(d.waiting.items()):
+                if part is self:
+                    d.results[key].error = error
+                    del d.waiting[key]
+            if not d.waiting and not d.done:
+                d.done = True
+                if d.timer is not None:
+                    d.timer.cancel()
+                d.respond(d.results)
+        self.delayed_produces = []
+        fetches, self.delayed_fetches = self.delayed_fetches, []
+        for fd in fetches:
+            fd.try_complete(timed_out=True)
+
+
+class Broker(Endpoint):
+    """A broker process (node name ``broker-<id>``)."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        net: Network,
+        broker_id: int,
+        data_dir: Path,
+        quorum: ControllerQuorum,
+        config: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(kernel, net, f"broker-{broker_id}")
+        self.broker_id = broker_id
+        self.data_dir = data_dir
+        self.quorum = quorum
+        self.config = dict(BROKER_DEFAULTS)
+        if config:
+            self.config.update(config)
+        self.listeners: list[Callable[[str], None]] = []
+        self._reset_memory()
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def _reset_memory(self) -> None:
+        self.image = MetadataImage()
+        self.partitions: dict[tuple[str, int], Partition] = {}
+        self._hw_checkpoint: dict[tuple[str, int], int] = {}
+        self.registered = False
+
+    def cfg_int(self, name: str) -> int:
+        return int(self.config[name])
+
+    def topic_config(self, topic: str, name: str) -> str:
+        t = self.image.topics.get(topic)
+        if t is not None and name in t.configs:
+            return t.configs[name]
+        if name in self.config:
+            return self.config[name]
+        if t is not None:
+            return t.config(name)
+        from .metadata import TOPIC_CONFIG_DEFAULTS
+
+        return TOPIC_CONFIG_DEFAULTS[name]
+
+    def boot(self) -> None:
+        """Start the process: read checkpoints, register with the controller, start periodic tasks."""
+        self.start()
+        self._reset_memory()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._hw_checkpoint = self._read_hw_checkpoint()
+        self._heartbeat()
+        lag = self.cfg_int("replica.lag.time.max.ms")
+        self.schedule(max(1, lag // 2), "isr-expiration", self._isr_expiration)
+        self.schedule(
+            self.cfg_int("replica.high.watermark.checkpoint.interval.ms"), "hw-checkpoint", self._checkpoint_loop
+        )
+
+    def crash(self) -> None:
+        """kill -9: memory is gone; files stay exactly as written."""
+        super().crash()
+        for p in self.partitions.values():
+            p.fetch_token += 1
+        self._reset_memory()
+
+    def emit(self, text: str) -> None:
+        for fn in self.listeners:
+            fn(text)
+
+    # -- controller link ------------------------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        ctrl = self.quorum.active
+        if ctrl is not None:
+            ctrl_name = ctrl.name
+            self.call(
+                ctrl_name,
+                "BrokerHeartbeat",
+                lambda respond, c=ctrl: c.handle_heartbeat(self.broker_id, self.incarnation, self.name, respond),
+                lambda resp: self._on_heartbeat(resp),
+                lambda err: None,
+                self.cfg_int("broker.heartbeat.interval.ms"),
+                detail=f"broker {self.broker_id}",
+            )
+        self.schedule(self.cfg_int("broker.heartbeat.interval.ms"), "heartbeat", self._heartbeat)
+
+    def _on_heartbeat(self, resp: Any) -> None:
+        if resp[0] == "NO_ERROR":
+            self.registered = True
+            self.on_metadata_push(self.quorum.log, len(self.quorum.log))
+
+    def on_metadata_push(self, log: list[MetadataRecord], upto: int) -> None:
+        """Apply metadata log records [image.offset+1, upto) and reconcile the replicas they touch."""
+        start = self.image.offset + 1
+        if upto <= start:
+            return
+        touched: set[tuple[str, int]] = set()
+        removed: set[str] = set()
+        for rec in log[start:upto]:
+            self.image.apply(rec)
+            if rec.kind == "partition" and rec.partition is not None:
+                touched.add((rec.partition.topic, rec.partition.partition))
+            elif rec.kind == "remove_topic" and rec.name is not None:
+                removed.add(rec.name)
+            elif rec.kind == "config" and rec.name is not None:
+                for key in self.partitions:
+                    if key[0] == rec.name:
+                        touched.add(key)
+        for key in sorted(self.partitions):
+            if key[0] in removed and key not in self.image.partitions:
+                self._delete_partition(key)
+        for key in sorted(touched):
+            st = self.image.partitions.get(key)
+            if st is not None:
+                self._reconcile(st)
+
+    def _log_config(self, topic: str) -> LogConfig:
+        tc = self.topic_config
+        return LogConfig(
+            segment_bytes=int(tc(topic, "segment.bytes")),
+            segment_ms=int(tc(topic, "segment.ms")),
+            retention_ms=int(tc(topic, "retention.ms")),
+            retention_bytes=int(tc(topic, "retention.bytes")),
+            cleanup_policy=tc(topic, "cleanup.policy"),
+            delete_retention_ms=int(tc(topic, "delete.retention.ms")),
+            min_cleanable_dirty_ratio=float(tc(topic, "min.cleanable.dirty.ratio")),
+            min_compaction_lag_ms=int(tc(topic, "min.compaction.lag.ms")),
+            index_interval_bytes=int(tc(topic, "index.interval.bytes")),
+        )
+
+    def partition_dir(self, topic: str, index: int) -> Path:
+        return self.data_dir / f"{topic}-{index}"
+
+    def _reconcile(self, st: PartitionRecord) -> None:
+        key = (st.topic, st.partition)
+        me = self.broker_id
+        part = self.partitions.get(key)
+        if me not in st.replicas:
+            if part is not None:
+                self._delete_partition(key)
+            return
+        if part is None:
+            log = PartitionLog(self.partition_dir(st.topic, st.partition), self._log_config(st.topic), self._clock)
+            hw = self._hw_checkpoint.get(key)
+            if hw is not None:
+                log.update_high_watermark(hw)
+            part = Partition(self, st.topic, st.partition, log)
+            self.partitions[key] = part
+        else:
+            part.log.config = self._log_config(st.topic)
+        old = part.state
+        part.state = st
+        if part.pending_isr is not None and old is not None and st.partition_epoch > old.partition_epoch:
+            part.pending_isr = None
+        if st.leader == me:
+            if not part.is_leader or part.leader_epoch != st.leader_epoch:
+                self._become_leader(part, st)
+            else:
+                part.maybe_increment_hw()
+        else:
+            if part.is_leader or part.leader_epoch != st.leader_epoch or old is None:
+                self._become_follower(part, st)
+
+    def _clock(self) -> int:
+        return self.kernel.now_ms
+
+    def _become_leader(self, part: Partition, st: PartitionRecord) -> None:
+        part.fetch_token += 1
+        part.is_leader = True
+        part.leader_epoch = st.leader_epoch
+        part.pending_isr = None
+        part.log.assign_epoch(st.leader_epoch, part.log.log_end_offset)
+        now = self.kernel.now_ms
+        part.followers = {
+            b: _FollowerState(last_caught_up_ms=now if b in st.isr else 0)
+            for b in st.replicas
+            if b != self.broker_id
+        }
+        self.emit(f"broker {self.broker_id} became leader of {part.name} (epoch {st.leader_epoch})")
+        part.maybe_increment_hw()
+
+    def _become_follower(self, part: Partition, st: PartitionRecord) -> None:
+        was_leader = part.is_leader
+        part.is_leader = False
+        part.leader_epoch = st.leader_epoch
+        part.pending_isr = None
+        part.followers = {}
+        part.fail_waiting("NOT_LEADER_OR_FOLLOWER")
+        part.fetch_token += 1
+        if was_leader:
+            self.emit(f"broker {self.broker_id} is now a follower of {part.name}")
+        if st.leader != NO_LEADER:
+            self._truncate_then_fetch(part, part.fetch_token)
+
+    def _delete_partition(self, key: tuple[str, int]) -> None:
+        part = self.partitions.pop(key)
+        part.fetch_token += 1
+        part.fail_waiting("NOT_LEADER_OR_FOLLOWER")
+        part.log.close()
+        shutil.rmtree(self.partition_dir(*key), ignore_errors=True)
+
+    # -- follower: truncation by leader epoch (KIP-101/279) and fetching ---------------------------
+    def _leader_node(self, part: Partition) -> Broker | None:
+        st = part.state
+        if st is None or st.leader == NO_LEADER:
+            return None
+        node = self.net.nodes.get(f"broker-{st.leader}")
+        return node if isinstance(node, Broker) else None
+
+    def _truncate_then_fetch(self, part: Partition, token: int) -> None:
+        if token != part.fetch_token or part.is_leader:
+            return
+        leader = self._leader_node(part)
+        if leader is None:
+            return
+        latest = part.log.latest_epoch()
+        if latest < 0:
+            self._fetch(part, token)
+            return
+        topic, index, epoch = part.topic, part.index, part.leader_epoch
+
+        def on_resp(resp: Any) -> None:
+            if token != part.fetch_token:
+                return
+            err, end_epoch, end_offset = resp
+            if err != "NO_ERROR":
+                self.schedule(self.cfg_int("replica.fetch.backoff.ms"), "fetch-retry",
+                              lambda: self._truncate_then_fetch(part, token))
+                return
+            log = part.log
+            if end_offset < 0:
+                target = log.high_watermark
+            elif end_epoch == latest:
+                target = min(end_offset, log.log_end_offset)
+            else:
+                _e, mine = log.end_offset_for_epoch(end_epoch)
+                target = min(end_offset, mine if mine >= 0 else log.high_watermark)
+            if target < log.log_end_offset:
+                dropped = log.log_end_offset - target
+                log.truncate_to(target)
+                part.rebuild_producer_state()
+                self.emit(
+                    f"broker {self.broker_id} truncated {part.name} to offset {target} "
+                    f"({dropped} uncommitted records dropped, leader epoch {end_epoch})"
+                )
+            self._fetch(part, token)
+
+        self.call(
+            leader.name,
+            "OffsetsForLeaderEpoch",
+            lambda respond: leader.handle_offsets_for_leader_epoch(topic, index, epoch, latest, respond),
+            on_resp,
+            lambda err: on_resp((err, -1, -1)),
+            30000,
+            detail=f"{part.name} epoch {latest}",
+        )
+
+    def _fetch(self, part: Partition, token: int) -> None:
+        if token != part.fetch_token or part.is_leader or not self.alive:
+            return
+        leader = self._leader_node(part)
+        if leader is None:
+            return
+        req = FetchRequest(
+            replica_id=self.broker_id,
+            max_wait_ms=self.cfg_int("replica.fetch.wait.max.ms"),
+            min_bytes=self.cfg_int("replica.fetch.min.bytes"),
+            parts=[
+                FetchPartition(
+                    part.topic, part.index, part.log.log_end_offset, part.leader_epoch,
+                    self.cfg_int("replica.fetch.max.bytes"),
+                )
+            ],
+        )
+        key = (part.topic, part.index)
+
+        def on_resp(results: dict[tuple[str, int], FetchResult]) -> None:
+            if token != part.fetch_token:
+                return
+            r = results[key]
+            if r.error == "NO_ERROR":
+                log = part.log
+                for b in r.batches:
+                    if b.last_offset < log.log_end_offset:
+                        continue
+                    if b.base_offset < log.log_end_offset:  # diverged batch boundaries (after unclean election)
+                        log.truncate_to(b.base_offset)
+                        part.rebuild_producer_state()
+                    log.append_as_follower(b)
+                    part._record_producer_batch(b)
+                log.update_high_watermark(min(r.high_watermark, log.log_end_offset))
+                self._fetch(part, token)
+            elif r.error == "OFFSET_OUT_OF_RANGE" and r.log_start_offset > part.log.log_end_offset:
+                part.log.truncate_fully_and_start_at(r.log_start_offset)
+                part.rebuild_producer_state()
+                self._fetch(part, token)
+            else:
+                self.schedule(self.cfg_int("replica.fetch.backoff.ms"), "fetch-retry",
+                              lambda: self._truncate_then_fetch(part, token))
+
+        def on_err(err: str) -> None:
+            if token != part.fetch_token:
+                return
+            self.schedule(self.cfg_int("replica.fetch.backoff.ms"), "fetch-retry",
+                          lambda: self._truncate_then_fetch(part, token))
+
+        self.call(
+            leader.name,
+            "Fetch",
+            lambda respond: leader.handle_fetch(req, respond),
+            on_resp,
+            on_err,
+            30000,
+            detail=f"{part.name} from {part.log.log_end_offset}",
+        )
+
+    # -- leader duties ----------------------------------------------------------------------------------
+    def _isr_expiration(self) -> None:
+        lag = self.cfg_int("replica.lag.time.max.ms")
+        for key in sorted(self.partitions):
+            part = self.partitions[key]
+            if not part.is_leader or part.pending_isr is not None or part.state is None:
+                continue
+            out = part.out_of_sync_followers(lag)
+            if out:
+                new_isr = tuple(b for b in part.state.isr if b not in out)
+                self.alter_isr(part, new_isr, "shrink")
+        self.schedule(max(1, lag // 2), "isr-expiration", self._isr_expiration)
+
+    def alter_isr(self, part: Partition, new_isr: tuple[int, ...], why: str) -> None:
+        st = part.state
+        ctrl = self.quorum.active
+        if st is None or ctrl is None:
+            return
+        part.pending_isr = new_isr
+        token = part.fetch_token
+        topic, index = part.topic, part.index
+
+        def on_resp(resp: Any) -> None:
+            if token != part.fetch_token:
+                return
+            err, new_state = resp
+            part.pending_isr = None
+            if err == "NO_ERROR" and new_state is not None:
+                if part.state is None or new_state.partition_epoch > part.state.partition_epoch:
+                    part.state = new_state
+                part.maybe_increment_hw()
+
+        def on_err(err: str) -> None:
+            if token == part.fetch_token:
+                part.pending_isr = None
+
+        c = ctrl
+        self.call(
+            c.name,
+            "AlterPartition",
+            lambda respond: c.handle_alter_partition(
+                self.broker_id, topic, index, st.leader_epoch, st.partition_epoch, new_isr, respond
+            ),
+            on_resp,
+            on_err,
+            30000,
+            detail=f"{part.name} {why} ISR to {list(new_isr)}",
+        )
+
+    # -- request handlers -------------------------------------------------------------------------------
+    def handle_produce(self, req: ProduceRequest, respond: Callable[[Any], None]) -> None:
+        results: dict[tuple[str, int], ProduceResult] = {}
+        waiting: dict[tuple[str, int], tuple[Partition, int]] = {}
+        acks = req.acks
+        for topic, index, batch in req.batches:
+            key = (topic, index)
+            part = self.partitions.get(key)
+            if part is None or not part.is_leader or part.state is None:
+                err = "NOT_LEADER_OR_FOLLOWER" if topic in self.image.topics else "UNKNOWN_TOPIC_OR_PART"
+                results[key] = ProduceResult(err)
+                continue
+            if acks == -1 and len(part.state.isr) < part.min_isr():
+                results[key] = ProduceResult(
+                    "NOT_ENOUGH_REPLICAS",
+                    message=f"ISR {list(part.state.isr)} is smaller than min.insync.replicas={part.min_isr()}",
+                )
+                continue
+            if batch.size_bytes > int(self.topic_config(topic, "max.message.bytes")):
+                results[key] = ProduceResult("MSG_SIZE_TOO_LARGE")
+                continue
+            err, base, last = part.append_as_leader(batch)
+            res = ProduceResult(err, base, part.log.log_start_offset)
+            results[key] = res
+            if err == "NO_ERROR" and acks == -1:
+                waiting[key] = (part, last + 1)
+        if acks == 0:
+            return
+        if not waiting:
+            respond(results)
+            return
+        d = _DelayedProduce(waiting, results, respond)
+        d.try_complete()
+        if not d.done:
+            for part, _r in waiting.values():
+                part.delayed_produces.append(d)
+            d.timer = self.schedule(req.timeout_ms, "produce-timeout", lambda: d.try_complete(timed_out=True))
+
+    def _read_fetch(self, req: FetchRequest) -> tuple[dict[tuple[str, int], FetchResult], int]:
+        results: dict[tuple[str, int], FetchResult] = {}
+        size = 0
+        follower = req.replica_id >= 0
+        budget = req.max_bytes
+        for fp in req.parts:
+            key = (fp.topic, fp.partition)
+            part = self.partitions.get(key)
+            if part is None or not part.is_leader:
+                results[key] = FetchResult("NOT_LEADER_OR_FOLLOWER")
+                continue
+            if fp.current_leader_epoch >= 0:
+                if fp.current_leader_epoch < part.leader_epoch:
+                    results[key] = FetchResult("FENCED_LEADER_EPOCH")
+                    continue
+                if fp.current_leader_epoch > part.leader_epoch:
+                    results[key] = FetchResult("UNKNOWN_LEADER_EPOCH")
+                    continue
+            log = part.log
+            hw = log.high_watermark
+            lso = self.last_stable_offset(part)
+            max_offset = None if follower else (lso if req.isolation_level == 1 else hw)
+            try:
+                batches = log.read(fp.fetch_offset, min(fp.max_bytes, max(budget, 1)), max_offset)
+            except OffsetOutOfRangeError:
+                results[key] = FetchResult("OFFSET_OUT_OF_RANGE", hw, log.log_start_offset, lso)
+                continue
+            n = 0
+            for b in batches:
+                n += b.size_bytes
+            size += n
+            budget -= n
+            results[key] = FetchResult("NO_ERROR", hw, log.log_start_offset, lso, batches)
+        return results, size
+
+    def last_stable_offset(self, part: Partition) -> int:
+        """LSO: without open transactions it equals the high watermark."""
+        return part.log.high_watermark
+
+    def handle_fetch(self, req: FetchRequest, respond: Callable[[Any], None]) -> None:
+        if req.replica_id >= 0:
+            for fp in req.parts:
+                part = self.partitions.get((fp.topic, fp.partition))
+                if (
+                    part is not None
+                    and part.is_leader
+                    and fp.current_leader_epoch == part.leader_epoch
+                    and part.state is not None
+                    and req.replica_id in part.state.replicas
+                ):
+                    part.update_follower(req.replica_id, fp.fetch_offset)
+        results, size = self._read_fetch(req)
+        if req.max_wait_ms <= 0 or size >= req.min_bytes or any(r.error != "NO_ERROR" for r in results.values()):
+            respond(results)
+            return
+        d = _DelayedFetch(self, req, respond)
+        for fp in req.parts:
+            part = self.partitions.get((fp.topic, fp.partition))
+            if part is not None:
+                part.delayed_fetches.append(d)
+        d.timer = self.schedule(req.max_wait_ms, "fetch-wait", lambda: d.try_complete(timed_out=True))
+
+    def handle_offsets_for_leader_epoch(
+        self, topic: str, index: int, current_leader_epoch: int, requested_epoch: int, respond: Callable[[Any], None]
+    ) -> None:
+        part = self.partitions.get((topic, index))
+        if part is None or not part.is_leader:
+            respond(("NOT_LEADER_OR_FOLLOWER", -1, -1))
+            return
+        if current_leader_epoch < part.leader_epoch:
+            respond(("FENCED_LEADER_EPOCH", -1, -1))
+            return
+        if current_leader_epoch > part.leader_epoch:
+            respond(("UNKNOWN_LEADER_EPOCH", -1, -1))
+            return
+        epoch, end = part.log.end_offset_for_epoch(requested_epoch)
+        respond(("NO_ERROR", epoch, end))
+
+    def handle_list_offsets(
+        self, topic: str, index: int, timestamp: int, isolation_level: int, respond: Callable[[Any], None]
+    ) -> None:
+        """ListOffsets: timestamp -2 = earliest, -1 = latest (HW, or LSO for read_committed)."""
+        part = self.partitions.get((topic, index))
+        if part is None or not part.is_leader:
+            respond(("NOT_LEADER_OR_FOLLOWER", -1))
+            return
+        log = part.log
+        if timestamp == -2:
+            respond(("NO_ERROR", log.log_start_offset))
+        elif timestamp == -1:
+            respond(("NO_ERROR", self.last_stable_offset(part) if isolation_level else log.high_watermark))
+        else:
+            for b in log.iter_batches(log.log_start_offset):
+                if b.base_offset >= log.high_watermark:
+                    break
+                if b.max_timestamp >= timestamp:
+                    for off, rec in b.iter_records():
+                        if rec.timestamp_ms >= timestamp:
+                            respond(("NO_ERROR", off))
+                            return
+            respond(("NO_ERROR", log.high_watermark))
+
+    def handle_metadata(self, respond: Callable[[Any], None]) -> None:
+        """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers."""
+        respond(
+            (
+                dict(self.image.topics),
+                dict(self.image.partitions),
+                self.image.live_brokers(),
+                self.quorum.state.leader,
+            )
+        )
+
+    def handle_admin(self, op: str, args: tuple[Any, ...], respond: Callable[[Any], None]) -> None:
+        """Admin requests are forwarded to the active controller (KRaft forwarding)."""
+        ctrl = self.quorum.active
+        if ctrl is None:
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        c = ctrl
+        handler = getattr(c, f"handle_{op}")
+        self.call(
+            c.name,
+            op,
+            lambda r: handler(*args, r),
+            respond,
+            lambda err: respond((err, f"forwarding to the controller failed: {err}")),
+            30000,
+            detail=op,
+        )
+
+    # -- checkpoints ------------------------------------------------------------------------------------
+    def _checkpoint_loop(self) -> None:
+        self.write_hw_checkpoint()
+        self.schedule(
+            self.cfg_int("replica.high.watermark.checkpoint.interval.ms"), "hw-checkpoint", self._checkpoint_loop
+        )
+
+    def write_hw_checkpoint(self) -> None:
+        lines = ["0", str(len(self.partitions))]
+        for (t, p), part in sorted(self.partitions.items()):
+            lines.append(f"{t} {p} {part.log.high_watermark}")
+        path = self.data_dir / "replication-offset-checkpoint"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+
+    def _read_hw_checkpoint(self) -> dict[tuple[str, int], int]:
+        path = self.data_dir / "replication-offset-checkpoint"
+        out: dict[tuple[str, int], int] = {}
+        if not path.exists():
+            return out
+        lines = path.read_text().splitlines()
+        for line in lines[2:]:
+            parts = line.rsplit(" ", 2)
+            if len(parts) == 3:
+                out[(parts[0], int(parts[1]))] = int(parts[2])
+        return out

@@ -1,0 +1,234 @@
+"""AdminClient shaped like ``confluent_kafka.admin``: create/delete/describe topics, topic configs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import KafkaError, KafkaException
+from .common import ClientNode
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+
+__all__ = [
+    "AdminClient",
+    "BrokerMetadata",
+    "ClusterMetadata",
+    "ConfigResource",
+    "Future",
+    "NewTopic",
+    "PartitionMetadata",
+    "TopicMetadata",
+]
+
+
+class Future:
+    """A result that the simulation fills in; ``result()`` runs the simulation until it is there."""
+
+    def __init__(self, client: ClientNode) -> None:
+        self._client = client
+        self._done = False
+        self._value: Any = None
+        self._error: KafkaError | None = None
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, value: Any) -> None:
+        self._done, self._value = True, value
+
+    def set_error(self, err: KafkaError) -> None:
+        self._done, self._error = True, err
+
+    def result(self, timeout: float | None = None) -> Any:
+        self._client.wait_until(self.done, 60.0 if timeout is None else timeout)
+        if not self._done:
+            raise KafkaException(KafkaError("_TIMED_OUT", "the operation did not complete in time"))
+        if self._error is not None:
+            raise KafkaException(self._error)
+        return self._value
+
+    def exception(self, timeout: float | None = None) -> KafkaException | None:
+        try:
+            self.result(timeout)
+        except KafkaException as e:
+            return e
+        return None
+
+
+@dataclass
+class NewTopic:
+    topic: str
+    num_partitions: int = -1
+    replication_factor: int = -1
+    replica_assignment: list[list[int]] | None = None
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PartitionMetadata:
+    id: int
+    leader: int
+    replicas: list[int]
+    isrs: list[int]
+    leader_epoch: int = -1
+    error: KafkaError | None = None
+
+
+@dataclass
+class TopicMetadata:
+    topic: str
+    partitions: dict[int, PartitionMetadata]
+    error: KafkaError | None = None
+    topic_id: str = ""
+
+
+@dataclass
+class BrokerMetadata:
+    id: int
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}/{self.id}"
+
+
+@dataclass
+class ClusterMetadata:
+    cluster_id: str
+    controller_id: int
+    brokers: dict[int, BrokerMetadata]
+    topics: dict[str, TopicMetadata]
+    orig_broker_id: int = -1
+    orig_broker_name: str = ""
+
+
+class ConfigResource:
+    """A topic whose configs to alter: ``ConfigResource("topic", "events", set_config={...})``."""
+
+    def __init__(self, restype: str | int, name: str, set_config: dict[str, str] | None = None) -> None:
+        rt = str(restype).lower().rsplit(".", 1)[-1]
+        if rt not in ("topic", "2"):
+            raise KafkaException(KafkaError("_INVALID_ARG", f"only topic configs are supported, not {restype}"))
+        self.restype = "topic"
+        self.name = name
+        self.set_config_dict: dict[str, str | None] = dict(set_config or {})
+
+    def set_config(self, name: str, value: str) -> None:
+        self.set_config_dict[name] = str(value)
+
+    def delete_config(self, name: str) -> None:
+        self.set_config_dict[name] = None
+
+    def __repr__(self) -> str:
+        return f"ConfigResource(topic,{self.name})"
+
+
+class AdminClient(ClientNode):
+    def __init__(self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None) -> None:
+        super().__init__(cluster, name or cluster.next_client_name("adminclient"), dict(config or {}))
+
+    def _admin_call(self, op: str, args: tuple[Any, ...], fut: Future, on_ok: Callable[[Any], Any] | None = None,
+                    attempt: int = 0) -> None:
+        brokers = self.cluster.bootstrap_names()
+        if not brokers:
+            fut.set_error(KafkaError("_ALL_BROKERS_DOWN", "no broker to send the request to"))
+            return
+        name = brokers[attempt % len(brokers)]
+        node = self.net.nodes[name]
+
+        def ok(resp: Any) -> None:
+            err, detail = resp[0], resp[1] if len(resp) > 1 else None
+            if err == "NO_ERROR":
+                fut.set_result(on_ok(detail) if on_ok else None)
+            elif err == "NOT_CONTROLLER" and attempt < 20:
+                self.schedule(self.retry_backoff_ms * 5, "admin-retry", lambda: self._admin_call(op, args, fut, on_ok, attempt + 1))
+            else:
+                fut.set_error(KafkaError(err, detail if isinstance(detail, str) else None))
+
+        def fail(err: str) -> None:
+            if attempt + 1 < 3 * len(brokers):
+                self.schedule(self.retry_backoff_ms, "admin-retry", lambda: self._admin_call(op, args, fut, on_ok, attempt + 1))
+            else:
+                fut.set_error(KafkaError(err))
+
+        self.call(name, op, lambda r: node.handle_admin(op, args, r), ok, fail, self.request_timeout_ms,  # type: ignore[attr-defined]
+                  detail=str(args[0]) if args else op)
+
+    def create_topics(self, new_topics: Iterable[NewTopic], operation_timeout: float = 0,
+                      request_timeout: float = 0, validate_only: bool = False) -> dict[str, Future]:
+        out: dict[str, Future] = {}
+        for nt in new_topics:
+            fut = Future(self)
+            out[nt.topic] = fut
+            n = nt.num_partitions if nt.num_partitions > 0 else int(self.cluster.broker_config("num.partitions"))
+            rf = nt.replication_factor if nt.replication_factor > 0 else int(
+                self.cluster.broker_config("default.replication.factor"))
+            assignment = [tuple(r) for r in nt.replica_assignment] if nt.replica_assignment else None
+            if assignment:
+                n, rf = len(assignment), len(assignment[0])
+            cfg = {str(k): str(v) for k, v in (nt.config or {}).items()}
+            self._admin_call("create_topic", (nt.topic, n, rf, cfg, assignment), fut)
+        return out
+
+    def delete_topics(self, topics: Iterable[str], operation_timeout: float = 0,
+                      request_timeout: float = 0) -> dict[str, Future]:
+        out: dict[str, Future] = {}
+        for t in topics:
+            fut = Future(self)
+            out[t] = fut
+            self._admin_call("delete_topic", (t,), fut)
+        return out
+
+    def alter_configs(self, resources: Iterable[ConfigResource]) -> dict[ConfigResource, Future]:
+        """Like confluent's incremental_alter_configs for topics: set (or delete with None) given keys."""
+        out: dict[ConfigResource, Future] = {}
+        for res in resources:
+            fut = Future(self)
+            out[res] = fut
+            self._admin_call("alter_configs", (res.name, dict(res.set_config_dict)), fut)
+        return out
+
+    incremental_alter_configs = alter_configs
+
+    def describe_configs(self, resources: Iterable[ConfigResource]) -> dict[ConfigResource, Future]:
+        out: dict[ConfigResource, Future] = {}
+        for res in resources:
+            fut = Future(self)
+            out[res] = fut
+
+            def done(res: ConfigResource = res, fut: Future = fut) -> None:
+                t = self.topics.get(res.name)
+                if t is None:
+                    fut.set_error(KafkaError("UNKNOWN_TOPIC_OR_PART", f"Topic '{res.name}' does not exist."))
+                else:
+                    fut.set_result(self.cluster.topic_configs(res.name))
+
+            self.refresh_metadata(done)
+        return out
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
+        got: list[bool] = []
+        self.refresh_metadata(lambda: got.append(True))
+        self.wait_until(lambda: bool(got), 10.0 if timeout is None or timeout < 0 else timeout)
+        if not got:
+            raise KafkaException(KafkaError("_TIMED_OUT", "Failed to get metadata: Local: Timed out"))
+        topics: dict[str, TopicMetadata] = {}
+        for name, t in sorted(self.topics.items()):
+            if topic is not None and name != topic:
+                continue
+            parts = {}
+            for i in range(t.partitions):
+                st = self.partitions.get((name, i))
+                if st is None:
+                    continue
+                parts[i] = PartitionMetadata(i, st.leader, list(st.replicas), list(st.isr), st.leader_epoch,
+                                             KafkaError("LEADER_NOT_AVAILABLE") if st.leader < 0 else None)
+            topics[name] = TopicMetadata(name, parts, topic_id=t.topic_id)
+        if topic is not None and topic not in topics:
+            topics[topic] = TopicMetadata(topic, {}, KafkaError("UNKNOWN_TOPIC_OR_PART"))
+        brokers = {b: BrokerMetadata(b, f"broker-{b}", 9092) for b in self.live_brokers}
+        ctrl = self.cluster.quorum.state.leader
+        return ClusterMetadata(self.cluster.cluster_id, ctrl if ctrl is not None else -1, brokers, topics)

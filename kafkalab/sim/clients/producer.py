@@ -1,0 +1,500 @@
+"""The producer: ``produce`` / ``poll`` / ``flush`` like confluent_kafka, batching and retries like Kafka.
+
+Defaults are the Java client's (Kafka 4.x): ``acks=all``, ``enable.idempotence=true``, ``linger.ms=5``,
+``batch.size=16384``, ``retries=2147483647``, ``delivery.timeout.ms=120000``,
+``max.in.flight.requests.per.connection=5``. Setting ``acks`` to 0 or 1 without setting
+``enable.idempotence`` turns idempotence off (as the Java client does); asking for both is an error.
+Records without a key use the sticky partitioner (KIP-480): they fill a batch for one partition, then the
+producer picks another partition at random.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..broker import ProduceRequest, ProduceResult
+from ..errors import KafkaError, KafkaException, is_retriable
+from ..history import Op
+from ..metadata import NO_LEADER
+from ..partitioner import default_partition
+from ..records import Record, RecordBatch
+from .common import OFFSET_INVALID, ClientNode, Message, config_bool, to_bytes
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+
+__all__ = ["Producer", "PRODUCER_DEFAULTS"]
+
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "acks": "all",
+    "enable.idempotence": True,
+    "linger.ms": 5,
+    "batch.size": 16384,
+    "retries": 2147483647,
+    "retry.backoff.ms": 100,
+    "delivery.timeout.ms": 120000,
+    "request.timeout.ms": 30000,
+    "max.in.flight.requests.per.connection": 5,
+    "max.request.size": 1048576,
+}
+
+#: per-record overhead in a v2 batch, roughly (for batch.size accounting)
+_RECORD_OVERHEAD = 8
+_BATCH_OVERHEAD = 61
+
+Callback = Callable[[KafkaError | None, Message], None]
+
+
+class _Batch:
+    __slots__ = (
+        "topic", "partition", "records", "callbacks", "size", "created_ms", "deadline_ms", "attempts",
+        "sequence", "producer_id", "producer_epoch", "retry_at_ms", "built", "closed", "last_error",
+    )
+
+    def __init__(self, topic: str, partition: int, now_ms: int, deadline_ms: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.records: list[Record] = []
+        self.callbacks: list[Callback | None] = []
+        self.size = _BATCH_OVERHEAD
+        self.created_ms = now_ms
+        self.deadline_ms = deadline_ms
+        self.attempts = 0
+        self.sequence = -1
+        self.producer_id = -1
+        self.producer_epoch = -1
+        self.retry_at_ms = 0
+        self.built: RecordBatch | None = None
+        self.closed = False
+        self.last_error: str | None = None
+
+
+class _TpState:
+    __slots__ = ("unsent", "in_flight", "next_sequence", "retrying")
+
+    def __init__(self) -> None:
+        self.unsent: deque[_Batch] = deque()
+        self.in_flight: list[_Batch] = []
+        self.next_sequence = 0
+        #: a batch of this partition is being retried: send one batch at a time to keep order
+        self.retrying = False
+
+
+class Producer(ClientNode):
+    """A producer client (a node of the simulation)."""
+
+    def __init__(self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None) -> None:
+        cfg = dict(PRODUCER_DEFAULTS)
+        user = dict(config or {})
+        cfg.update(user)
+        acks = str(cfg["acks"]).lower()
+        if acks in ("all", "-1"):
+            self.acks = -1
+        elif acks in ("0", "1"):
+            self.acks = int(acks)
+        else:
+            raise KafkaException(KafkaError("_INVALID_ARG", f"Invalid value for configuration property \"acks\": {cfg['acks']}"))
+        idem = config_bool(cfg["enable.idempotence"])
+        if self.acks != -1:
+            if "enable.idempotence" in user and idem:
+                raise KafkaException(
+                    KafkaError("_INVALID_ARG", "enable.idempotence=true requires acks=all (acks=-1)")
+                )
+            idem = False
+        self.idempotent = idem
+        self.linger_ms = int(cfg["linger.ms"])
+        self.batch_size = int(cfg["batch.size"])
+        self.retries = int(cfg["retries"])
+        self.delivery_timeout_ms = int(cfg["delivery.timeout.ms"])
+        self.max_in_flight = int(cfg["max.in.flight.requests.per.connection"])
+        if self.idempotent and self.max_in_flight > 5:
+            raise KafkaException(
+                KafkaError("_INVALID_ARG", "max.in.flight.requests.per.connection must be at most 5 with idempotence")
+            )
+        super().__init__(cluster, name or cluster.next_client_name(str(cfg.get("client.id", "producer"))), cfg)
+        self.producer_id = -1
+        self.producer_epoch = -1
+        self._pid_pending = False
+        self._tps: dict[tuple[str, int], _TpState] = {}
+        self._no_metadata: dict[str, list[tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], int, Callback | None, int]]] = {}
+        self._sticky: dict[str, int] = {}
+        self._reports: deque[tuple[Callback | None, KafkaError | None, Message]] = deque()
+        self._in_flight_per_broker: dict[int, int] = {}
+        self._wake_timer: Any = None
+        self._wake_at = -1
+        self._flushing = False
+        self._queued = 0
+        self.sent_batches = 0
+        self.acked_records = 0
+        self.failed_records = 0
+        self.history = cluster.history
+        self.errors: deque[tuple[int, str, str]] = deque(maxlen=20)
+        if self.idempotent:
+            self._init_producer_id()
+
+    # -- public API ---------------------------------------------------------------------------------
+    def produce(
+        self,
+        topic: str,
+        value: str | bytes | None = None,
+        key: str | bytes | None = None,
+        partition: int = -1,
+        on_delivery: Callback | None = None,
+        timestamp: int = 0,
+        headers: dict[str, Any] | list[tuple[str, Any]] | None = None,
+        callback: Callback | None = None,
+    ) -> None:
+        """Queue a record; the delivery report comes later through ``poll()``/``flush()``."""
+        if self.closed:
+            raise KafkaException(KafkaError("_STATE", "producer is closed"))
+        cb = on_delivery or callback
+        k = to_bytes(key)
+        v = to_bytes(value)
+        hdrs: list[tuple[str, bytes | None]] = []
+        if headers:
+            items = headers.items() if isinstance(headers, dict) else headers
+            hdrs = [(str(hk), to_bytes(hv)) for hk, hv in items]
+        ts = timestamp if timestamp > 0 else self.kernel.now_ms
+        self._queued += 1
+        if topic not in self.topics:
+            self._no_metadata.setdefault(topic, []).append((k, v, hdrs, ts, cb, partition))
+            self.refresh_metadata(self._on_metadata)
+            return
+        self._append(topic, partition, k, v, hdrs, ts, cb)
+
+    def poll(self, timeout: float | None = 0) -> int:
+        """Serve queued delivery reports (calling their callbacks); waits up to ``timeout`` s for one."""
+        if not self._reports and timeout:
+            self.wait_until(lambda: bool(self._reports), timeout)
+        return self._serve_reports()
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Send everything and wait for every delivery report; returns how many are still pending."""
+        self._flushing = True
+        self._wake(0)
+        try:
+            self.wait_until(lambda: self._queued == 0, timeout)
+        finally:
+            self._flushing = False
+        self._serve_reports()
+        return self._queued
+
+    def __len__(self) -> int:
+        return self._queued + len(self._reports)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def in_flight_batches(self) -> list[tuple[str, int, int, int]]:
+        """(topic, partition, records, attempts) of batches sent and not yet answered."""
+        out = []
+        for (t, p), st in sorted(self._tps.items()):
+            for b in st.in_flight:
+                out.append((t, p, len(b.records), b.attempts))
+        return out
+
+    # -- accumulating ---------------------------------------------------------------------------------
+    def _on_metadata(self) -> None:
+        pending, self._no_metadata = self._no_metadata, {}
+        for topic, recs in pending.items():
+            if topic not in self.topics:
+                for k, v, _h, _ts, cb, p in recs:
+                    self._queued -= 1
+                    msg = Message(topic, p, OFFSET_INVALID, k, v)
+                    err = KafkaError("_UNKNOWN_TOPIC", f"Unknown topic {topic}")
+                    self.history.append(Op(self.kernel.now_ms, "fail", self.name, topic, None, None, k, v, err.name()))
+                    self._reports.append((cb, err, msg))
+                continue
+            for k, v, h, ts, cb, p in recs:
+                self._append(topic, p, k, v, h, ts, cb)
+        self._wake(0)
+
+    def _choose_partition(self, topic: str, key: bytes | None) -> int:
+        n = self.topics[topic].partitions
+        if key is not None:
+            return default_partition(key, n)
+        p = self._sticky.get(topic)
+        if p is None:
+            choices = [i for i in range(n) if self.leader_of(topic, i) != NO_LEADER] or list(range(n))
+            p = choices[self.kernel.rng.randrange(len(choices))]
+            self._sticky[topic] = p
+        return p
+
+    def _append(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes | None]],
+        ts: int,
+        cb: Callback | None,
+    ) -> None:
+        nparts = self.topics[topic].partitions
+        if partition < 0:
+            partition = self._choose_partition(topic, key)
+        elif partition >= nparts:
+            self._queued -= 1
+            err = KafkaError("_UNKNOWN_PARTITION", f"{topic} has no partition {partition}")
+            self._reports.append((cb, err, Message(topic, partition, OFFSET_INVALID, key, value)))
+            return
+        tp = (topic, partition)
+        st = self._tps.get(tp)
+        if st is None:
+            st = self._tps[tp] = _TpState()
+        now = self.kernel.now_ms
+        rec_size = _RECORD_OVERHEAD + (len(key) if key else 0) + (len(value) if value else 0)
+        batch = st.unsent[-1] if st.unsent else None
+        if batch is None or batch.closed or batch.size + rec_size > self.batch_size:
+            if batch is not None and not batch.closed:
+                batch.closed = True
+                if key is None and self._sticky.get(topic) == partition:
+                    self._switch_sticky(topic, partition)
+                    if self._sticky.get(topic) != partition:
+                        self._append(topic, -1, key, value, headers, ts, cb)
+                        self._wake(0)
+                        return
+            batch = _Batch(topic, partition, now, now + self.delivery_timeout_ms)
+            st.unsent.append(batch)
+        batch.records.append(Record(key, value, tuple(headers), ts))
+        batch.callbacks.append(cb)
+        batch.size += rec_size
+        self.history.append(Op(now, "send", self.name, topic, partition, None, key, value))
+        if batch.size >= self.batch_size:
+            batch.closed = True
+            if key is None and self._sticky.get(topic) == partition:
+                self._switch_sticky(topic, partition)
+            self._wake(0)
+        else:
+            self._wake(max(0, batch.created_ms + self.linger_ms - now))
+
+    def _switch_sticky(self, topic: str, old: int) -> None:
+        n = self.topics[topic].partitions
+        choices = [i for i in range(n) if i != old and self.leader_of(topic, i) != NO_LEADER]
+        if not choices:
+            self._sticky[topic] = old
+            return
+        self._sticky[topic] = choices[self.kernel.rng.randrange(len(choices))]
+
+    # -- sending ------------------------------------------------------------------------------------------
+    def _wake(self, delay_ms: int) -> None:
+        at = self.kernel.now_ms + delay_ms
+        if self._wake_timer is not None and not self._wake_timer.cancelled:
+            if self._wake_at <= at:
+                return
+            self._wake_timer.cancel()
+        self._wake_at = at
+        self._wake_timer = self.schedule(delay_ms, "sender", self._run_sender)
+
+    def _init_producer_id(self) -> None:
+        if self._pid_pending:
+            return
+        self._pid_pending = True
+        brokers = self.cluster.bootstrap_names()
+        name = brokers[self.kernel.rng.randrange(len(brokers))] if brokers else None
+        if name is None:
+            self._pid_pending = False
+            return
+        node = self.net.nodes[name]
+
+        def ok(resp: Any) -> None:
+            self._pid_pending = False
+            err, pid, epoch = resp
+            if err != "NO_ERROR":
+                self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
+                return
+            self.producer_id, self.producer_epoch = pid, epoch
+            for st in self._tps.values():
+                st.next_sequence = 0
+            self._wake(0)
+
+        def fail(_e: str) -> None:
+            self._pid_pending = False
+            self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
+
+        self.call(name, "InitProducerId", lambda r: node.handle_admin("allocate_producer_id", (), r),  # type: ignore[attr-defined]
+                  ok, fail, self.request_timeout_ms, detail=self.name)
+
+    def _run_sender(self) -> None:
+        self._wake_timer = None
+        if self.idempotent and self.producer_id < 0:
+            self._init_producer_id()
+            return
+        now = self.kernel.now_ms
+        by_leader: dict[int, list[_Batch]] = {}
+        next_wake: int | None = None
+        need_metadata = False
+        for tp in sorted(self._tps):
+            st = self._tps[tp]
+            # expire batches that waited longer than delivery.timeout.ms
+            while st.unsent and st.unsent[0].deadline_ms <= now:
+                self._fail_batch(st.unsent.popleft(), st, "_MSG_TIMED_OUT", "delivery.timeout.ms expired")
+            if not st.unsent:
+                continue
+            b = st.unsent[0]
+            ready = b.closed or self._flushing or now - b.created_ms >= self.linger_ms or b.attempts > 0
+            wake_at = max(b.created_ms + self.linger_ms, b.retry_at_ms)
+            if not ready or b.retry_at_ms > now:
+                next_wake = wake_at if next_wake is None else min(next_wake, wake_at)
+                continue
+            if st.retrying and st.in_flight:
+                continue
+            if self.idempotent and len(st.in_flight) >= 5:
+                continue
+            leader = self.leader_of(*tp)
+            if leader == NO_LEADER:
+                need_metadata = True
+                b.retry_at_ms = now + self.retry_backoff_ms
+                next_wake = b.retry_at_ms if next_wake is None else min(next_wake, b.retry_at_ms)
+                continue
+            if self._in_flight_per_broker.get(leader, 0) >= self.max_in_flight:
+                continue
+            by_leader.setdefault(leader, []).append(b)
+        for leader, batches in sorted(by_leader.items()):
+            self._send(leader, batches)
+        if need_metadata:
+            self.refresh_metadata(lambda: self._wake(0))
+        if next_wake is not None:
+            self._wake(max(0, next_wake - now))
+
+    def _send(self, leader: int, batches: list[_Batch]) -> None:
+        reqs: list[tuple[str, int, RecordBatch]] = []
+        for b in batches:
+            st = self._tps[(b.topic, b.partition)]
+            st.unsent.popleft()
+            st.in_flight.append(b)
+            if b.closed is False:
+                b.closed = True
+                if b.records[0].key is None and self._sticky.get(b.topic) == b.partition:
+                    self._switch_sticky(b.topic, b.partition)
+            stale = self.idempotent and (
+                b.sequence < 0 or b.producer_id != self.producer_id or b.producer_epoch != self.producer_epoch
+            )
+            if b.built is None or stale:
+                if stale:
+                    b.sequence = st.next_sequence
+                    st.next_sequence += len(b.records)
+                    b.producer_id, b.producer_epoch = self.producer_id, self.producer_epoch
+                b.built = RecordBatch.build(
+                    b.records,
+                    producer_id=b.producer_id,
+                    producer_epoch=b.producer_epoch,
+                    base_sequence=b.sequence,
+                )
+            b.attempts += 1
+            reqs.append((b.topic, b.partition, b.built))
+        self.sent_batches += len(batches)
+        broker_name = f"broker-{leader}"
+        node = self.net.nodes.get(broker_name)
+        req = ProduceRequest(self.acks, self.request_timeout_ms, reqs)
+        if node is None:
+            self._on_error(leader, batches, "_TRANSPORT")
+            return
+        if self.acks == 0:
+            self.net.send(self, broker_name, "Produce", lambda: node.handle_produce(req, lambda _r: None),  # type: ignore[attr-defined]
+                          detail=f"{len(reqs)} batches acks=0")
+            for b in batches:
+                self._complete(b, -1, None)
+            self._wake(0)
+            return
+        self._in_flight_per_broker[leader] = self._in_flight_per_broker.get(leader, 0) + 1
+        self.call(
+            broker_name,
+            "Produce",
+            lambda respond: node.handle_produce(req, respond),  # type: ignore[attr-defined]
+            lambda results: self._on_response(leader, batches, results),
+            lambda err: self._on_error(leader, batches, err),
+            self.request_timeout_ms,
+            detail=", ".join(f"{b.topic}-{b.partition}×{len(b.records)}" for b in batches),
+        )
+
+    def _on_response(self, leader: int, batches: list[_Batch], results: dict[tuple[str, int], ProduceResult]) -> None:
+        self._in_flight_per_broker[leader] -= 1
+        refresh = False
+        for b in batches:
+            r = results[(b.topic, b.partition)]
+            if r.error == "NO_ERROR":
+                self._complete(b, r.base_offset, None)
+            else:
+                refresh |= self._retry_or_fail(b, r.error, r.message)
+        if refresh:
+            self.refresh_metadata(lambda: self._wake(0))
+        self._wake(0)
+
+    def _on_error(self, leader: int, batches: list[_Batch], err: str) -> None:
+        if self.acks != 0:
+            self._in_flight_per_broker[leader] = max(0, self._in_flight_per_broker.get(leader, 0) - 1)
+        for b in batches:
+            self._retry_or_fail(b, err, "")
+        self.refresh_metadata(lambda: self._wake(0))
+        self._wake(self.retry_backoff_ms)
+
+    def _retry_or_fail(self, b: _Batch, err: str, message: str) -> bool:
+        """Put a failed batch back for a retry (in sequence order) or fail it; True if metadata is stale."""
+        st = self._tps[(b.topic, b.partition)]
+        if b in st.in_flight:
+            st.in_flight.remove(b)
+        now = self.kernel.now_ms
+        b.last_error = err
+        self.errors.append((now, f"{b.topic}-{b.partition}", err))
+        retriable = is_retriable(err) or err in ("_TRANSPORT", "REQUEST_TIMED_OUT")
+        if err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent:
+            # an earlier batch of this partition is being retried: this one follows it
+            retriable = any(o.sequence < b.sequence for o in list(st.unsent) + st.in_flight)
+        if retriable and b.attempts <= self.retries and now < b.deadline_ms:
+            b.retry_at_ms = now + self.retry_backoff_ms
+            st.retrying = True
+            st.unsent.appendleft(b)
+            if self.idempotent:
+                st.unsent = deque(sorted(st.unsent, key=lambda x: (x.sequence < 0, x.sequence)))
+            return err in ("NOT_LEADER_OR_FOLLOWER", "UNKNOWN_TOPIC_OR_PART", "_TRANSPORT", "REQUEST_TIMED_OUT",
+                           "FENCED_LEADER_EPOCH", "LEADER_NOT_AVAILABLE")
+        self._fail_batch(b, st, err if now < b.deadline_ms else "_MSG_TIMED_OUT", message)
+        return False
+
+    def _complete(self, b: _Batch, base_offset: int, err: KafkaError | None) -> None:
+        st = self._tps[(b.topic, b.partition)]
+        if b in st.in_flight:
+            st.in_flight.remove(b)
+        if not st.in_flight and not any(x.attempts for x in st.unsent):
+            st.retrying = False
+        now = self.kernel.now_ms
+        append = self.history.append
+        reports = self._reports
+        for i, (rec, cb) in enumerate(zip(b.records, b.callbacks, strict=True)):
+            off = base_offset + i if base_offset >= 0 else OFFSET_INVALID
+            append(Op(now, "ack", self.name, b.topic, b.partition, off if base_offset >= 0 else None, rec.key, rec.value))
+            reports.append((cb, None, Message(b.topic, b.partition, off, rec.key, rec.value, list(rec.headers) or None,
+                                              rec.timestamp_ms)))
+        n = len(b.records)
+        self._queued -= n
+        self.acked_records += n
+
+    def _fail_batch(self, b: _Batch, st: _TpState, err_name: str, message: str) -> None:
+        now = self.kernel.now_ms
+        err = KafkaError(err_name, message or None)
+        self.last_error = err
+        for rec, cb in zip(b.records, b.callbacks, strict=True):
+            self.history.append(Op(now, "fail", self.name, b.topic, b.partition, None, rec.key, rec.value, err_name))
+            self._reports.append((cb, err, Message(b.topic, b.partition, OFFSET_INVALID, rec.key, rec.value,
+                                                   error=err)))
+        self._queued -= len(b.records)
+        self.failed_records += len(b.records)
+        if self.idempotent and b.sequence >= 0:
+            # the sequence of this partition is now in doubt: get a new epoch and restart sequences (KIP-360)
+            self.producer_id = -1
+            for s in self._tps.values():
+                for x in list(s.unsent):
+                    x.sequence = -1
+            self._init_producer_id()
+
+    def _serve_reports(self) -> int:
+        n = 0
+        while self._reports:
+            cb, err, msg = self._reports.popleft()
+            n += 1
+            if cb is not None:
+                cb(err, msg)
+        return n

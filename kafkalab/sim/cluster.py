@@ -1,0 +1,431 @@
+"""The ``Cluster`` facade: build a deterministic cluster, break it, attach clients, look inside.
+
+>>> from kafkalab import Cluster, NewTopic
+>>> cluster = Cluster(brokers=3, seed=42)
+>>> cluster.create_topic("events", partitions=3, replication_factor=3)
+>>> p = cluster.producer({"acks": "all"})
+>>> p.produce("events", key=b"k", value=b"v"); p.flush()
+0
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .broker import BROKER_DEFAULTS, Broker
+from .clients.admin import AdminClient, NewTopic
+from .clients.common import OFFSET_BEGINNING, TopicPartition
+from .clients.consumer import Consumer
+from .clients.producer import Producer
+from .controller import ControllerQuorum
+from .errors import KafkaError, KafkaException
+from .history import History, Op
+from .kernel import Kernel, TraceEvent
+from .metadata import TOPIC_CONFIG_DEFAULTS
+from .network import Network
+
+__all__ = ["Cluster", "InvariantViolation", "PartitionInfo", "BrokerInfo", "ClusterInfo", "TimelineEntry"]
+
+
+class InvariantViolation(AssertionError):
+    """A replication invariant broke: a bug in the simulation, never expected behaviour."""
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    topic: str
+    partition: int
+    leader: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    leader_epoch: int
+    high_watermark: int
+    log_end_offset: int
+    log_start_offset: int
+    #: broker id -> LEO of that replica's log (None when the broker is down)
+    replica_leos: dict[int, int | None] = field(default_factory=dict)
+
+    @property
+    def under_replicated(self) -> bool:
+        return len(self.isr) < len(self.replicas)
+
+    @property
+    def offline(self) -> bool:
+        return self.leader < 0
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    broker_id: int
+    state: str  # "up", "down", "paused"
+    fenced: bool
+    partitions_led: int
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    cluster_id: str
+    brokers: tuple[BrokerInfo, ...]
+    controller_id: int | None
+    controllers: tuple[tuple[int, str], ...]
+    network_cuts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    time_ms: int
+    text: str
+
+
+class Cluster:
+    """A whole Kafka cluster in one process, driven by virtual time."""
+
+    def __init__(
+        self,
+        brokers: int = 3,
+        seed: int = 0,
+        *,
+        controllers: int = 1,
+        data_dir: str | Path | None = None,
+        broker_config: dict[str, Any] | None = None,
+        latency_ms: int = 1,
+        jitter_ms: int = 1,
+        check_invariants: bool = False,
+        keep_trace: bool = True,
+    ) -> None:
+        if brokers < 1:
+            raise ValueError("a cluster needs at least one broker")
+        self.seed = seed
+        self.kernel = Kernel(seed, keep_trace=keep_trace)
+        self.net = Network(self.kernel, latency_ms=latency_ms, jitter_ms=jitter_ms)
+        self.history = History()
+        self.timeline: list[TimelineEntry] = []
+        self._own_dir = data_dir is None
+        self.data_dir = Path(tempfile.mkdtemp(prefix="kafkalab-")) if data_dir is None else Path(data_dir)
+        if self._own_dir:
+            self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.data_dir), True)
+        self.config = dict(BROKER_DEFAULTS)
+        self.config.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (broker_config or {}).items()})
+        defaults = {k: self.config[k] for k in ("min.insync.replicas", "unclean.leader.election.enable")}
+        self.quorum = ControllerQuorum(self.kernel, self.net, [3000 + i for i in range(controllers)], defaults)
+        self.quorum.listeners.append(self._note)
+        self.cluster_id = "%022x" % self.kernel.rng.getrandbits(88)
+        self.brokers: dict[int, Broker] = {}
+        for i in range(1, brokers + 1):
+            b = Broker(self.kernel, self.net, i, self.data_dir / f"broker-{i}", self.quorum, self.config)
+            b.listeners.append(self._note)
+            self.brokers[i] = b
+        self._client_counts: dict[str, int] = {}
+        self.clients: list[Any] = []
+        self._epoch_leader: dict[tuple[str, int, int], int] = {}
+        self._leader_hw: dict[tuple[str, int, int, int, int], int] = {}
+        if check_invariants:
+            self.kernel.observers.append(self._check_invariants)
+        # boot: the first controller is active at once, brokers register with it
+        self.quorum.start()
+        first = next(iter(self.quorum.voters.values()))
+        first._become_active()
+        for b in self.brokers.values():
+            b.boot()
+        self.run_until(lambda: all(b.registered for b in self.brokers.values()), 10_000)
+
+    # -- time -------------------------------------------------------------------------------------------
+    @property
+    def now_ms(self) -> int:
+        return self.kernel.now_ms
+
+    def run_for(self, ms: int) -> None:
+        self.kernel.run_for(ms)
+
+    def run_until(self, predicate: Callable[[], bool], timeout_ms: int) -> bool:
+        return self.kernel.run_until(predicate, timeout_ms)
+
+    def step(self) -> TraceEvent | None:
+        return self.kernel.step()
+
+    @property
+    def trace(self) -> list[TraceEvent]:
+        return self.kernel.trace
+
+    def trace_hash(self) -> str:
+        return self.kernel.trace_hash()
+
+    # -- timeline ---------------------------------------------------------------------------------------
+    def _note(self, text: str) -> None:
+        self.timeline.append(TimelineEntry(self.kernel.now_ms, text))
+
+    # -- configuration ----------------------------------------------------------------------------------
+    def broker_config(self, name: str) -> str:
+        return self.config[name]
+
+    def topic_configs(self, topic: str) -> dict[str, str]:
+        """Effective configs of a topic: topic overrides, else cluster (broker) settings, else defaults."""
+        img = self.quorum.log and self._image()
+        t = img.topics.get(topic) if img else None
+        if t is None:
+            raise KafkaException(KafkaError("UNKNOWN_TOPIC_OR_PART", f"Topic '{topic}' does not exist."))
+        out = dict(TOPIC_CONFIG_DEFAULTS)
+        for k in out:
+            if k in self.config:
+                out[k] = self.config[k]
+        out.update(t.configs)
+        return out
+
+    def _image(self) -> Any:
+        act = self.quorum.active
+        if act is not None:
+            return act.image
+        return next(iter(self.quorum.voters.values())).image
+
+    # -- clients ----------------------------------------------------------------------------------------
+    def next_client_name(self, prefix: str) -> str:
+        n = self._client_counts.get(prefix, 0) + 1
+        self._client_counts[prefix] = n
+        return f"{prefix}-{n}"
+
+    def bootstrap_names(self) -> list[str]:
+        return [b.name for b in self.brokers.values()]
+
+    def admin(self, config: dict[str, Any] | None = None) -> AdminClient:
+        c = AdminClient(self, config)
+        self.clients.append(c)
+        return c
+
+    def producer(self, config: dict[str, Any] | None = None, name: str | None = None) -> Producer:
+        p = Producer(self, config, name)
+        self.clients.append(p)
+        return p
+
+    def consumer(self, config: dict[str, Any] | None = None, name: str | None = None) -> Consumer:
+        c = Consumer(self, config, name)
+        self.clients.append(c)
+        return c
+
+    def create_topic(
+        self,
+        name: str,
+        partitions: int = 1,
+        replication_factor: int = 1,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        """Create a topic and wait until every partition has a leader that knows it."""
+        adm = self._admin()
+        cfg = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (config or {}).items()}
+        adm.create_topics([NewTopic(name, partitions, replication_factor, config=cfg)])[name].result()
+        self.run_until(lambda: self._leaders_ready(name), 10_000)
+
+    def delete_topic(self, name: str) -> None:
+        self._admin().delete_topics([name])[name].result()
+
+    def alter_topic_config(self, name: str, configs: dict[str, Any]) -> None:
+        from .clients.admin import ConfigResource
+
+        cfg = {k: (None if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in configs.items()}
+        res = ConfigResource("topic", name)
+        res.set_config_dict = cfg  # type: ignore[assignment]
+        self._admin().alter_configs([res])[res].result()
+
+    def _admin(self) -> AdminClient:
+        if not hasattr(self, "_internal_admin"):
+            self._internal_admin = AdminClient(self, name="admin-internal")
+        return self._internal_admin
+
+    def _leaders_ready(self, topic: str) -> bool:
+        img = self._image()
+        parts = img.partitions_of(topic)
+        if not parts:
+            return False
+        for st in parts:
+            if st.leader < 0:
+                continue
+            b = self.brokers[st.leader]
+            p = b.partitions.get((topic, st.partition))
+            if p is None or not p.is_leader or p.leader_epoch != st.leader_epoch:
+                return False
+        return True
+
+    # -- faults -----------------------------------------------------------------------------------------
+    def _broker(self, broker_id: int) -> Broker:
+        b = self.brokers.get(broker_id)
+        if b is None:
+            raise KafkaException(KafkaError("_INVALID_ARG", f"there is no broker {broker_id} (brokers: {sorted(self.brokers)})"))
+        return b
+
+    def kill_broker(self, broker_id: int) -> None:
+        """kill -9 the broker process: it loses its memory, keeps its log files."""
+        b = self._broker(broker_id)
+        if not b.alive:
+            return
+        b.crash()
+        self._note(f"broker {broker_id} died")
+
+    def restart_broker(self, broker_id: int) -> None:
+        """Start a killed broker: it recovers its logs from the segment files and rejoins."""
+        b = self._broker(broker_id)
+        if b.alive:
+            return
+        b.boot()
+        self._note(f"broker {broker_id} restarted")
+
+    def pause_broker(self, broker_id: int) -> None:
+        """SIGSTOP: the process keeps its memory but does nothing (a long GC pause)."""
+        b = self._broker(broker_id)
+        if b.alive and not b.paused:
+            b.pause()
+            self._note(f"broker {broker_id} paused")
+
+    def resume_broker(self, broker_id: int) -> None:
+        b = self._broker(broker_id)
+        if b.alive and b.paused:
+            b.resume()
+            self._note(f"broker {broker_id} resumed")
+
+    def kill_controller(self, node_id: int | None = None) -> None:
+        c = self.quorum.voters[node_id] if node_id is not None else self.quorum.active
+        if c is None or not c.alive:
+            return
+        c.crash()
+        if self.quorum.state.leader == c.node_id:
+            self.quorum.state.leader = None
+        self._note(f"controller {c.node_id} died")
+
+    def restart_controller(self, node_id: int) -> None:
+        c = self.quorum.voters[node_id]
+        if c.alive:
+            return
+        c.start()
+        c.boot()
+        self._note(f"controller {node_id} restarted")
+
+    def _names(self, nodes: Iterable[int | str]) -> list[str]:
+        out = []
+        for n in nodes:
+            if isinstance(n, int):
+                if n in self.brokers:
+                    out.append(self.brokers[n].name)
+                elif n in self.quorum.voters:
+                    out.append(self.quorum.voters[n].name)
+                else:
+                    raise KafkaException(KafkaError("_INVALID_ARG", f"no node {n}"))
+            else:
+                if n not in self.net.nodes:
+                    raise KafkaException(KafkaError("_INVALID_ARG", f"no node {n!r}"))
+                out.append(n)
+        return out
+
+    def partition(self, side_a: Iterable[int | str], side_b: Iterable[int | str] | None = None) -> None:
+        """Cut the network between two sets of nodes (broker ids or node names); default: a vs everyone."""
+        a = self._names(side_a)
+        b = self._names(side_b) if side_b is not None else [n for n in self.net.nodes if n not in a]
+        self.net.partition(a, b)
+        self._note(f"network partition: {sorted(a)} cannot reach {sorted(b)}")
+
+    def heal(self) -> None:
+        self.net.heal()
+        self._note("network healed")
+
+    # -- views ------------------------------------------------------------------------------------------
+    def describe_topic(self, topic: str) -> list[PartitionInfo]:
+        img = self._image()
+        if topic not in img.topics:
+            raise KafkaException(KafkaError("UNKNOWN_TOPIC_OR_PART", f"Topic '{topic}' does not exist."))
+        out = []
+        for st in img.partitions_of(topic):
+            leos: dict[int, int | None] = {}
+            for r in st.replicas:
+                b = self.brokers[r]
+                p = b.partitions.get((topic, st.partition)) if b.alive else None
+                leos[r] = p.log.log_end_offset if p is not None else None
+            hw = leo = start = -1
+            if st.leader >= 0 and self.brokers[st.leader].alive:
+                lp = self.brokers[st.leader].partitions.get((topic, st.partition))
+                if lp is not None:
+                    hw, leo, start = lp.log.high_watermark, lp.log.log_end_offset, lp.log.log_start_offset
+            out.append(PartitionInfo(topic, st.partition, st.leader, st.replicas, st.isr, st.leader_epoch,
+                                     hw, leo, start, leos))
+        return out
+
+    def topics(self) -> list[str]:
+        return sorted(self._image().topics)
+
+    def describe_cluster(self) -> ClusterInfo:
+        img = self._image()
+        infos = []
+        for bid, b in sorted(self.brokers.items()):
+            state = "down" if not b.alive else ("paused" if b.paused else "up")
+            reg = img.brokers.get(bid)
+            led = sum(1 for st in img.partitions.values() if st.leader == bid)
+            infos.append(BrokerInfo(bid, state, reg.fenced if reg else True, led))
+        ctrls = tuple(
+            (cid, "down" if not c.alive else ("paused" if c.paused else "up")) for cid, c in sorted(self.quorum.voters.items())
+        )
+        cuts = tuple(sorted((a, b) for a, b in self.net.cut_links() if a < b))
+        return ClusterInfo(self.cluster_id, tuple(infos), self.quorum.state.leader, ctrls, cuts)
+
+    # -- reading everything (for the checker) ----------------------------------------------------------
+    def read_all(self, topic: str, *, timeout_ms: int = 60_000, client: str = "reader") -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:
+        """Read every partition of ``topic`` from its log start up to its current high watermark.
+
+        Records ``consume`` ops and a ``read_complete`` op per partition, so the checker can tell an
+        acknowledged write that is gone (lost) from one nobody looked for yet.
+        """
+        info = {p.partition: p for p in self.describe_topic(topic)}
+        c = Consumer(self, {"auto.offset.reset": "earliest", "enable.auto.commit": False}, name=self.next_client_name(client))
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(info)])
+        out: dict[int, list[tuple[int, bytes | None, bytes | None]]] = {p: [] for p in info}
+        targets: dict[int, int] = {}
+        for p in sorted(info):
+            lo_hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_ms / 1000)
+            targets[p] = lo_hi[1]
+        deadline = self.now_ms + timeout_ms
+        done: set[int] = set()
+        while len(done) < len(targets) and self.now_ms < deadline:
+            for m in c.consume(1000, timeout=1.0):
+                if m.error() is None:
+                    out[m.partition()].append((m.offset(), m.key(), m.value()))
+            for p, hi in targets.items():
+                pos = c.position([TopicPartition(topic, p)])[0].offset
+                if p not in done and pos is not None and pos >= hi:
+                    done.add(p)
+        for p in sorted(done):
+            self.history.append(Op(self.now_ms, "read_complete", c.name, topic, p, targets[p]))
+        c.close()
+        if len(done) < len(targets):
+            raise KafkaException(KafkaError("_TIMED_OUT", f"could not read all of {topic}: partitions {sorted(set(targets) - done)}"))
+        return out
+
+    # -- invariants -------------------------------------------------------------------------------------
+    def _check_invariants(self, _ev: TraceEvent) -> None:
+        for b in self.brokers.values():
+            if not b.alive:
+                continue
+            for (t, p), part in b.partitions.items():
+                log = part.log
+                hw, leo = log.high_watermark, log.log_end_offset
+                if hw > leo:
+                    raise InvariantViolation(f"broker {b.broker_id} {t}-{p}: HW {hw} > LEO {leo}")
+                if part.is_leader:
+                    key = (t, p, part.leader_epoch)
+                    owner = self._epoch_leader.setdefault(key, b.broker_id)
+                    if owner != b.broker_id:
+                        raise InvariantViolation(
+                            f"{t}-{p} epoch {part.leader_epoch} has two leaders: {owner} and {b.broker_id}"
+                        )
+                    hkey = (t, p, part.leader_epoch, b.broker_id, b.incarnation)
+                    last = self._leader_hw.get(hkey, -1)
+                    if hw < last:
+                        raise InvariantViolation(f"leader {b.broker_id} {t}-{p}: HW went back from {last} to {hw}")
+                    self._leader_hw[hkey] = hw
+
+    def close(self) -> None:
+        for b in self.brokers.values():
+            for part in b.partitions.values():
+                part.log.close()
+        if self._own_dir:
+            self._finalizer()

@@ -1,0 +1,171 @@
+"""Simulated network: per-link latency, in-order delivery, partitions between sets of nodes.
+
+Messages are Python callables run on the destination node after the link's latency. A link behaves like a
+TCP connection: messages on one (src, dst) link arrive in the order they were sent. A message is lost if the
+link is cut (network partition) when it is sent or when it would arrive, or if the destination process died
+or restarted meanwhile (its connections are gone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .kernel import Kernel, Node
+
+__all__ = ["Endpoint", "Network"]
+
+
+class Network:
+    def __init__(self, kernel: Kernel, *, latency_ms: int = 1, jitter_ms: int = 1) -> None:
+        self.kernel = kernel
+        self.latency_ms = latency_ms
+        self.jitter_ms = jitter_ms
+        self.nodes: dict[str, Node] = {}
+        #: pairs of node names that cannot talk (stored both ways)
+        self._cut: set[tuple[str, str]] = set()
+        self._last_arrival: dict[tuple[str, str], int] = {}
+        self.sent = 0
+        self.dropped = 0
+
+    def register(self, node: Node) -> None:
+        self.nodes[node.name] = node
+
+    # -- faults ---------------------------------------------------------------------------------
+    def partition(self, side_a: Iterable[str], side_b: Iterable[str]) -> None:
+        """Cut every link between a node of ``side_a`` and a node of ``side_b``."""
+        a, b = list(side_a), list(side_b)
+        for x in a:
+            for y in b:
+                if x != y:
+                    self._cut.add((x, y))
+                    self._cut.add((y, x))
+
+    def isolate(self, name: str) -> None:
+        self.partition([name], [n for n in self.nodes if n != name])
+
+    def heal(self) -> None:
+        self._cut.clear()
+
+    def can_reach(self, src: str, dst: str) -> bool:
+        return (src, dst) not in self._cut
+
+    def cut_links(self) -> set[tuple[str, str]]:
+        return set(self._cut)
+
+    # -- delivery -------------------------------------------------------------------------------
+    def send(
+        self,
+        src: Node,
+        dst: str,
+        kind: str,
+        fn: Callable[[], None],
+        detail: str = "",
+        on_refused: Callable[[], None] | None = None,
+    ) -> bool:
+        """Deliver ``fn`` to run on node ``dst`` after the link latency; False if dropped at send time.
+
+        ``on_refused`` runs on ``src`` (after one link latency) when ``dst`` is a dead process: a real
+        client sees "connection refused" at once instead of waiting for its request timeout.
+        """
+        self.sent += 1
+        node = self.nodes.get(dst)
+        if node is None or not src.alive or (src.name, dst) in self._cut:
+            self.dropped += 1
+            return False
+        if not node.alive:
+            self.dropped += 1
+            if on_refused is not None:
+                src.schedule(self.latency_ms, "refused", on_refused, f"{src.name}->{dst}")
+            return False
+        k = self.kernel
+        delay = self.latency_ms + (k.rng.randint(0, self.jitter_ms) if self.jitter_ms else 0)
+        link = (src.name, dst)
+        arrival = k.now_ms + delay
+        last = self._last_arrival.get(link, 0)
+        if arrival < last:
+            arrival = last
+        self._last_arrival[link] = arrival
+        src_name = src.name
+        incarnation = node.incarnation
+
+        def deliver() -> None:
+            if (src_name, dst) in self._cut or node.incarnation != incarnation:
+                self.dropped += 1
+                return
+            fn()
+
+
+        node.schedule(arrival - k.now_ms, kind, deliver, detail)
+        return True
+
+
+class Endpoint(Node):
+    """A node that makes request/response calls over the :class:`Network` (like a Kafka client or broker).
+
+    A call ends exactly once: with the response, with ``"_TRANSPORT"`` when the peer process is dead or dies
+    while the request is outstanding (the connection resets), or with ``"REQUEST_TIMED_OUT"`` when no
+    response arrives within ``timeout_ms`` (a network partition or a paused peer).
+    """
+
+    def __init__(self, kernel: Kernel, net: Network, name: str) -> None:
+        super().__init__(kernel, name)
+        self.net = net
+        net.register(self)
+        #: dst name -> fail callbacks of calls in flight to it (reset when dst dies)
+        self._outstanding: dict[str, dict[int, Callable[[str], None]]] = {}
+        self._call_ids = 0
+
+    def crash(self) -> None:
+        super().crash()
+        self._outstanding = {}
+        # every client with a call outstanding to us sees its connection reset
+        for node in self.net.nodes.values():
+            if isinstance(node, Endpoint) and node is not self:
+                pending = node._outstanding.pop(self.name, None)
+                if pending and node.alive:
+                    for fail in list(pending.values()):
+                        node.schedule(self.net.latency_ms, "reset", lambda f=fail: f("_TRANSPORT"), self.name)
+
+    def call(
+        self,
+        dst: str,
+        kind: str,
+        handler: Callable[[Callable[[Any], None]], None],
+        on_response: Callable[[Any], None],
+        on_error: Callable[[str], None],
+        timeout_ms: int,
+        detail: str = "",
+    ) -> None:
+        self._call_ids += 1
+        call_id = self._call_ids
+        done = False
+        net = self.net
+        me = self.name
+        calls = self._outstanding.setdefault(dst, {})
+
+        def finish(resp: Any) -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            timer.cancel()
+            self._outstanding.get(dst, {}).pop(call_id, None)
+            on_response(resp)
+
+        def fail(err: str) -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            timer.cancel()
+            self._outstanding.get(dst, {}).pop(call_id, None)
+            on_error(err)
+
+        def respond(resp: Any) -> None:  # runs on dst
+            peer = net.nodes[dst]
+            net.send(peer, me, kind + "-resp", lambda: finish(resp), detail)
+
+        timer = self.schedule(timeout_ms, "timeout", lambda: fail("REQUEST_TIMED_OUT"), f"{kind} to {dst}")
+        calls[call_id] = fail
+        net.send(self, dst, kind, lambda: handler(respond), detail, on_refused=lambda: fail("_TRANSPORT"))

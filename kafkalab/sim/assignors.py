@@ -815,4 +815,4 @@ def choose_common_protocol(member_protocols: Sequence[Sequence[str]]) -> str:
         vote = next(p for p in protocols if p in candidates)
         votes[vote] = votes.get(vote, 0) + 1
     best = max(votes.values())
-    return max(votes, key=lambda p: (votes[p], p))
+    return next(p for p in member_protocols[0] if votes.get(p, 0) == best)

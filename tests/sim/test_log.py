@@ -33,10 +33,7 @@ class Clock:
 
 def make_batch(n: int, tag: str = "r", ts: int = 0, value_size: int = 10) -> RecordBatch:
     return RecordBatch.build(
-        [
-            Record(f"{tag}{i}".encode(), bytes([i % 256]) * value_size, timestamp_ms=ts + i)
-            for i in range(n)
-        ]
+        [Record(f"{tag}{i}".encode(), bytes([i % 256]) * value_size, timestamp_ms=ts + i) for i in range(n)]
     )
 
 
@@ -136,7 +133,11 @@ def test_roll_by_segment_bytes(tmp_path: Path) -> None:
     for _ in range(7):
         log.append_as_leader(make_batch(2), 0)
     infos = log.segments_info()
-    assert [(s.base_offset, s.next_offset, s.batch_count) for s in infos] == [(0, 6, 3), (6, 12, 3), (12, 14, 1)]
+    assert [(s.base_offset, s.next_offset, s.batch_count) for s in infos] == [
+        (0, 6, 3),
+        (6, 12, 3),
+        (12, 14, 1),
+    ]
     assert [s.active for s in infos] == [False, False, True]
     assert log_files(tmp_path, ".log") == [segment_file_name(o, ".log") for o in (0, 6, 12)]
     assert log_files(tmp_path, ".index") == [segment_file_name(o, ".index") for o in (0, 6, 12)]
@@ -150,7 +151,9 @@ def test_roll_by_segment_bytes(tmp_path: Path) -> None:
 
 def test_oversized_batch_goes_to_its_own_segment(tmp_path: Path) -> None:
     log = open_log(tmp_path, segment_bytes=100)
-    log.append_as_leader(make_batch(5, value_size=50), 0)  # bigger than segment_bytes: an empty segment takes it
+    log.append_as_leader(
+        make_batch(5, value_size=50), 0
+    )  # bigger than segment_bytes: an empty segment takes it
     log.append_as_leader(make_batch(1, value_size=1), 0)
     assert [s.base_offset for s in log.segments_info()] == [0, 5]
 
@@ -333,7 +336,11 @@ def test_truncate_to_across_segments(tmp_path: Path) -> None:
     log.update_high_watermark(20)
     log.truncate_to(9)  # inside batch [8, 9]: the whole batch goes; segment 8 stays, empty
     assert log.log_end_offset == 8
-    assert [(s.base_offset, s.size_bytes) for s in log.segments_info()] == [(0, 2 * size), (4, 2 * size), (8, 0)]
+    assert [(s.base_offset, s.size_bytes) for s in log.segments_info()] == [
+        (0, 2 * size),
+        (4, 2 * size),
+        (8, 0),
+    ]
     assert log_files(tmp_path, ".log") == [segment_file_name(o, ".log") for o in (0, 4, 8)]
     assert log.high_watermark == 8
     assert log.epoch_entries() == [(e, 2 * e) for e in range(4)]

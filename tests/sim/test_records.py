@@ -293,7 +293,12 @@ def test_decode_batches_stops_at_truncated_tail() -> None:
 @pytest.mark.parametrize("marker", [ControlType.ABORT, ControlType.COMMIT])
 def test_control_batch_round_trip(marker: ControlType) -> None:
     batch = RecordBatch.control(
-        marker, producer_id=77, producer_epoch=2, coordinator_epoch=5, timestamp_ms=123, partition_leader_epoch=4
+        marker,
+        producer_id=77,
+        producer_epoch=2,
+        coordinator_epoch=5,
+        timestamp_ms=123,
+        partition_leader_epoch=4,
     )
     decoded, _ = RecordBatch.decode(batch.raw)
     assert decoded.is_control and decoded.is_transactional

@@ -23,6 +23,7 @@ from .kernel import Kernel, Timer
 from .log import LogConfig, OffsetOutOfRangeError, PartitionLog
 from .metadata import NO_LEADER, MetadataImage, MetadataRecord, PartitionRecord
 from .network import Endpoint, Network
+from .group import CONSUMER_OFFSETS
 from .records import RecordBatch
 
 __all__ = [
@@ -56,6 +57,9 @@ BROKER_DEFAULTS: dict[str, str] = {
     "log.retention.bytes": "-1",
     "log.cleanup.policy": "delete",
     "auto.create.topics.enable": "true",
+    "offsets.topic.num.partitions": "50",
+    "offsets.topic.replication.factor": "3",
+    "group.initial.rebalance.delay.ms": "3000",
 }
 
 CONSUMER_REPLICA_ID = -1
@@ -391,10 +395,14 @@ class Broker(Endpoint):
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def _reset_memory(self) -> None:
+        from .group import GroupCoordinator
+
         self.image = MetadataImage()
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._hw_checkpoint: dict[tuple[str, int], int] = {}
         self.registered = False
+        self.coordinator = GroupCoordinator(self)
+        self._offsets_topic_requested = False
 
     def cfg_int(self, name: str) -> int:
         return int(self.config[name])
@@ -545,6 +553,8 @@ class Broker(Endpoint):
         }
         self.emit(f"broker {self.broker_id} became leader of {part.name} (epoch {st.leader_epoch})")
         part.maybe_increment_hw()
+        if part.topic == CONSUMER_OFFSETS:
+            self.coordinator.load_partition(part)
 
     def _become_follower(self, part: Partition, st: PartitionRecord) -> None:
         was_leader = part.is_leader
@@ -556,11 +566,15 @@ class Broker(Endpoint):
         part.fetch_token += 1
         if was_leader:
             self.emit(f"broker {self.broker_id} is now a follower of {part.name}")
+            if part.topic == CONSUMER_OFFSETS:
+                self.coordinator.unload_partition(part.index)
         if st.leader != NO_LEADER:
             self._truncate_then_fetch(part, part.fetch_token)
 
     def _delete_partition(self, key: tuple[str, int]) -> None:
         part = self.partitions.pop(key)
+        if key[0] == CONSUMER_OFFSETS:
+            self.coordinator.unload_partition(key[1])
         part.fetch_token += 1
         part.fail_waiting("NOT_LEADER_OR_FOLLOWER")
         part.log.close()
@@ -898,6 +912,41 @@ class Broker(Endpoint):
             30000,
             detail=op,
         )
+
+    # -- consumer groups ----------------------------------------------------------------------------------
+    def handle_find_coordinator(self, key: str, respond: Callable[[Any], None]) -> None:
+        """FindCoordinator: the leader of the group's ``__consumer_offsets`` partition (created on first use)."""
+        if CONSUMER_OFFSETS not in self.image.topics:
+            if not self._offsets_topic_requested:
+                self._offsets_topic_requested = True
+                live = len(self.image.live_brokers())
+                rf = max(1, min(int(self.config["offsets.topic.replication.factor"]), live))
+                args = (CONSUMER_OFFSETS, int(self.config["offsets.topic.num.partitions"]), rf,
+                        {"cleanup.policy": "compact", "segment.bytes": "104857600"}, None)
+
+                def done(_r: Any) -> None:
+                    self._offsets_topic_requested = False
+
+                self.handle_admin("create_topic", args, done)
+            respond(("COORDINATOR_NOT_AVAILABLE", -1))
+            return
+        st = self.image.partitions.get((CONSUMER_OFFSETS, self.coordinator.partition_for(key)))
+        if st is None or st.leader == NO_LEADER:
+            respond(("COORDINATOR_NOT_AVAILABLE", -1))
+            return
+        respond(("NO_ERROR", st.leader))
+
+    def handle_group(self, op: str, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        c = self.coordinator
+        handlers: dict[str, Callable[[dict[str, Any], Callable[[Any], None]], None]] = {
+            "JoinGroup": c.handle_join,
+            "SyncGroup": c.handle_sync,
+            "Heartbeat": c.handle_heartbeat,
+            "LeaveGroup": c.handle_leave,
+            "OffsetCommit": c.handle_offset_commit,
+            "OffsetFetch": c.handle_offset_fetch,
+        }
+        handlers[op](req, respond)
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _checkpoint_loop(self) -> None:

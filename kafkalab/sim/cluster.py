@@ -25,12 +25,13 @@ from .clients.consumer import Consumer
 from .clients.producer import Producer
 from .controller import ControllerQuorum
 from .errors import KafkaError, KafkaException
+from .group import CONSUMER_OFFSETS, MemberSnapshot
 from .history import History, Op
 from .kernel import Kernel, TraceEvent
 from .metadata import TOPIC_CONFIG_DEFAULTS
 from .network import Network
 
-__all__ = ["Cluster", "InvariantViolation", "PartitionInfo", "BrokerInfo", "ClusterInfo", "TimelineEntry"]
+__all__ = ["Cluster", "GroupDescription", "InvariantViolation", "PartitionInfo", "BrokerInfo", "ClusterInfo", "TimelineEntry"]
 
 
 class InvariantViolation(AssertionError):
@@ -78,6 +79,28 @@ class ClusterInfo:
 
 
 @dataclass(frozen=True)
+class GroupDescription:
+    group_id: str
+    state: str
+    generation: int
+    protocol_type: str | None
+    protocol: str | None
+    members: tuple[MemberSnapshot, ...]
+    #: committed offset per partition (the next offset the group will read)
+    offsets: dict[tuple[str, int], int]
+    #: log end offset minus committed offset, per partition
+    lag: dict[tuple[str, int], int]
+    coordinator: int
+    leader: str | None = None
+
+    def owner_of(self, topic: str, partition: int) -> str | None:
+        for m in self.members:
+            if (topic, partition) in m.assignment:
+                return m.member_id
+        return None
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     time_ms: int
     text: str
@@ -112,6 +135,8 @@ class Cluster:
             self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.data_dir), True)
         self.config = dict(BROKER_DEFAULTS)
         self.config.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (broker_config or {}).items()})
+        self.config["offsets.topic.replication.factor"] = str(
+            min(int(self.config["offsets.topic.replication.factor"]), brokers))
         defaults = {k: self.config[k] for k in ("min.insync.replicas", "unclean.leader.election.enable")}
         self.quorum = ControllerQuorum(self.kernel, self.net, [3000 + i for i in range(controllers)], defaults)
         self.quorum.listeners.append(self._note)
@@ -367,6 +392,78 @@ class Cluster:
         )
         cuts = tuple(sorted((a, b) for a, b in self.net.cut_links() if a < b))
         return ClusterInfo(self.cluster_id, tuple(infos), self.quorum.state.leader, ctrls, cuts)
+
+    # -- consumer groups ------------------------------------------------------------------------------------
+    def _coordinator_for(self, group_id: str) -> Broker | None:
+        img = self._image()
+        if CONSUMER_OFFSETS not in img.topics:
+            return None
+        from .partitioner import coordinator_partition
+
+        n = img.topics[CONSUMER_OFFSETS].partitions
+        st = img.partitions.get((CONSUMER_OFFSETS, coordinator_partition(group_id, n)))
+        if st is None or st.leader < 0:
+            return None
+        b = self.brokers[st.leader]
+        return b if b.alive else None
+
+    def list_groups(self) -> list[str]:
+        out: set[str] = set()
+        for b in self.brokers.values():
+            if b.alive:
+                out.update(g for g in b.coordinator.groups if b.coordinator.owns(g) is not None)
+        return sorted(out)
+
+    def describe_group(self, group_id: str) -> GroupDescription:
+        """State, generation, protocol, members and their partitions, committed offsets and lag."""
+        b = self._coordinator_for(group_id)
+        snap = b.coordinator.snapshot(group_id) if b is not None else None
+        if snap is None:
+            return GroupDescription(group_id, "Dead", -1, None, None, (), {}, {}, b.broker_id if b else -1)
+        lag: dict[tuple[str, int], int] = {}
+        for (t, p), off in snap.offsets.items():
+            try:
+                info = self.describe_topic(t)
+            except KafkaException:
+                continue
+            for pi in info:
+                if pi.partition == p and pi.log_end_offset >= 0:
+                    lag[(t, p)] = max(0, pi.log_end_offset - off)
+        for m in snap.members:
+            for tp in m.assignment:
+                if tp not in lag:
+                    pi = next((x for x in self.describe_topic(tp[0]) if x.partition == tp[1]), None)
+                    if pi is not None and pi.log_end_offset >= 0:
+                        lag[tp] = pi.log_end_offset - pi.log_start_offset
+        return GroupDescription(group_id, snap.state, snap.generation, snap.protocol_type, snap.protocol,
+                                snap.members, dict(snap.offsets), lag, snap.coordinator, snap.leader)
+
+    def reset_offsets(self, group_id: str, offsets: dict[tuple[str, int], int]) -> None:
+        """Overwrite a group's committed offsets; Kafka refuses while the group has active members."""
+        b = self._coordinator_for(group_id)
+        if b is None:
+            raise KafkaException(KafkaError("COORDINATOR_NOT_AVAILABLE", f"no coordinator for group {group_id}"))
+        result: list[dict[str, Any]] = []
+        b.coordinator.reset_offsets(group_id, offsets, result.append)
+        self.run_until(lambda: bool(result), 30_000)
+        if not result:
+            raise KafkaException(KafkaError("REQUEST_TIMED_OUT", "the offset reset was not committed in time"))
+        if result[0]["error"] == "NON_EMPTY_GROUP":
+            raise KafkaException(KafkaError(
+                "NON_EMPTY_GROUP",
+                f"Assignments can only be reset if the group '{group_id}' is inactive, but the current state is "
+                f"{result[0]['state']}."))
+        if result[0]["error"] != "NO_ERROR":
+            raise KafkaException(KafkaError(result[0]["error"]))
+
+    def crash_client(self, name: str) -> None:
+        """Kill a client process (no commit, no LeaveGroup)."""
+        for c in self.clients:
+            if c.name == name:
+                c.crash()
+                self._note(f"{name} crashed")
+                return
+        raise KafkaException(KafkaError("_INVALID_ARG", f"no client named {name!r}"))
 
     # -- reading everything (for the checker) ----------------------------------------------------------
     def read_all(self, topic: str, *, timeout_ms: int = 60_000, client: str = "reader") -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:

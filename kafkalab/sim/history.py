@@ -8,7 +8,7 @@ write from a duplicate, as in Jepsen's kafka workload.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["History", "Op", "OP_TYPES"]
 
@@ -23,8 +23,9 @@ __all__ = ["History", "Op", "OP_TYPES"]
 OP_TYPES = ("send", "ack", "fail", "consume", "process", "commit", "read_complete")
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(NamedTuple):
+    """One operation of the history (immutable; a NamedTuple because clients create millions)."""
+
     time_ms: int
     type: str
     client: str

@@ -8,14 +8,17 @@ high watermark, so a consumer never sees a record that is not yet replicated to 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..assignors import COOPERATIVE, MemberSubscription, parse_strategy
 from ..broker import FetchPartition, FetchRequest, FetchResult
+from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
 from ..errors import KafkaError, KafkaException
 from ..history import Op
 from ..metadata import NO_LEADER
 from .common import (
+    config_bool,
     OFFSET_BEGINNING,
     OFFSET_END,
     OFFSET_INVALID,
@@ -98,6 +101,34 @@ class Consumer(ClientNode):
         self.history = cluster.history
         self.consumed_records = 0
         self.last_poll_ms = self.kernel.now_ms
+        # -- group membership (subscribe) --
+        self.group_instance_id: str | None = cfg.get("group.instance.id")
+        self.session_timeout_ms = int(cfg["session.timeout.ms"])
+        self.heartbeat_interval_ms = int(cfg["heartbeat.interval.ms"])
+        self.max_poll_interval_ms = int(cfg["max.poll.interval.ms"])
+        self.enable_auto_commit = config_bool(cfg["enable.auto.commit"])
+        self.auto_commit_interval_ms = int(cfg["auto.commit.interval.ms"])
+        try:
+            self.assignors = parse_strategy(str(cfg["partition.assignment.strategy"]))
+        except ValueError as e:
+            raise KafkaException(KafkaError("_INVALID_ARG", str(e))) from None
+        self.subscription: list[str] = []
+        self.member_id = ""
+        self.generation = -1
+        self.protocol: str | None = None
+        self.coordinator: int | None = None
+        self.group_state = "unjoined"  # unjoined | joining | syncing | stable
+        self._needs_rejoin = False
+        self._join_in_flight = False
+        self._on_assign: Callable[[Any, list[TopicPartition]], None] | None = None
+        self._on_revoke: Callable[[Any, list[TopicPartition]], None] | None = None
+        self._on_lost: Callable[[Any, list[TopicPartition]], None] | None = None
+        self._pending_assignment: list[tuple[str, int]] | None = None
+        self._pending_lost = False
+        self._last_auto_commit_ms = self.kernel.now_ms
+        self._hb_timer: Any = None
+        self._committed_cache: dict[tuple[str, int], int] = {}
+        self.rebalances = 0
 
     # -- assignment ------------------------------------------------------------------------------------
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -190,24 +221,41 @@ class Consumer(ClientNode):
         self.last_poll_ms = self.kernel.now_ms
         self._before_poll()
         self._kick()
-        if not self._has_ready() and timeout != 0:
-            self.wait_until(self._has_ready, -1 if timeout is None else timeout)
+        if not self._has_ready() and timeout != 0 and not self.kernel.running:
+            timeout_ms = 600_000 if timeout is None or timeout < 0 else int(timeout * 1000)
+            deadline = self.kernel.now_ms + timeout_ms
+            while True:
+                self.cluster.run_until(lambda: self._has_ready() or self._group_event_pending(),
+                                       max(0, deadline - self.kernel.now_ms))
+                self.last_poll_ms = self.kernel.now_ms
+                if self._group_event_pending():
+                    self._before_poll()
+                    self._kick()
+                if self._has_ready() or self.kernel.now_ms >= deadline:
+                    break
+        self.last_poll_ms = self.kernel.now_ms
         out: list[Message] = []
         if self._errors:
             out.append(self._errors.popleft())
             return out
         now = self.kernel.now_ms
-        append = self.history.append
+        record = self.history.enabled
+        ops = self.history.ops
+        name, group = self.name, self.group_id
         for key in sorted(self._parts):
             st = self._parts[key]
-            while st.buffer and len(out) < num_messages:
-                m = st.buffer.popleft()
-                if st.position is not None and m._offset < st.position:
+            buf = st.buffer
+            pos = st.position
+            while buf and len(out) < num_messages:
+                m = buf.popleft()
+                if pos is not None and m._offset < pos:
                     continue
-                st.position = m._offset + 1
+                pos = m._offset + 1
                 out.append(m)
-                append(Op(now, "consume", self.name, m._topic, m._partition, m._offset, m._key, m._value,
-                          group=self.group_id))
+                if record:
+                    ops.append(Op(now, "consume", name, m._topic, m._partition, m._offset, m._key, m._value,
+                                  None, group))
+            st.position = pos
             if len(out) >= num_messages:
                 break
         self.consumed_records += len(out)
@@ -216,11 +264,21 @@ class Consumer(ClientNode):
         return out
 
     def close(self) -> None:
+        """Commit (if auto-commit), leave the group and stop."""
+        if self.closed:
+            return
+        if self.subscription and self.group_state != "unjoined":
+            if self.enable_auto_commit:
+                self._commit_positions(sync=True)
+            self._leave_group("the consumer is closing")
         self.closed = True
         self._parts = {}
 
-    def _before_poll(self) -> None:
-        """Hook for group membership (rejoin, auto-commit) before records are handed out."""
+    def crash(self) -> None:  # type: ignore[override]
+        """The consumer process dies: no commit, no LeaveGroup (its session has to time out)."""
+        super().crash()
+        self.closed = True
+        self._parts = {}
 
     def _check_open(self) -> None:
         if self.closed:
@@ -370,14 +428,398 @@ class Consumer(ClientNode):
         assert pos is not None
         topic, partition = key
         buf = st.buffer
+        append = buf.append
         for b in r.batches:
-            if b.last_offset < pos:
+            last = b.last_offset
+            if last < pos:
                 continue
             if not b.is_control:
                 epoch = b.partition_leader_epoch
-                for off, rec in b.iter_records():
+                off = b.base_offset
+                for rec in b.records:
                     if off >= pos:
-                        buf.append(Message(topic, partition, off, rec.key, rec.value,
-                                           list(rec.headers) if rec.headers else None, rec.timestamp_ms, None, epoch))
-            pos = b.last_offset + 1
+                        h = rec.headers
+                        append(Message(topic, partition, off, rec.key, rec.value, list(h) if h else None,
+                                       rec.timestamp_ms, None, epoch))
+                    off += 1
+            pos = last + 1
         st.fetch_position = pos
+
+    # == consumer groups ====================================================================================
+    def subscribe(
+        self,
+        topics: list[str],
+        on_assign: Callable[[Any, list[TopicPartition]], None] | None = None,
+        on_revoke: Callable[[Any, list[TopicPartition]], None] | None = None,
+        on_lost: Callable[[Any, list[TopicPartition]], None] | None = None,
+    ) -> None:
+        """Join the consumer group ``group.id``; partitions arrive through rebalances (in ``poll()``)."""
+        self._check_open()
+        if not self.group_id:
+            raise KafkaException(KafkaError("_INVALID_ARG", "subscribe() requires the group.id configuration"))
+        self.subscription = sorted(set(topics))
+        self._on_assign, self._on_revoke, self._on_lost = on_assign, on_revoke, on_lost
+        self._needs_rejoin = True
+
+    def unsubscribe(self) -> None:
+        if self.subscription:
+            self._revoke(list(self._parts), commit=self.enable_auto_commit)
+            self._leave_group("unsubscribe()")
+        self.subscription = []
+
+    @property
+    def cooperative(self) -> bool:
+        from ..assignors import get_assignor
+
+        if self.protocol is None:
+            return all(a.rebalance_protocol == COOPERATIVE for a in self.assignors)
+        return get_assignor(self.protocol).rebalance_protocol == COOPERATIVE
+
+    def _group_event_pending(self) -> bool:
+        return self._pending_assignment is not None or self._pending_lost or (
+            self._needs_rejoin and not self._join_in_flight and bool(self.subscription)
+        )
+
+    def _before_poll(self) -> None:
+        """What a poll() does for the group: lost/assigned callbacks, rejoin, auto-commit."""
+        if not self.subscription or self.closed:
+            return
+        if self._pending_lost:
+            self._pending_lost = False
+            lost = [TopicPartition(t, p) for (t, p) in sorted(self._parts)]
+            self._parts = {}
+            cb = self._on_lost or self._on_revoke
+            if lost and cb is not None:
+                cb(self, lost)
+        if self._pending_assignment is not None:
+            self._apply_assignment(self._pending_assignment)
+            self._pending_assignment = None
+        if self._needs_rejoin and not self._join_in_flight:
+            self._needs_rejoin = False
+            if not self.cooperative and self._parts:
+                # eager protocol: give everything back before joining
+                self._revoke(list(self._parts), commit=self.enable_auto_commit)
+            self._join_in_flight = True
+            self.group_state = "joining"
+            self._find_coordinator(self._join)
+        if self.enable_auto_commit and self.group_state == "stable":
+            now = self.kernel.now_ms
+            if now - self._last_auto_commit_ms >= self.auto_commit_interval_ms:
+                self._last_auto_commit_ms = now
+                self._commit_positions(sync=False)
+
+    def _revoke(self, keys: list[tuple[str, int]], commit: bool) -> None:
+        if not keys:
+            return
+        if commit:
+            self._commit_positions(sync=True, only=keys)
+        if self._on_revoke is not None:
+            self._on_revoke(self, [TopicPartition(t, p) for (t, p) in sorted(keys)])
+        for k in keys:
+            self._parts.pop(k, None)
+
+    def _apply_assignment(self, assigned: list[tuple[str, int]]) -> None:
+        owned = set(self._parts)
+        new = set(assigned)
+        revoked = sorted(owned - new)
+        added = sorted(new - owned)
+        if revoked:
+            self._revoke(revoked, commit=self.enable_auto_commit)
+            if self.cooperative:
+                self._needs_rejoin = True  # KIP-429: rejoin so the revoked partitions can move
+        for k in added:
+            self._parts[k] = _PartState()
+        self.rebalances += 1
+        if self._on_assign is not None:
+            self._on_assign(self, [TopicPartition(t, p) for (t, p) in added])
+        self._kick()
+
+    # -- coordinator discovery ----------------------------------------------------------------------------
+    def _coordinator_node(self) -> Any:
+        return self.net.nodes.get(f"broker-{self.coordinator}") if self.coordinator is not None else None
+
+    def _find_coordinator(self, then: Callable[[], None], attempt: int = 0) -> None:
+        if self.coordinator is not None and self._coordinator_node() is not None:
+            then()
+            return
+        brokers = self.cluster.bootstrap_names()
+        name = brokers[(attempt + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
+        node = self.net.nodes[name]
+        gid = self.group_id
+
+        def ok(resp: Any) -> None:
+            err, coord = resp
+            if err == "NO_ERROR":
+                self.coordinator = coord
+                then()
+            else:
+                self.schedule(self.retry_backoff_ms * 3, "find-coordinator", lambda: self._find_coordinator(then, attempt + 1))
+
+        self.call(name, "FindCoordinator", lambda r: node.handle_find_coordinator(gid, r), ok,
+                  lambda _e: self.schedule(self.retry_backoff_ms, "find-coordinator",
+                                           lambda: self._find_coordinator(then, attempt + 1)),
+                  self.request_timeout_ms, detail=f"group {gid}")
+
+    def _coordinator_lost(self) -> None:
+        self.coordinator = None
+
+    def _group_call(self, op: str, req: dict[str, Any], ok: Callable[[dict[str, Any]], None],
+                    fail: Callable[[str], None], timeout_ms: int | None = None) -> None:
+        node = self._coordinator_node()
+        if node is None:
+            fail("COORDINATOR_NOT_AVAILABLE")
+            return
+
+        def on_resp(resp: dict[str, Any]) -> None:
+            if resp.get("error") in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"):
+                self._coordinator_lost()
+                fail(resp["error"])
+                return
+            ok(resp)
+
+        def on_err(err: str) -> None:
+            self._coordinator_lost()
+            fail(err)
+
+        self.call(node.name, op, lambda r: node.handle_group(op, req, r), on_resp, on_err,
+                  timeout_ms or self.request_timeout_ms, detail=f"{self.group_id} {self.member_id or '-'}")
+
+    # -- JoinGroup / SyncGroup --------------------------------------------------------------------------
+    def _join(self) -> None:
+        owned = sorted(self._parts)
+        protocols = [(a.name, encode_subscription(self.subscription, owned if a.name != "range" and a.name != "roundrobin" else [],
+                                                  self.generation)) for a in self.assignors]
+        req = {
+            "group_id": self.group_id, "member_id": self.member_id, "group_instance_id": self.group_instance_id,
+            "client_id": self.name, "session_timeout_ms": self.session_timeout_ms,
+            "rebalance_timeout_ms": self.max_poll_interval_ms, "protocol_type": "consumer", "protocols": protocols,
+        }
+
+        def retry(_e: str) -> None:
+            self.schedule(self.retry_backoff_ms, "rejoin", lambda: self._find_coordinator(self._join))
+
+        def ok(resp: dict[str, Any]) -> None:
+            err = resp["error"]
+            if err == "MEMBER_ID_REQUIRED":
+                self.member_id = resp["member_id"]
+                self._join()
+            elif err == "UNKNOWN_MEMBER_ID":
+                self.member_id = ""
+                self._join()
+            elif err in ("REBALANCE_IN_PROGRESS",):
+                self._join()
+            elif err == "NO_ERROR":
+                self.member_id = resp["member_id"]
+                self.generation = resp["generation"]
+                self.protocol = resp["protocol"]
+                self.group_state = "syncing"
+                if "assignment" in resp:  # static member rejoining a stable group: no rebalance
+                    self._sync_done(resp["assignment"])
+                    return
+                if resp["leader"] == self.member_id:
+                    self.refresh_metadata(lambda: self._sync(self._compute_assignment(resp["members"])))
+                else:
+                    self._sync(None)
+            elif err == "FENCED_INSTANCE_ID":
+                self._join_in_flight = False
+                self.group_state = "unjoined"
+                self._errors.append(Message("", -1, OFFSET_INVALID, None, None, error=KafkaError(err)))
+            else:
+                retry(err)
+
+        self._group_call("JoinGroup", req, ok, retry, self.max_poll_interval_ms + 5000)
+
+    def _compute_assignment(self, members: list[tuple[str, str | None, bytes]]) -> dict[str, bytes]:
+        from ..assignors import get_assignor
+
+        assignor = get_assignor(self.protocol or "range")
+        subs: dict[str, MemberSubscription] = {}
+        for mid, inst, meta in members:
+            topics, owned, gen = decode_subscription(meta)
+            subs[mid] = MemberSubscription(mid, tuple(topics), tuple(owned), gen, inst)
+        counts = {t: rec.partitions for t, rec in self.topics.items()}
+        result = assignor.assign(counts, subs)
+        return {mid: encode_assignment(result.get(mid, [])) for mid in subs}
+
+    def _sync(self, assignments: dict[str, bytes] | None) -> None:
+        req = {"group_id": self.group_id, "member_id": self.member_id, "generation": self.generation,
+               "assignments": assignments}
+
+        def ok(resp: dict[str, Any]) -> None:
+            err = resp["error"]
+            if err == "NO_ERROR":
+                self._sync_done(resp["assignment"])
+            elif err in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION"):
+                if err == "UNKNOWN_MEMBER_ID":
+                    self.member_id = ""
+                self._join()
+            else:
+                self._join()
+
+        self._group_call("SyncGroup", req, ok, lambda _e: self._find_coordinator(self._join),
+                         self.max_poll_interval_ms + 5000)
+
+    def _sync_done(self, assignment: bytes) -> None:
+        self._join_in_flight = False
+        self.group_state = "stable"
+        self._pending_assignment = decode_assignment(assignment)
+        self._start_heartbeats()
+
+    # -- heartbeats and leaving ---------------------------------------------------------------------------
+    def _start_heartbeats(self) -> None:
+        if self._hb_timer is not None:
+            self._hb_timer.cancel()
+        self._hb_timer = self.schedule(self.heartbeat_interval_ms, "heartbeat", self._heartbeat)
+
+    def _heartbeat(self) -> None:
+        self._hb_timer = None
+        if self.closed or self.group_state == "unjoined" or not self.member_id:
+            return
+        if self.kernel.now_ms - self.last_poll_ms > self.max_poll_interval_ms:
+            self._leave_group(f"max.poll.interval.ms ({self.max_poll_interval_ms} ms) passed without a poll()")
+            self._pending_lost = True
+            self._needs_rejoin = True
+            return
+        req = {"group_id": self.group_id, "member_id": self.member_id, "generation": self.generation,
+               "group_instance_id": self.group_instance_id}
+        gen = self.generation
+
+        def ok(resp: dict[str, Any]) -> None:
+            err = resp["error"]
+            if err == "REBALANCE_IN_PROGRESS":
+                self._needs_rejoin = True
+            elif err in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "FENCED_INSTANCE_ID"):
+                if gen != self.generation:
+                    return
+                if err == "UNKNOWN_MEMBER_ID":
+                    self.member_id = ""
+                self.group_state = "unjoined"
+                self._pending_lost = True
+                self._needs_rejoin = err != "FENCED_INSTANCE_ID"
+                return
+            if self.group_state == "stable" and self._hb_timer is None:
+                self._hb_timer = self.schedule(self.heartbeat_interval_ms, "heartbeat", self._heartbeat)
+
+        def fail(_e: str) -> None:
+            if self._hb_timer is None:
+                self._hb_timer = self.schedule(self.retry_backoff_ms, "heartbeat",
+                                               lambda: self._find_coordinator(self._heartbeat))
+
+        if self.group_state == "stable":
+            self._group_call("Heartbeat", req, ok, fail)
+        elif self._hb_timer is None:
+            self._hb_timer = self.schedule(self.heartbeat_interval_ms, "heartbeat", self._heartbeat)
+
+    def _leave_group(self, why: str) -> None:
+        if self.member_id and self.coordinator is not None:
+            req = {"group_id": self.group_id, "member_id": self.member_id}
+            if not self.group_instance_id:  # static members do not send LeaveGroup (KIP-345)
+                self._group_call("LeaveGroup", req, lambda _r: None, lambda _e: None)
+        self.cluster._note(f"consumer {self.name} left group {self.group_id}: {why}")
+        if not self.group_instance_id:
+            self.member_id = ""
+        self.generation = -1
+        self.group_state = "unjoined"
+        self._join_in_flight = False
+
+    # -- offsets --------------------------------------------------------------------------------------------
+    def _initial_position(self, key: tuple[str, int], st: _PartState) -> None:
+        if not self.group_id:
+            self._reset(key, st)
+            return
+        st.resetting = True
+
+        def ok(resp: dict[str, Any]) -> None:
+            if self._parts.get(key) is not st or not st.resetting:
+                return
+            off = resp.get("offsets", {}).get(key) if resp["error"] == "NO_ERROR" else None
+            if resp["error"] != "NO_ERROR":
+                st.resetting = False
+                st.retry_at_ms = self.kernel.now_ms + self.retry_backoff_ms
+                self._kick()
+            elif off is not None and off >= 0:
+                self._committed_cache[key] = off
+                self._set_position(st, off)
+                self._kick()
+            else:
+                st.resetting = False
+                self._reset(key, st)
+
+        def fail(_e: str) -> None:
+            if self._parts.get(key) is st:
+                st.resetting = False
+                self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all)
+
+        self._find_coordinator(lambda: self._group_call("OffsetFetch", {"group_id": self.group_id, "partitions": [key]},
+                                                         ok, fail))
+
+    def _commit_positions(self, sync: bool, only: list[tuple[str, int]] | None = None) -> list[TopicPartition] | None:
+        offsets = []
+        for key in sorted(only if only is not None else self._parts):
+            st = self._parts.get(key)
+            if st is not None and st.position is not None and self._committed_cache.get(key) != st.position:
+                offsets.append(TopicPartition(key[0], key[1], st.position))
+        if not offsets:
+            return [] if sync else None
+        return self._commit_offsets(offsets, sync)
+
+    def _commit_offsets(self, offsets: list[TopicPartition], sync: bool) -> list[TopicPartition] | None:
+        if not self.group_id:
+            raise KafkaException(KafkaError("_INVALID_ARG", "commit() requires the group.id configuration"))
+        member = self.member_id if self.subscription else ""
+        generation = self.generation if self.subscription else -1
+        req = {"group_id": self.group_id, "generation": generation, "member_id": member,
+               "offsets": [(tp.topic, tp.partition, tp.offset, -1, "") for tp in offsets]}
+        result: list[str] = []
+
+        def ok(resp: dict[str, Any]) -> None:
+            err = resp["error"]
+            result.append(err)
+            if err == "NO_ERROR":
+                now = self.kernel.now_ms
+                for tp in offsets:
+                    self._committed_cache[(tp.topic, tp.partition)] = tp.offset
+                    self.history.append(Op(now, "commit", self.name, tp.topic, tp.partition, tp.offset,
+                                           None, None, None, self.group_id))
+            elif err in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS"):
+                self._needs_rejoin = True
+
+        self._find_coordinator(lambda: self._group_call("OffsetCommit", req, ok, result.append))
+        if not sync:
+            return None
+        self.wait_until(lambda: bool(result), self.request_timeout_ms / 1000)
+        if not result:
+            raise KafkaException(KafkaError("_TIMED_OUT", "commit timed out"))
+        if result[0] != "NO_ERROR":
+            raise KafkaException(KafkaError(result[0] if result[0] != "_TRANSPORT" else "_TRANSPORT",
+                                            f"Commit failed: {result[0]}"))
+        return offsets
+
+    def commit(self, message: Message | None = None, offsets: list[TopicPartition] | None = None,
+               asynchronous: bool = True) -> list[TopicPartition] | None:
+        """Commit the next offset to read: of ``message`` (its offset + 1), of ``offsets``, or of every
+        assigned partition's position. Like confluent_kafka, asynchronous by default."""
+        self._check_open()
+        if message is not None:
+            return self._commit_offsets([TopicPartition(message.topic(), message.partition(), message.offset() + 1)],
+                                        not asynchronous)
+        if offsets is not None:
+            return self._commit_offsets(list(offsets), not asynchronous)
+        res = self._commit_positions(sync=not asynchronous)
+        if res == [] and not asynchronous:
+            raise KafkaException(KafkaError("_NO_OFFSET", "Commit failed: Local: No offset stored"))
+        return res
+
+    def committed(self, partitions: list[TopicPartition], timeout: float | None = None) -> list[TopicPartition]:
+        if not self.group_id:
+            raise KafkaException(KafkaError("_INVALID_ARG", "committed() requires the group.id configuration"))
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        result: list[dict[str, Any]] = []
+        errors: list[str] = []
+        self._find_coordinator(lambda: self._group_call("OffsetFetch", {"group_id": self.group_id, "partitions": keys},
+                                                         result.append, errors.append))
+        self.wait_until(lambda: bool(result or errors), 10.0 if timeout is None else timeout)
+        if not result:
+            raise KafkaException(KafkaError(errors[0] if errors else "_TIMED_OUT"))
+        offs = result[0].get("offsets", {})
+        return [TopicPartition(t, p, offs.get((t, p), OFFSET_INVALID)) for (t, p) in keys]

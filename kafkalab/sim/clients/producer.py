@@ -118,7 +118,8 @@ class Producer(ClientNode):
         self.producer_epoch = -1
         self._pid_pending = False
         self._tps: dict[tuple[str, int], _TpState] = {}
-        self._no_metadata: dict[str, list[tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], int, Callback | None, int]]] = {}
+        self._no_metadata: dict[str, list[tuple[bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...], int, Callback | None, int]]] = {}
+        self._key_partition: dict[int, dict[bytes, int]] = {}
         self._sticky: dict[str, int] = {}
         self._reports: deque[tuple[Callback | None, KafkaError | None, Message]] = deque()
         self._in_flight_per_broker: dict[int, int] = {}
@@ -150,17 +151,44 @@ class Producer(ClientNode):
         if self.closed:
             raise KafkaException(KafkaError("_STATE", "producer is closed"))
         cb = on_delivery or callback
-        k = to_bytes(key)
-        v = to_bytes(value)
-        hdrs: list[tuple[str, bytes | None]] = []
+        k = key if key is None or type(key) is bytes else to_bytes(key)
+        v = value if value is None or type(value) is bytes else to_bytes(value)
+        hdrs: tuple[tuple[str, bytes | None], ...] = ()
         if headers:
             items = headers.items() if isinstance(headers, dict) else headers
-            hdrs = [(str(hk), to_bytes(hv)) for hk, hv in items]
+            hdrs = tuple((str(hk), to_bytes(hv)) for hk, hv in items)
         ts = timestamp if timestamp > 0 else self.kernel.now_ms
         self._queued += 1
-        if topic not in self.topics:
-            self._no_metadata.setdefault(topic, []).append((k, v, hdrs, ts, cb, partition))
-            self.refresh_metadata(self._on_metadata)
+        t = self.topics.get(topic)
+        if t is not None and partition < 0 and k is not None:
+            # fast path: keyed record appended to the open batch of its partition
+            n = t.partitions
+            cache = self._key_partition.get(n)
+            if cache is None:
+                cache = self._key_partition[n] = {}
+            p = cache.get(k)
+            if p is None:
+                if len(cache) > 100_000:
+                    cache.clear()
+                p = cache[k] = default_partition(k, n)
+            st = self._tps.get((topic, p))
+            if st is not None and st.unsent:
+                batch = st.unsent[-1]
+                size = _RECORD_OVERHEAD + len(k) + (len(v) if v is not None else 0)
+                if not batch.closed and batch.size + size < self.batch_size:
+                    batch.records.append(Record(k, v, hdrs, ts))
+                    batch.callbacks.append(cb)
+                    batch.size += size
+                    if self.history.enabled:
+                        self.history.ops.append(Op(self.kernel.now_ms, "send", self.name, topic, p, None, k, v))
+                    return
+            self._append(topic, p, k, v, hdrs, ts, cb)
+            return
+        if t is None:
+            pending = self._no_metadata.setdefault(topic, [])
+            pending.append((k, v, hdrs, ts, cb, partition))
+            if len(pending) == 1:
+                self.refresh_metadata(self._on_metadata)
             return
         self._append(topic, partition, k, v, hdrs, ts, cb)
 
@@ -211,8 +239,7 @@ class Producer(ClientNode):
                 self._append(topic, p, k, v, h, ts, cb)
         self._wake(0)
 
-    def _choose_partition(self, topic: str, key: bytes | None) -> int:
-        n = self.topics[topic].partitions
+    def _choose_partition(self, topic: str, key: bytes | None, n: int) -> int:
         if key is not None:
             return default_partition(key, n)
         p = self._sticky.get(topic)
@@ -228,13 +255,13 @@ class Producer(ClientNode):
         partition: int,
         key: bytes | None,
         value: bytes | None,
-        headers: list[tuple[str, bytes | None]],
+        headers: tuple[tuple[str, bytes | None], ...],
         ts: int,
         cb: Callback | None,
     ) -> None:
         nparts = self.topics[topic].partitions
         if partition < 0:
-            partition = self._choose_partition(topic, key)
+            partition = self._choose_partition(topic, key, nparts)
         elif partition >= nparts:
             self._queued -= 1
             err = KafkaError("_UNKNOWN_PARTITION", f"{topic} has no partition {partition}")
@@ -244,7 +271,6 @@ class Producer(ClientNode):
         st = self._tps.get(tp)
         if st is None:
             st = self._tps[tp] = _TpState()
-        now = self.kernel.now_ms
         rec_size = _RECORD_OVERHEAD + (len(key) if key else 0) + (len(value) if value else 0)
         batch = st.unsent[-1] if st.unsent else None
         if batch is None or batch.closed or batch.size + rec_size > self.batch_size:
@@ -256,19 +282,20 @@ class Producer(ClientNode):
                         self._append(topic, -1, key, value, headers, ts, cb)
                         self._wake(0)
                         return
+            now = self.kernel.now_ms
             batch = _Batch(topic, partition, now, now + self.delivery_timeout_ms)
             st.unsent.append(batch)
-        batch.records.append(Record(key, value, tuple(headers), ts))
+            self._wake(self.linger_ms)
+        batch.records.append(Record(key, value, headers, ts))
         batch.callbacks.append(cb)
         batch.size += rec_size
-        self.history.append(Op(now, "send", self.name, topic, partition, None, key, value))
+        if self.history.enabled:
+            self.history.ops.append(Op(self.kernel.now_ms, "send", self.name, topic, partition, None, key, value))
         if batch.size >= self.batch_size:
             batch.closed = True
             if key is None and self._sticky.get(topic) == partition:
                 self._switch_sticky(topic, partition)
             self._wake(0)
-        else:
-            self._wake(max(0, batch.created_ms + self.linger_ms - now))
 
     def _switch_sticky(self, topic: str, old: int) -> None:
         n = self.topics[topic].partitions
@@ -461,13 +488,19 @@ class Producer(ClientNode):
         if not st.in_flight and not any(x.attempts for x in st.unsent):
             st.retrying = False
         now = self.kernel.now_ms
-        append = self.history.append
+        topic, partition, name = b.topic, b.partition, self.name
+        known = base_offset >= 0
+        if self.history.enabled:
+            ops = self.history.ops
+            for i, rec in enumerate(b.records):
+                ops.append(Op(now, "ack", name, topic, partition, base_offset + i if known else None, rec.key, rec.value))
         reports = self._reports
-        for i, (rec, cb) in enumerate(zip(b.records, b.callbacks, strict=True)):
-            off = base_offset + i if base_offset >= 0 else OFFSET_INVALID
-            append(Op(now, "ack", self.name, b.topic, b.partition, off if base_offset >= 0 else None, rec.key, rec.value))
-            reports.append((cb, None, Message(b.topic, b.partition, off, rec.key, rec.value, list(rec.headers) or None,
-                                              rec.timestamp_ms)))
+        for i, cb in enumerate(b.callbacks):
+            if cb is not None:  # like librdkafka, a report without a callback costs nothing
+                rec = b.records[i]
+                off = base_offset + i if known else OFFSET_INVALID
+                reports.append((cb, None, Message(topic, partition, off, rec.key, rec.value,
+                                                  list(rec.headers) or None, rec.timestamp_ms)))
         n = len(b.records)
         self._queued -= n
         self.acked_records += n

@@ -1,0 +1,754 @@
+"""The group coordinator (classic consumer group protocol) and the ``__consumer_offsets`` records.
+
+A group is managed by the broker that leads partition ``abs(groupId.hashCode()) % offsets.topic.num.partitions``
+of ``__consumer_offsets``. Everything the coordinator must remember is written there as records: committed
+offsets (OffsetCommit key/value) and the group's metadata after each rebalance (GroupMetadata key/value), so a
+new leader of that partition rebuilds the groups by replaying it ("coordinator failover").
+
+States (Kafka's names): Empty, PreparingRebalance, CompletingRebalance, Stable, Dead.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .assignors import choose_common_protocol
+from .records import Record, RecordBatch
+
+if TYPE_CHECKING:
+    from .broker import Broker, Partition
+
+__all__ = [
+    "CONSUMER_OFFSETS",
+    "GroupCoordinator",
+    "GroupSnapshot",
+    "MemberSnapshot",
+    "decode_assignment",
+    "decode_offsets_record",
+    "decode_subscription",
+    "encode_assignment",
+    "encode_subscription",
+]
+
+CONSUMER_OFFSETS = "__consumer_offsets"
+
+EMPTY = "Empty"
+PREPARING = "PreparingRebalance"
+COMPLETING = "CompletingRebalance"
+STABLE = "Stable"
+DEAD = "Dead"
+
+# -- Kafka's consumer protocol and offsets-topic encodings (big-endian, int16-length strings) ---------------
+
+
+def _str(s: str | None) -> bytes:
+    if s is None:
+        return struct.pack(">h", -1)
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def _bytes(b: bytes | None) -> bytes:
+    if b is None:
+        return struct.pack(">i", -1)
+    return struct.pack(">i", len(b)) + b
+
+
+class _Reader:
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def int16(self) -> int:
+        (v,) = struct.unpack_from(">h", self.buf, self.pos)
+        self.pos += 2
+        return int(v)
+
+    def int32(self) -> int:
+        (v,) = struct.unpack_from(">i", self.buf, self.pos)
+        self.pos += 4
+        return int(v)
+
+    def int64(self) -> int:
+        (v,) = struct.unpack_from(">q", self.buf, self.pos)
+        self.pos += 8
+        return int(v)
+
+    def string(self) -> str | None:
+        n = self.int16()
+        if n < 0:
+            return None
+        s = self.buf[self.pos : self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def bytes_(self) -> bytes | None:
+        n = self.int32()
+        if n < 0:
+            return None
+        b = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return b
+
+    def more(self) -> bool:
+        return self.pos < len(self.buf)
+
+
+def _tps_by_topic(tps: list[tuple[str, int]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for t, p in sorted(tps):
+        out.setdefault(t, []).append(p)
+    return out
+
+
+def encode_subscription(topics: list[str], owned: list[tuple[str, int]], generation: int = -1) -> bytes:
+    """ConsumerProtocolSubscription v2: topics, user data, owned partitions, generation id."""
+    parts = [struct.pack(">h", 2), struct.pack(">i", len(topics))]
+    parts += [_str(t) for t in topics]
+    parts.append(_bytes(None))
+    by_topic = _tps_by_topic(owned)
+    parts.append(struct.pack(">i", len(by_topic)))
+    for t, ps in by_topic.items():
+        parts.append(_str(t))
+        parts.append(struct.pack(">i", len(ps)) + b"".join(struct.pack(">i", p) for p in ps))
+    parts.append(struct.pack(">i", generation))
+    return b"".join(parts)
+
+
+def decode_subscription(buf: bytes) -> tuple[list[str], list[tuple[str, int]], int]:
+    r = _Reader(buf)
+    version = r.int16()
+    topics = [r.string() or "" for _ in range(r.int32())]
+    r.bytes_()
+    owned: list[tuple[str, int]] = []
+    generation = -1
+    if version >= 1 and r.more():
+        for _ in range(r.int32()):
+            t = r.string() or ""
+            owned += [(t, r.int32()) for _ in range(r.int32())]
+    if version >= 2 and r.more():
+        generation = r.int32()
+    return topics, owned, generation
+
+
+def encode_assignment(tps: list[tuple[str, int]]) -> bytes:
+    """ConsumerProtocolAssignment v0: partitions by topic, user data."""
+    by_topic = _tps_by_topic(tps)
+    parts = [struct.pack(">h", 0), struct.pack(">i", len(by_topic))]
+    for t, ps in by_topic.items():
+        parts.append(_str(t))
+        parts.append(struct.pack(">i", len(ps)) + b"".join(struct.pack(">i", p) for p in ps))
+    parts.append(_bytes(None))
+    return b"".join(parts)
+
+
+def decode_assignment(buf: bytes | None) -> list[tuple[str, int]]:
+    if not buf:
+        return []
+    r = _Reader(buf)
+    r.int16()
+    out: list[tuple[str, int]] = []
+    for _ in range(r.int32()):
+        t = r.string() or ""
+        out += [(t, r.int32()) for _ in range(r.int32())]
+    return out
+
+
+def offset_commit_key(group: str, topic: str, partition: int) -> bytes:
+    return struct.pack(">h", 1) + _str(group) + _str(topic) + struct.pack(">i", partition)
+
+
+def offset_commit_value(offset: int, leader_epoch: int, metadata: str, commit_ms: int) -> bytes:
+    return struct.pack(">hqi", 3, offset, leader_epoch) + _str(metadata) + struct.pack(">q", commit_ms)
+
+
+def group_metadata_key(group: str) -> bytes:
+    return struct.pack(">h", 2) + _str(group)
+
+
+def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, Any]:
+    """What Kafka's OffsetsMessageFormatter / GroupMetadataMessageFormatter would print, as a dict."""
+    if key is None:
+        return {"type": "unknown"}
+    r = _Reader(key)
+    version = r.int16()
+    if version in (0, 1):
+        group, topic, partition = r.string(), r.string(), r.int32()
+        out: dict[str, Any] = {"type": "offset_commit", "group": group, "topic": topic, "partition": partition}
+        if value is None:
+            out["tombstone"] = True
+            return out
+        v = _Reader(value)
+        v.int16()
+        out.update(offset=v.int64(), leader_epoch=v.int32(), metadata=v.string(), commit_timestamp=v.int64())
+        return out
+    group = r.string()
+    out = {"type": "group_metadata", "group": group}
+    if value is None:
+        out["tombstone"] = True
+        return out
+    v = _Reader(value)
+    v.int16()
+    out.update(protocol_type=v.string(), generation=v.int32(), protocol=v.string(), leader=v.string())
+    v.int64()
+    members = []
+    for _ in range(v.int32()):
+        mid, inst, client, host = v.string(), v.string(), v.string(), v.string()
+        v.int32()
+        v.int32()
+        v.bytes_()
+        members.append({"member_id": mid, "group_instance_id": inst, "client_id": client, "host": host,
+                        "assignment": decode_assignment(v.bytes_())})
+    out["members"] = members
+    return out
+
+
+# -- coordinator state ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Member:
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    protocols: list[tuple[str, bytes]]
+    assignment: bytes = b""
+    last_heartbeat_ms: int = 0
+    join_respond: Callable[[Any], None] | None = None
+    sync_respond: Callable[[Any], None] | None = None
+
+    def metadata_for(self, protocol: str) -> bytes:
+        for name, meta in self.protocols:
+            if name == protocol:
+                return meta
+        return b""
+
+
+@dataclass
+class _Group:
+    group_id: str
+    state: str = EMPTY
+    generation: int = 0
+    protocol_type: str | None = None
+    protocol: str | None = None
+    leader: str | None = None
+    members: dict[str, _Member] = field(default_factory=dict)
+    static: dict[str, str] = field(default_factory=dict)  # group.instance.id -> member id
+    offsets: dict[tuple[str, int], tuple[int, int, str, int]] = field(default_factory=dict)
+    pending_members: set[str] = field(default_factory=set)
+    join_timer: Any = None
+    rebalance_started_ms: int = 0
+    initial_delay_done: bool = False
+
+
+@dataclass(frozen=True)
+class MemberSnapshot:
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    assignment: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class GroupSnapshot:
+    group_id: str
+    state: str
+    generation: int
+    protocol_type: str | None
+    protocol: str | None
+    leader: str | None
+    members: tuple[MemberSnapshot, ...]
+    offsets: dict[tuple[str, int], int]
+    coordinator: int
+
+
+class GroupCoordinator:
+    """Runs inside a broker; owns the groups whose ``__consumer_offsets`` partition that broker leads."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.groups: dict[str, _Group] = {}
+        self._member_seq = 0
+
+    # -- ownership -----------------------------------------------------------------------------------
+    @property
+    def num_partitions(self) -> int:
+        return int(self.broker.config["offsets.topic.num.partitions"])
+
+    def partition_for(self, group_id: str) -> int:
+        from .partitioner import coordinator_partition
+
+        return coordinator_partition(group_id, self.num_partitions)
+
+    def owns(self, group_id: str) -> Partition | None:
+        part = self.broker.partitions.get((CONSUMER_OFFSETS, self.partition_for(group_id)))
+        if part is not None and part.is_leader:
+            return part
+        return None
+
+    def load_partition(self, part: Partition) -> None:
+        """Became leader of an offsets partition: rebuild its groups by replaying the log."""
+        for gid in [g for g in self.groups if self.partition_for(g) == part.index]:
+            del self.groups[gid]
+        from .group import decode_offsets_record as dec
+
+        for b in part.log.iter_batches(part.log.log_start_offset):
+            if b.is_control:
+                continue
+            for _off, rec in b.iter_records():
+                d = dec(rec.key, rec.value)
+                gid = d.get("group")
+                if not isinstance(gid, str):
+                    continue
+                if d["type"] == "offset_commit":
+                    g = self.groups.setdefault(gid, _Group(gid))
+                    tp = (d["topic"], d["partition"])
+                    if d.get("tombstone"):
+                        g.offsets.pop(tp, None)
+                    else:
+                        g.offsets[tp] = (d["offset"], d["leader_epoch"], d["metadata"] or "", d["commit_timestamp"])
+                elif d["type"] == "group_metadata":
+                    if d.get("tombstone"):
+                        self.groups.pop(gid, None)
+                        continue
+                    g = self.groups.setdefault(gid, _Group(gid))
+                    g.generation = d["generation"]
+                    g.protocol_type = d["protocol_type"]
+                    g.protocol = d["protocol"]
+                    g.leader = d["leader"]
+                    now = self.broker.kernel.now_ms
+                    g.members = {}
+                    g.static = {}
+                    for m in d["members"]:
+                        mem = _Member(m["member_id"], m["group_instance_id"], m["client_id"], 45000, 300000, [],
+                                      encode_assignment(m["assignment"]), now)
+                        g.members[mem.member_id] = mem
+                        if mem.group_instance_id:
+                            g.static[mem.group_instance_id] = mem.member_id
+                    g.state = STABLE if g.members else EMPTY
+        n = sum(1 for g in self.groups if self.partition_for(g) == part.index)
+        if n:
+            self.broker.emit(f"broker {self.broker.broker_id} loaded {n} group(s) from {part.name}")
+
+    def unload_partition(self, index: int) -> None:
+        for gid in [g for g in self.groups if self.partition_for(g) == index]:
+            g = self.groups.pop(gid)
+            if g.join_timer is not None:
+                g.join_timer.cancel()
+            for m in g.members.values():
+                for r in (m.join_respond, m.sync_respond):
+                    if r is not None:
+                        r({"error": "NOT_COORDINATOR"})
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _announce(self, g: _Group, text: str) -> None:
+        self.broker.emit(f"group {g.group_id}: {text}")
+
+    def _cfg(self, name: str) -> int:
+        return int(self.broker.config[name])
+
+    def _new_member_id(self, client_id: str) -> str:
+        self._member_seq += 1
+        r = self.broker.kernel.rng.getrandbits(64)
+        return f"{client_id}-{r:016x}"[: len(client_id) + 13]
+
+    def _schedule(self, delay_ms: int, kind: str, fn: Callable[[], None]) -> Any:
+        return self.broker.schedule(delay_ms, kind, fn)
+
+    # -- JoinGroup -----------------------------------------------------------------------------------
+    def handle_join(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        gid = req["group_id"]
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.setdefault(gid, _Group(gid))
+        if g.state == DEAD:
+            respond({"error": "COORDINATOR_NOT_AVAILABLE"})
+            return
+        if g.protocol_type is not None and g.members and req["protocol_type"] != g.protocol_type:
+            respond({"error": "INCONSISTENT_GROUP_PROTOCOL"})
+            return
+        names = [p for p, _m in req["protocols"]]
+        if g.members and g.protocol is not None and g.state != EMPTY:
+            supported = set.intersection(*[{p for p, _ in m.protocols} or {g.protocol} for m in g.members.values()])
+            if not (supported & set(names)) and not (len(g.members) == 1 and req["member_id"] in g.members):
+                respond({"error": "INCONSISTENT_GROUP_PROTOCOL"})
+                return
+        member_id = req["member_id"]
+        instance = req.get("group_instance_id")
+        now = self.broker.kernel.now_ms
+        if member_id == "":
+            if instance:
+                # static member (KIP-345): known instance id -> new member id replaces the old one
+                old = g.static.get(instance)
+                new_id = self._new_member_id(req["client_id"])
+                if old is not None and old in g.members:
+                    m = g.members.pop(old)
+                    if m.join_respond is not None:
+                        m.join_respond({"error": "FENCED_INSTANCE_ID"})
+                    m.member_id = new_id
+                    m.protocols = req["protocols"]
+                    m.last_heartbeat_ms = now
+                    m.session_timeout_ms = req["session_timeout_ms"]
+                    g.members[new_id] = m
+                    g.static[instance] = new_id
+                    if g.leader == old:
+                        g.leader = new_id
+                    if g.state == STABLE:
+                        self._persist(g)
+                        self._announce(g, f"static member {instance} rejoined as {new_id} (no rebalance)")
+                        respond(self._join_response(g, m))
+                        self._schedule_session(g, m)
+                        return
+                    member_id = new_id
+                else:
+                    member_id = new_id
+                    g.static[instance] = new_id
+            else:
+                # KIP-394: hand out a member id first; the member rejoins with it
+                new_id = self._new_member_id(req["client_id"])
+                g.pending_members.add(new_id)
+                respond({"error": "MEMBER_ID_REQUIRED", "member_id": new_id})
+                return
+        elif member_id not in g.members and member_id not in g.pending_members:
+            respond({"error": "UNKNOWN_MEMBER_ID"})
+            return
+        g.pending_members.discard(member_id)
+        m = g.members.get(member_id)
+        if m is None:
+            m = _Member(member_id, instance, req["client_id"], req["session_timeout_ms"],
+                        req["rebalance_timeout_ms"], req["protocols"], last_heartbeat_ms=now)
+            g.members[member_id] = m
+            self._announce(g, f"member {member_id} joined")
+        else:
+            if m.join_respond is not None and m.join_respond is not respond:
+                m.join_respond({"error": "REBALANCE_IN_PROGRESS"})
+            m.protocols = req["protocols"]
+            m.session_timeout_ms = req["session_timeout_ms"]
+            m.rebalance_timeout_ms = req["rebalance_timeout_ms"]
+            m.last_heartbeat_ms = now
+        m.join_respond = respond
+        g.protocol_type = req["protocol_type"]
+        if g.state in (EMPTY, STABLE, COMPLETING):
+            self._prepare_rebalance(g, f"member {member_id} (re)joined")
+        self._schedule_session(g, m)
+        self._maybe_complete_join(g)
+
+    def _prepare_rebalance(self, g: _Group, reason: str) -> None:
+        if g.state == COMPLETING:
+            for m in g.members.values():
+                if m.sync_respond is not None:
+                    m.sync_respond({"error": "REBALANCE_IN_PROGRESS"})
+                    m.sync_respond = None
+        was_empty = g.state == EMPTY
+        g.state = PREPARING
+        g.rebalance_started_ms = self.broker.kernel.now_ms
+        self._announce(g, f"preparing rebalance ({reason})")
+        if g.join_timer is not None:
+            g.join_timer.cancel()
+        timeout = max([m.rebalance_timeout_ms for m in g.members.values()] or [0])
+        delay = self._cfg("group.initial.rebalance.delay.ms") if was_empty else 0
+        g.initial_delay_done = delay == 0
+        if delay:
+            g.join_timer = self._schedule(delay, "initial-rebalance-delay", lambda: self._initial_delay_over(g))
+        else:
+            g.join_timer = self._schedule(timeout, "rebalance-timeout", lambda: self._complete_join(g, True))
+
+    def _initial_delay_over(self, g: _Group) -> None:
+        g.initial_delay_done = True
+        timeout = max([m.rebalance_timeout_ms for m in g.members.values()] or [0])
+        g.join_timer = self._schedule(timeout, "rebalance-timeout", lambda: self._complete_join(g, True))
+        self._maybe_complete_join(g)
+
+    def _maybe_complete_join(self, g: _Group) -> None:
+        if g.state != PREPARING or not g.initial_delay_done:
+            return
+        if all(m.join_respond is not None for m in g.members.values()) and not g.pending_members:
+            self._complete_join(g, False)
+
+    def _complete_join(self, g: _Group, timed_out: bool) -> None:
+        if g.state != PREPARING or self.groups.get(g.group_id) is not g:
+            return
+        if g.join_timer is not None:
+            g.join_timer.cancel()
+            g.join_timer = None
+        g.pending_members.clear()
+        for mid in [mid for mid, m in g.members.items() if m.join_respond is None]:
+            self._remove_member(g, mid, "did not rejoin within the rebalance timeout")
+        if not g.members:
+            g.state = EMPTY
+            g.generation += 1
+            g.protocol = None
+            g.leader = None
+            self._persist(g)
+            self._announce(g, f"is now Empty (generation {g.generation})")
+            return
+        g.generation += 1
+        g.protocol = choose_common_protocol([[p for p, _ in m.protocols] for m in g.members.values()])
+        if g.leader not in g.members:
+            g.leader = next(iter(g.members))
+        g.state = COMPLETING
+        self._announce(g, f"rebalance: generation {g.generation}, {len(g.members)} member(s), protocol {g.protocol}")
+        for m in g.members.values():
+            respond, m.join_respond = m.join_respond, None
+            if respond is not None:
+                respond(self._join_response(g, m))
+
+    def _join_response(self, g: _Group, m: _Member) -> dict[str, Any]:
+        resp: dict[str, Any] = {
+            "error": "NO_ERROR",
+            "generation": g.generation,
+            "protocol": g.protocol,
+            "leader": g.leader,
+            "member_id": m.member_id,
+            "members": [],
+        }
+        if m.member_id == g.leader:
+            resp["members"] = [(mm.member_id, mm.group_instance_id, mm.metadata_for(g.protocol or ""))
+                               for mm in g.members.values()]
+        if g.state == STABLE:
+            resp["assignment"] = m.assignment
+        return resp
+
+    # -- SyncGroup -----------------------------------------------------------------------------------
+    def handle_sync(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        gid = req["group_id"]
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        mid = req["member_id"]
+        if g is None or mid not in g.members:
+            respond({"error": "UNKNOWN_MEMBER_ID"})
+            return
+        if req["generation"] != g.generation:
+            respond({"error": "ILLEGAL_GENERATION"})
+            return
+        m = g.members[mid]
+        m.last_heartbeat_ms = self.broker.kernel.now_ms
+        if g.state == PREPARING:
+            respond({"error": "REBALANCE_IN_PROGRESS"})
+            return
+        if g.state == STABLE:
+            respond({"error": "NO_ERROR", "assignment": m.assignment})
+            return
+        m.sync_respond = respond
+        if mid == g.leader and req.get("assignments") is not None:
+            assignments: dict[str, bytes] = req["assignments"]
+            for other_id, other in g.members.items():
+                other.assignment = assignments.get(other_id, encode_assignment([]))
+            token = g.generation
+
+            def done(ok: bool) -> None:
+                if g.generation != token or g.state != COMPLETING:
+                    return
+                if not ok:
+                    self._prepare_rebalance(g, "could not store the group metadata")
+                    return
+                g.state = STABLE
+                self._announce(g, f"is Stable (generation {g.generation})")
+                for other in g.members.values():
+                    r, other.sync_respond = other.sync_respond, None
+                    if r is not None:
+                        r({"error": "NO_ERROR", "assignment": other.assignment})
+
+            self._persist(g, done)
+
+    # -- Heartbeat / LeaveGroup / sessions -----------------------------------------------------------
+    def handle_heartbeat(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        gid = req["group_id"]
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        mid = req["member_id"]
+        if g is None or mid not in g.members:
+            inst = req.get("group_instance_id")
+            if g is not None and inst and g.static.get(inst) not in (None, mid):
+                respond({"error": "FENCED_INSTANCE_ID"})
+                return
+            respond({"error": "UNKNOWN_MEMBER_ID"})
+            return
+        m = g.members[mid]
+        m.last_heartbeat_ms = self.broker.kernel.now_ms
+        if g.state == PREPARING:
+            respond({"error": "REBALANCE_IN_PROGRESS"})
+        elif req["generation"] != g.generation:
+            respond({"error": "ILLEGAL_GENERATION"})
+        else:
+            respond({"error": "NO_ERROR"})
+
+    def _schedule_session(self, g: _Group, m: _Member) -> None:
+        mid = m.member_id
+
+        def check() -> None:
+            cur = self.groups.get(g.group_id)
+            if cur is not g or mid not in g.members:
+                return
+            mm = g.members[mid]
+            now = self.broker.kernel.now_ms
+            if mm.join_respond is not None and g.state == PREPARING:
+                self._schedule(mm.session_timeout_ms, "session-check", check)
+                return
+            expires = mm.last_heartbeat_ms + mm.session_timeout_ms
+            if now >= expires:
+                self._remove_member(g, mid, f"session timeout ({mm.session_timeout_ms} ms without a heartbeat)")
+                if g.state in (STABLE, COMPLETING):
+                    self._prepare_rebalance(g, f"member {mid} left")
+                self._maybe_complete_join(g)
+            else:
+                self._schedule(expires - now, "session-check", check)
+
+        self._schedule(m.session_timeout_ms, "session-check", check)
+
+    def _remove_member(self, g: _Group, mid: str, why: str) -> None:
+        m = g.members.pop(mid, None)
+        if m is None:
+            return
+        if m.group_instance_id and g.static.get(m.group_instance_id) == mid:
+            del g.static[m.group_instance_id]
+        for r in (m.join_respond, m.sync_respond):
+            if r is not None:
+                r({"error": "UNKNOWN_MEMBER_ID"})
+        if g.leader == mid:
+            g.leader = next(iter(g.members), None)
+        self._announce(g, f"member {mid} removed: {why}")
+
+    def handle_leave(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        gid = req["group_id"]
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        mid = req["member_id"]
+        if g is None or mid not in g.members:
+            respond({"error": "UNKNOWN_MEMBER_ID"})
+            return
+        self._remove_member(g, mid, "left the group (LeaveGroup)")
+        if g.state in (STABLE, COMPLETING):
+            self._prepare_rebalance(g, f"member {mid} left")
+        elif g.state == PREPARING:
+            self._maybe_complete_join(g)
+        respond({"error": "NO_ERROR"})
+
+    # -- offsets -------------------------------------------------------------------------------------
+    def handle_offset_commit(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        gid = req["group_id"]
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        generation, mid = req["generation"], req["member_id"]
+        if generation < 0 and mid == "":
+            # a consumer with manual assignment (no group membership) may commit only to an empty group
+            if g is not None and g.members:
+                respond({"error": "UNKNOWN_MEMBER_ID"})
+                return
+            if g is None:
+                g = self.groups.setdefault(gid, _Group(gid))
+        else:
+            if g is None or mid not in g.members:
+                respond({"error": "UNKNOWN_MEMBER_ID"})
+                return
+            if generation != g.generation:
+                respond({"error": "ILLEGAL_GENERATION"})
+                return
+            if g.state == COMPLETING or (g.state == PREPARING and False):
+                respond({"error": "REBALANCE_IN_PROGRESS"})
+                return
+            g.members[mid].last_heartbeat_ms = self.broker.kernel.now_ms
+        now = self.broker.kernel.now_ms
+        offsets: list[tuple[str, int, int, int, str]] = req["offsets"]
+        records = [
+            Record(offset_commit_key(gid, t, p), offset_commit_value(off, epoch, meta, now), (), now)
+            for t, p, off, epoch, meta in offsets
+        ]
+        grp = g
+
+        def done(ok: bool) -> None:
+            if not ok:
+                respond({"error": "NOT_COORDINATOR"})
+                return
+            for t, p, off, epoch, meta in offsets:
+                grp.offsets[(t, p)] = (off, epoch, meta, now)
+            respond({"error": "NO_ERROR"})
+
+        self._append(gid, records, done)
+
+    def handle_offset_fetch(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        gid = req["group_id"]
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        out: dict[tuple[str, int], int] = {}
+        if g is not None:
+            wanted = req.get("partitions")
+            for tp, (off, _e, _m, _ts) in g.offsets.items():
+                if wanted is None or tp in wanted:
+                    out[tp] = off
+        respond({"error": "NO_ERROR", "offsets": out})
+
+    def reset_offsets(self, gid: str, offsets: dict[tuple[str, int], int], respond: Callable[[Any], None]) -> None:
+        """Admin: overwrite committed offsets; refused unless the group is Empty/Dead (as Kafka does)."""
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        if g is not None and g.state not in (EMPTY, DEAD):
+            respond({"error": "NON_EMPTY_GROUP", "state": g.state})
+            return
+        req = {"group_id": gid, "generation": -1, "member_id": "",
+               "offsets": [(t, p, o, -1, "") for (t, p), o in sorted(offsets.items())]}
+        self.handle_offset_commit(req, respond)
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def _persist(self, g: _Group, then: Callable[[bool], None] | None = None) -> None:
+        now = self.broker.kernel.now_ms
+        members = []
+        for m in g.members.values():
+            members.append(
+                _str(m.member_id) + _str(m.group_instance_id) + _str(m.client_id) + _str("/127.0.0.1")
+                + struct.pack(">ii", m.rebalance_timeout_ms, m.session_timeout_ms)
+                + _bytes(m.metadata_for(g.protocol or "")) + _bytes(m.assignment)
+            )
+        value = (
+            struct.pack(">h", 3) + _str(g.protocol_type) + struct.pack(">i", g.generation) + _str(g.protocol)
+            + _str(g.leader) + struct.pack(">q", now) + struct.pack(">i", len(members)) + b"".join(members)
+        )
+        rec = Record(group_metadata_key(g.group_id), value, (), now)
+        self._append(g.group_id, [rec], then or (lambda ok: None))
+
+    def _append(self, gid: str, records: list[Record], then: Callable[[bool], None]) -> None:
+        """Append to the group's offsets partition with acks=all and report when it is committed."""
+        from .broker import ProduceRequest
+
+        part = self.owns(gid)
+        if part is None:
+            then(False)
+            return
+        batch = RecordBatch.build(records)
+
+        def respond(results: Any) -> None:
+            res = results[(CONSUMER_OFFSETS, part.index)]
+            then(res.error == "NO_ERROR")
+
+        self.broker.handle_produce(ProduceRequest(-1, 5000, [(CONSUMER_OFFSETS, part.index, batch)]), respond)
+
+    # -- views ---------------------------------------------------------------------------------------
+    def snapshot(self, gid: str) -> GroupSnapshot | None:
+        g = self.groups.get(gid)
+        if g is None:
+            return None
+        members = tuple(
+            MemberSnapshot(m.member_id, m.group_instance_id, m.client_id,
+                           tuple(decode_assignment(m.assignment)) if g.state == STABLE else ())
+            for m in g.members.values()
+        )
+        return GroupSnapshot(gid, g.state, g.generation, g.protocol_type, g.protocol, g.leader, members,
+                             {tp: v[0] for tp, v in sorted(g.offsets.items())}, self.broker.broker_id)

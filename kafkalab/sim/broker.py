@@ -24,7 +24,8 @@ from .log import LogConfig, OffsetOutOfRangeError, PartitionLog
 from .metadata import NO_LEADER, MetadataImage, MetadataRecord, PartitionRecord
 from .network import Endpoint, Network
 from .group import CONSUMER_OFFSETS
-from .records import RecordBatch
+from .txn import TRANSACTION_STATE
+from .records import ControlType, RecordBatch
 
 __all__ = [
     "BROKER_DEFAULTS",
@@ -60,6 +61,10 @@ BROKER_DEFAULTS: dict[str, str] = {
     "offsets.topic.num.partitions": "50",
     "offsets.topic.replication.factor": "3",
     "group.initial.rebalance.delay.ms": "3000",
+    "transaction.state.log.num.partitions": "50",
+    "transaction.state.log.replication.factor": "3",
+    "transaction.max.timeout.ms": "900000",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "10000",
 }
 
 CONSUMER_REPLICA_ID = -1
@@ -110,6 +115,8 @@ class FetchResult:
     log_start_offset: int = -1
     last_stable_offset: int = -1
     batches: list[RecordBatch] = field(default_factory=list)
+    #: read_committed only: (producer id, first offset) of aborted transactions in the returned range
+    aborted_transactions: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -218,21 +225,52 @@ class Partition:
             return self.state.isr
         return tuple(sorted(set(self.state.isr) | set(self.pending_isr)))
 
-    # -- idempotent producer state (KIP-98) -------------------------------------------------------
+    # -- idempotent producer state (KIP-98) and open transactions --------------------------------------
     def rebuild_producer_state(self) -> None:
+        """Rebuild producer sequences, open transactions and aborted transactions from the log."""
         self.producers = {}
+        #: producer id -> first offset of its open transaction in this partition
+        self.ongoing_txns: dict[int, int] = {}
+        #: (producer id, first offset, offset of the ABORT marker) of aborted transactions
+        self.aborted_txns: list[tuple[int, int, int]] = []
         for b in self.log.iter_batches(self.log.log_start_offset):
             self._record_producer_batch(b)
 
     def _record_producer_batch(self, b: RecordBatch) -> None:
         pid = b.producer_id
-        if pid < 0 or b.is_control:
+        if pid < 0:
             return
+        if b.is_control:
+            first = self.ongoing_txns.pop(pid, None)
+            marker = b.control_type
+            e = self.producers.get(pid)
+            if e is not None and b.producer_epoch > e.epoch:
+                e.epoch = b.producer_epoch
+                e.batches.clear()
+            if marker == ControlType.ABORT and first is not None:
+                self.aborted_txns.append((pid, first, b.base_offset))
+            if self.topic == CONSUMER_OFFSETS:
+                self.broker.coordinator.on_txn_marker(self.index, pid, marker == ControlType.COMMIT)
+            return
+        if b.is_transactional and pid not in self.ongoing_txns:
+            self.ongoing_txns[pid] = b.base_offset
         e = self.producers.get(pid)
         if e is None or b.producer_epoch > e.epoch:
             e = _ProducerEntry(b.producer_epoch, deque(maxlen=5))
             self.producers[pid] = e
-        e.batches.append((b.base_sequence, b.last_sequence, b.base_offset, b.last_offset))
+        if b.base_sequence >= 0:
+            e.batches.append((b.base_sequence, b.last_sequence, b.base_offset, b.last_offset))
+
+    def last_stable_offset(self) -> int:
+        """LSO: the first offset of the oldest open transaction, or the high watermark."""
+        hw = self.log.high_watermark
+        if not self.ongoing_txns:
+            return hw
+        return min(hw, min(self.ongoing_txns.values()))
+
+    def aborted_in(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(producer id, first offset) of aborted transactions overlapping [start, end)."""
+        return [(pid, first) for pid, first, last in self.aborted_txns if last >= start and first < end]
 
     def check_sequence(self, b: RecordBatch) -> tuple[str, int]:
         """('NO_ERROR', -1) to append; ('DUPLICATE', base_offset) for a retry; or an error name."""
@@ -240,16 +278,16 @@ class Partition:
         if pid < 0 or b.is_control:
             return ("NO_ERROR", -1)
         e = self.producers.get(pid)
-        if e is None:
-            return ("NO_ERROR", -1) if b.base_sequence == 0 else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
-        if b.producer_epoch < e.epoch:
+        if e is not None and b.producer_epoch < e.epoch:
             return ("INVALID_PRODUCER_EPOCH", -1)
-        if b.producer_epoch > e.epoch:
+        if b.base_sequence < 0:  # transactional offset commits carry no sequence
+            return ("NO_ERROR", -1)
+        if e is None or b.producer_epoch > e.epoch or not e.batches:
             return ("NO_ERROR", -1) if b.base_sequence == 0 else ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
         for first, last, base, _last_off in e.batches:
             if first == b.base_sequence and last == b.last_sequence:
                 return ("DUPLICATE", base)
-        last_seq = e.batches[-1][1] if e.batches else -1
+        last_seq = e.batches[-1][1]
         if b.base_sequence == (last_seq + 1) & 0x7FFFFFFF:
             return ("NO_ERROR", -1)
         return ("OUT_OF_ORDER_SEQUENCE_NUMBER", -1)
@@ -401,8 +439,11 @@ class Broker(Endpoint):
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._hw_checkpoint: dict[tuple[str, int], int] = {}
         self.registered = False
+        from .txn import TransactionCoordinator
+
         self.coordinator = GroupCoordinator(self)
-        self._offsets_topic_requested = False
+        self.txn_coordinator = TransactionCoordinator(self)
+        self._internal_topic_requested: set[str] = set()
 
     def cfg_int(self, name: str) -> int:
         return int(self.config[name])
@@ -555,6 +596,8 @@ class Broker(Endpoint):
         part.maybe_increment_hw()
         if part.topic == CONSUMER_OFFSETS:
             self.coordinator.load_partition(part)
+        elif part.topic == TRANSACTION_STATE:
+            self.txn_coordinator.load_partition(part)
 
     def _become_follower(self, part: Partition, st: PartitionRecord) -> None:
         was_leader = part.is_leader
@@ -568,6 +611,8 @@ class Broker(Endpoint):
             self.emit(f"broker {self.broker_id} is now a follower of {part.name}")
             if part.topic == CONSUMER_OFFSETS:
                 self.coordinator.unload_partition(part.index)
+            elif part.topic == TRANSACTION_STATE:
+                self.txn_coordinator.unload_partition(part.index)
         if st.leader != NO_LEADER:
             self._truncate_then_fetch(part, part.fetch_token)
 
@@ -575,6 +620,8 @@ class Broker(Endpoint):
         part = self.partitions.pop(key)
         if key[0] == CONSUMER_OFFSETS:
             self.coordinator.unload_partition(key[1])
+        elif key[0] == TRANSACTION_STATE:
+            self.txn_coordinator.unload_partition(key[1])
         part.fetch_token += 1
         part.fail_waiting("NOT_LEADER_OR_FOLLOWER")
         part.log.close()
@@ -802,7 +849,7 @@ class Broker(Endpoint):
                     continue
             log = part.log
             hw = log.high_watermark
-            lso = self.last_stable_offset(part)
+            lso = part.last_stable_offset()
             max_offset = None if follower else (lso if req.isolation_level == 1 else hw)
             try:
                 batches = log.read(fp.fetch_offset, min(fp.max_bytes, max(budget, 1)), max_offset)
@@ -814,12 +861,13 @@ class Broker(Endpoint):
                 n += b.size_bytes
             size += n
             budget -= n
-            results[key] = FetchResult("NO_ERROR", hw, log.log_start_offset, lso, batches)
+            aborted = (
+                part.aborted_in(fp.fetch_offset, batches[-1].next_offset)
+                if req.isolation_level == 1 and batches and part.aborted_txns
+                else []
+            )
+            results[key] = FetchResult("NO_ERROR", hw, log.log_start_offset, lso, batches, aborted)
         return results, size
-
-    def last_stable_offset(self, part: Partition) -> int:
-        """LSO: without open transactions it equals the high watermark."""
-        return part.log.high_watermark
 
     def handle_fetch(self, req: FetchRequest, respond: Callable[[Any], None]) -> None:
         if req.replica_id >= 0:
@@ -872,7 +920,7 @@ class Broker(Endpoint):
         if timestamp == -2:
             respond(("NO_ERROR", log.log_start_offset))
         elif timestamp == -1:
-            respond(("NO_ERROR", self.last_stable_offset(part) if isolation_level else log.high_watermark))
+            respond(("NO_ERROR", part.last_stable_offset() if isolation_level else log.high_watermark))
         else:
             for b in log.iter_batches(log.log_start_offset):
                 if b.base_offset >= log.high_watermark:
@@ -914,23 +962,33 @@ class Broker(Endpoint):
         )
 
     # -- consumer groups ----------------------------------------------------------------------------------
-    def handle_find_coordinator(self, key: str, respond: Callable[[Any], None]) -> None:
-        """FindCoordinator: the leader of the group's ``__consumer_offsets`` partition (created on first use)."""
-        if CONSUMER_OFFSETS not in self.image.topics:
-            if not self._offsets_topic_requested:
-                self._offsets_topic_requested = True
+    def handle_find_coordinator(self, key: str, respond: Callable[[Any], None], key_type: int = 0) -> None:
+        """FindCoordinator: the leader of the key's partition of ``__consumer_offsets`` (key_type 0, a group)
+        or ``__transaction_state`` (key_type 1, a transactional id); the topic is created on first use."""
+        if key_type == 0:
+            topic, parts_cfg, rf_cfg = CONSUMER_OFFSETS, "offsets.topic.num.partitions", "offsets.topic.replication.factor"
+            index = self.coordinator.partition_for(key)
+        else:
+            topic, parts_cfg = TRANSACTION_STATE, "transaction.state.log.num.partitions"
+            rf_cfg = "transaction.state.log.replication.factor"
+            index = self.txn_coordinator.partition_for(key)
+        if topic not in self.image.topics:
+            if topic not in self._internal_topic_requested:
+                self._internal_topic_requested.add(topic)
                 live = len(self.image.live_brokers())
-                rf = max(1, min(int(self.config["offsets.topic.replication.factor"]), live))
-                args = (CONSUMER_OFFSETS, int(self.config["offsets.topic.num.partitions"]), rf,
-                        {"cleanup.policy": "compact", "segment.bytes": "104857600"}, None)
+                rf = max(1, min(int(self.config[rf_cfg]), live))
+                cfg = {"cleanup.policy": "compact", "segment.bytes": "104857600"}
+                if key_type == 1:  # transaction.state.log.min.isr defaults to 2
+                    cfg["min.insync.replicas"] = str(min(2, rf))
+                args = (topic, int(self.config[parts_cfg]), rf, cfg, None)
 
                 def done(_r: Any) -> None:
-                    self._offsets_topic_requested = False
+                    self._internal_topic_requested.discard(topic)
 
                 self.handle_admin("create_topic", args, done)
             respond(("COORDINATOR_NOT_AVAILABLE", -1))
             return
-        st = self.image.partitions.get((CONSUMER_OFFSETS, self.coordinator.partition_for(key)))
+        st = self.image.partitions.get((topic, index))
         if st is None or st.leader == NO_LEADER:
             respond(("COORDINATOR_NOT_AVAILABLE", -1))
             return
@@ -945,8 +1003,31 @@ class Broker(Endpoint):
             "LeaveGroup": c.handle_leave,
             "OffsetCommit": c.handle_offset_commit,
             "OffsetFetch": c.handle_offset_fetch,
+            "TxnOffsetCommit": c.handle_txn_offset_commit,
         }
         handlers[op](req, respond)
+
+    def handle_txn(self, op: str, args: tuple[Any, ...], respond: Callable[[Any], None]) -> None:
+        t = self.txn_coordinator
+        handlers: dict[str, Callable[..., None]] = {
+            "InitProducerId": t.handle_init_producer_id,
+            "AddPartitionsToTxn": t.handle_add_partitions,
+            "AddOffsetsToTxn": t.handle_add_offsets,
+            "EndTxn": t.handle_end_txn,
+        }
+        handlers[op](*args, respond)
+
+    def handle_write_markers(
+        self, pid: int, epoch: int, commit: bool, partitions: list[tuple[str, int]], respond: Callable[[Any], None]
+    ) -> None:
+        """WriteTxnMarkers: append a COMMIT/ABORT control batch to each partition this broker leads."""
+        marker = ControlType.COMMIT if commit else ControlType.ABORT
+        now = self.kernel.now_ms
+        batches = [
+            (t, p, RecordBatch.control(marker, producer_id=pid, producer_epoch=epoch, timestamp_ms=now))
+            for t, p in partitions
+        ]
+        self.handle_produce(ProduceRequest(-1, 30000, batches), respond)
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _checkpoint_loop(self) -> None:

@@ -466,14 +466,17 @@ class Cluster:
         raise KafkaException(KafkaError("_INVALID_ARG", f"no client named {name!r}"))
 
     # -- reading everything (for the checker) ----------------------------------------------------------
-    def read_all(self, topic: str, *, timeout_ms: int = 60_000, client: str = "reader") -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:
+    def read_all(
+        self, topic: str, *, timeout_ms: int = 60_000, client: str = "reader", isolation_level: str = "read_uncommitted"
+    ) -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:
         """Read every partition of ``topic`` from its log start up to its current high watermark.
 
         Records ``consume`` ops and a ``read_complete`` op per partition, so the checker can tell an
         acknowledged write that is gone (lost) from one nobody looked for yet.
         """
         info = {p.partition: p for p in self.describe_topic(topic)}
-        c = Consumer(self, {"auto.offset.reset": "earliest", "enable.auto.commit": False}, name=self.next_client_name(client))
+        c = Consumer(self, {"auto.offset.reset": "earliest", "enable.auto.commit": False,
+                            "isolation.level": isolation_level}, name=self.next_client_name(client))
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(info)])
         out: dict[int, list[tuple[int, bytes | None, bytes | None]]] = {p: [] for p in info}
         targets: dict[int, int] = {}

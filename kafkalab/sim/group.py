@@ -274,6 +274,8 @@ class GroupCoordinator:
         self.broker = broker
         self.groups: dict[str, _Group] = {}
         self._member_seq = 0
+        #: offsets partition -> producer id -> {(group, topic, partition): offset} waiting for the txn marker
+        self.pending_txn: dict[int, dict[int, dict[tuple[str, str, int], int]]] = {}
 
     # -- ownership -----------------------------------------------------------------------------------
     @property
@@ -297,13 +299,21 @@ class GroupCoordinator:
             del self.groups[gid]
         from .group import decode_offsets_record as dec
 
+        self.pending_txn[part.index] = {}
         for b in part.log.iter_batches(part.log.log_start_offset):
             if b.is_control:
+                from .records import ControlType
+
+                self.on_txn_marker(part.index, b.producer_id, b.control_type == ControlType.COMMIT)
                 continue
             for _off, rec in b.iter_records():
                 d = dec(rec.key, rec.value)
                 gid = d.get("group")
                 if not isinstance(gid, str):
+                    continue
+                if d["type"] == "offset_commit" and b.is_transactional and not d.get("tombstone"):
+                    pend = self.pending_txn[part.index].setdefault(b.producer_id, {})
+                    pend[(gid, d["topic"], d["partition"])] = d["offset"]
                     continue
                 if d["type"] == "offset_commit":
                     g = self.groups.setdefault(gid, _Group(gid))
@@ -687,12 +697,64 @@ class GroupCoordinator:
             return
         g = self.groups.get(gid)
         out: dict[tuple[str, int], int] = {}
+        if req.get("require_stable"):  # KIP-447: wait while a transaction still holds offsets for the group
+            for pend in self.pending_txn.values():
+                for offsets in pend.values():
+                    if any(k[0] == gid for k in offsets):
+                        respond({"error": "UNSTABLE_OFFSET_COMMIT"})
+                        return
         if g is not None:
             wanted = req.get("partitions")
             for tp, (off, _e, _m, _ts) in g.offsets.items():
                 if wanted is None or tp in wanted:
                     out[tp] = off
         respond({"error": "NO_ERROR", "offsets": out})
+
+    def handle_txn_offset_commit(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        """TxnOffsetCommit: offsets written inside a transaction, visible only once it commits (KIP-98/447)."""
+        gid = req["group_id"]
+        part = self.owns(gid)
+        if part is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        generation, mid = req.get("generation", -1), req.get("member_id", "")
+        if generation >= 0 and g is not None and g.members:  # KIP-447: fence zombies by group generation
+            if mid not in g.members:
+                respond({"error": "UNKNOWN_MEMBER_ID"})
+                return
+            if generation != g.generation:
+                respond({"error": "ILLEGAL_GENERATION"})
+                return
+        pid, epoch = req["producer_id"], req["producer_epoch"]
+        now = self.broker.kernel.now_ms
+        records = [Record(offset_commit_key(gid, t, p), offset_commit_value(off, -1, "", now), (), now)
+                   for t, p, off in req["offsets"]]
+        batch = RecordBatch.build(records, producer_id=pid, producer_epoch=epoch, base_sequence=-1,
+                                  transactional=True)
+        from .broker import ProduceRequest
+
+        def done(results: Any) -> None:
+            r = results[(CONSUMER_OFFSETS, part.index)]
+            if r.error != "NO_ERROR":
+                respond({"error": "PRODUCER_FENCED" if r.error == "INVALID_PRODUCER_EPOCH" else r.error})
+                return
+            pend = self.pending_txn.setdefault(part.index, {}).setdefault(pid, {})
+            for t, p, off in req["offsets"]:
+                pend[(gid, t, p)] = off
+            respond({"error": "NO_ERROR"})
+
+        self.broker.handle_produce(ProduceRequest(-1, 5000, [(CONSUMER_OFFSETS, part.index, batch)]), done)
+
+    def on_txn_marker(self, index: int, pid: int, commit: bool) -> None:
+        """A COMMIT/ABORT marker reached offsets partition ``index``: apply or drop the producer's offsets."""
+        pend = self.pending_txn.get(index, {}).pop(pid, None)
+        if not pend or not commit:
+            return
+        now = self.broker.kernel.now_ms
+        for (gid, t, p), off in pend.items():
+            g = self.groups.setdefault(gid, _Group(gid))
+            g.offsets[(t, p)] = (off, -1, "", now)
 
     def reset_offsets(self, gid: str, offsets: dict[tuple[str, int], int], respond: Callable[[Any], None]) -> None:
         """Admin: overwrite committed offsets; refused unless the group is Empty/Dead (as Kafka does)."""

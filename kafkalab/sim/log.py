@@ -6,6 +6,8 @@ Directory layout (as in a Kafka log dir for one partition)::
     00000000000000000000.index      sparse offset index: int32 relative offset, int32 file position
     00000000000000000000.timeindex  time index: int64 timestamp, int32 relative offset
     leader-epoch-checkpoint         "0", entry count, then "epoch startOffset" lines
+    log-start-offset-checkpoint     "0" then the log start offset (see below)
+    cleaner-offset-checkpoint       "0" then the first dirty offset of the log cleaner (see below)
 
 Files are written through unbuffered file objects, so every appended byte is in the OS as soon as the
 append returns: dropping a :class:`PartitionLog` without ``close()`` (a simulated process kill) loses
@@ -16,6 +18,22 @@ Indexes follow ``kafka.log.LogSegment``: before appending a batch, if more than 
 were appended since the last index entry, an offset index entry (batch last offset, batch position) is
 added together with a time index entry (max timestamp so far, offset of that batch) when the max timestamp
 grew. A segment that stops being active gets a final time index entry (``onBecomeInactiveSegment``).
+
+Retention (:meth:`PartitionLog.delete_old_segments`) follows ``UnifiedLog.deleteOldSegments``: segments are
+deleted oldest first while a rule holds, never past the high watermark. Kafka keeps the log start offset of
+every partition of a log dir in one ``log-start-offset-checkpoint`` file ("topic partition offset" lines);
+here each partition directory holds its own ``log-start-offset-checkpoint`` with a version line ("0") and the
+offset. On open the log start offset is ``max(checkpoint, base offset of the first segment)``, as in
+``LogLoader``. Likewise Kafka's per-log-dir ``cleaner-offset-checkpoint`` becomes a per-partition file holding
+the first dirty offset (the end of the last cleaning).
+
+Compaction (:meth:`PartitionLog.clean`) follows ``LogCleaner``/``Cleaner.doClean``/``LogCleanerManager``; see
+its docstring. Cleaned segments are written to ``<base>.log.cleaned`` (and ``.index.cleaned``,
+``.timeindex.cleaned``), renamed to ``.swap``, the replaced segments are deleted and the swap files renamed
+into place (Kafka's ``replaceSegments``). On open, ``.cleaned`` files are deleted and a ``.log.swap`` file
+completes its swap: segments whose base offset lies in the swapped segment's offset range are deleted and the
+swap file renamed (``LogLoader``); other leftover ``.swap`` files are index files, deleted (indexes are always
+rebuilt on open).
 """
 
 from __future__ import annotations
@@ -24,23 +42,34 @@ import bisect
 import contextlib
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from kafkalab.sim.records import RecordBatch, decode_batches
+from kafkalab.sim.records import Record, RecordBatch, crc32c, decode_batches
 
 __all__ = [
+    "CLEANER_CHECKPOINT_FILE",
+    "DELETE_HORIZON_FLAG",
     "EPOCH_CHECKPOINT_FILE",
+    "LOG_START_OFFSET_CHECKPOINT_FILE",
+    "CleanResult",
     "LogConfig",
     "OffsetOutOfRangeError",
     "PartitionLog",
     "SegmentInfo",
+    "build_batch_with_offset_deltas",
+    "delete_horizon_ms",
     "segment_file_name",
 ]
 
 EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint"
+LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint"
+CLEANER_CHECKPOINT_FILE = "cleaner-offset-checkpoint"
+CLEANED_SUFFIX = ".cleaned"
+SWAP_SUFFIX = ".swap"
+_CHECKPOINT_FILES = (EPOCH_CHECKPOINT_FILE, LOG_START_OFFSET_CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE)
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIMEINDEX_SUFFIX = ".timeindex"
@@ -50,6 +79,16 @@ UNDEFINED_EPOCH_OFFSET = -1
 _INDEX_ENTRY = struct.Struct(">ii")
 _TIMEINDEX_ENTRY = struct.Struct(">qi")
 _MAX_RELATIVE_OFFSET = 0x7FFFFFFF
+
+#: Batch attribute bit 6 (``DefaultRecordBatch.DELETE_HORIZON_FLAG_MASK``, KIP-534): when set, the batch's
+#: baseTimestamp field holds the delete horizon of its tombstones instead of the first record's timestamp.
+DELETE_HORIZON_FLAG = 0x40
+_ATTR_TIMESTAMP_TYPE = 0x08
+_NO_TIMESTAMP = -1
+_MAGIC = 2
+# v2 header fields: baseOffset .. crc, then attributes .. recordsCount (the CRC-covered part starts there)
+_BATCH_PREFIX = struct.Struct(">qiibI")
+_BATCH_POST_CRC = struct.Struct(">hiqqqhii")
 
 
 def segment_file_name(base_offset: int, suffix: str) -> str:
@@ -67,6 +106,147 @@ class OffsetOutOfRangeError(Exception):
         self.log_end_offset = log_end_offset
 
 
+# ---------------------------------------------------------------------------------------------------------
+# batch encoding for the cleaner
+
+
+def _varint(n: int) -> bytes:
+    """Zig-zag varint (varlong) of a signed 64-bit value, as in records v2."""
+    z = ((n << 1) ^ (n >> 63)) & 0xFFFFFFFFFFFFFFFF
+    out = bytearray()
+    while z >= 0x80:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+def _encode_record(offset_delta: int, timestamp_delta: int, record: Record) -> bytes:
+    parts = [b"\x00", _varint(timestamp_delta), _varint(offset_delta)]
+    for field in (record.key, record.value):
+        if field is None:
+            parts.append(_varint(-1))
+        else:
+            parts.append(_varint(len(field)))
+            parts.append(field)
+    parts.append(_varint(len(record.headers)))
+    for hkey, hval in record.headers:
+        kb = hkey.encode("utf-8")
+        parts.append(_varint(len(kb)))
+        parts.append(kb)
+        if hval is None:
+            parts.append(_varint(-1))
+        else:
+            parts.append(_varint(len(hval)))
+            parts.append(hval)
+    body = b"".join(parts)
+    return _varint(len(body)) + body
+
+
+def build_batch_with_offset_deltas(
+    records: Sequence[tuple[int, Record]],
+    *,
+    base_offset: int,
+    last_offset_delta: int,
+    partition_leader_epoch: int,
+    attributes: int,
+    producer_id: int,
+    producer_epoch: int,
+    base_sequence: int,
+    max_timestamp: int,
+    base_timestamp: int | None = None,
+) -> RecordBatch:
+    """Encode an uncompressed v2 batch whose records keep explicit (possibly gapped) offset deltas.
+
+    ``RecordBatch.build`` numbers records 0..n-1, which a cleaned batch cannot use: the cleaner keeps the
+    original base offset, each kept record's offset delta and the original ``lastOffsetDelta`` (Kafka's
+    ``buildRetainedRecordsInto`` + ``overrideLastOffset``, so the producer's last sequence survives).
+    ``records`` are ``(offset delta, record)`` pairs in increasing delta order; it may be empty (an empty batch
+    header, as ``DefaultRecordBatch.writeEmptyHeader``: baseTimestamp -1, recordsCount 0).
+    ``base_timestamp`` defaults to the first record's timestamp; pass the delete horizon together with
+    :data:`DELETE_HORIZON_FLAG` in ``attributes``. Record timestamps are stored as deltas from it (possibly
+    negative). ``attributes`` must not ask for compression.
+    """
+    if attributes & 0x07:
+        raise ValueError("compressed batches are not supported")
+    deltas = [d for d, _ in records]
+    if any(b <= a for a, b in zip(deltas, deltas[1:], strict=False)) or (deltas and deltas[0] < 0):
+        raise ValueError("offset deltas must be increasing and non-negative")
+    if deltas and deltas[-1] > last_offset_delta:
+        raise ValueError("an offset delta exceeds last_offset_delta")
+    if base_timestamp is None:
+        base_timestamp = records[0][1].timestamp_ms if records else _NO_TIMESTAMP
+    chunks = [b""]
+    for delta, record in records:
+        chunks.append(_encode_record(delta, record.timestamp_ms - base_timestamp, record))
+    chunks[0] = _BATCH_POST_CRC.pack(
+        attributes,
+        last_offset_delta,
+        base_timestamp,
+        max_timestamp,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        len(records),
+    )
+    body = b"".join(chunks)
+    raw = _BATCH_PREFIX.pack(base_offset, len(body) + 9, partition_leader_epoch, _MAGIC, crc32c(body)) + body
+    contiguous = deltas == list(range(len(deltas)))
+    log_append_time = bool(attributes & _ATTR_TIMESTAMP_TYPE)
+    return RecordBatch(
+        raw,
+        base_offset=base_offset,
+        partition_leader_epoch=partition_leader_epoch,
+        attributes=attributes,
+        last_offset_delta=last_offset_delta,
+        base_timestamp=base_timestamp,
+        max_timestamp=max_timestamp,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=base_sequence,
+        record_count=len(records),
+        # LogAppendTime records read back with the batch's max timestamp: let them decode lazily
+        records=None if log_append_time else [r for _, r in records],
+        deltas=None if contiguous or log_append_time else deltas,
+    )
+
+
+def delete_horizon_ms(batch: RecordBatch) -> int | None:
+    """The KIP-534 delete horizon of a batch (``RecordBatch.deleteHorizonMs``), None when not set."""
+    if batch.attributes & DELETE_HORIZON_FLAG:
+        return batch.base_timestamp
+    return None
+
+
+def _policies(config: LogConfig) -> set[str]:
+    return {p.strip() for p in config.cleanup_policy.split(",") if p.strip()}
+
+
+@dataclass(frozen=True, slots=True)
+class CleanResult:
+    """What one :meth:`PartitionLog.clean` did (Kafka's ``CleanerStats``, trimmed).
+
+    - ``first_dirty_offset`` / ``end_offset``: the dirty range [first dirty, end) that was compacted; ``end``
+      is the new cleaner checkpoint.
+    - ``dirty_ratio``: dirty bytes / (clean + dirty bytes) before cleaning.
+    - ``segments_cleaned``: base offsets of the segments rewritten (the clean part is re-cleaned too, as in
+      Kafka); ``segments_after``: base offsets of the segments that replaced them (groups merge).
+    - ``records_removed`` counts every record dropped, tombstones included; ``tombstones_removed`` only the
+      tombstones among them.
+    - ``bytes_before`` / ``bytes_after``: total size of the rewritten segments.
+    """
+
+    first_dirty_offset: int
+    end_offset: int
+    dirty_ratio: float
+    segments_cleaned: tuple[int, ...]
+    segments_after: tuple[int, ...]
+    records_removed: int
+    tombstones_removed: int
+    bytes_before: int
+    bytes_after: int
+
+
 @dataclass(slots=True)
 class LogConfig:
     """Topic-level log settings; field names map to Kafka's topic configs.
@@ -81,7 +261,8 @@ class LogConfig:
     - ``min_cleanable_dirty_ratio``: ``min.cleanable.dirty.ratio``.
     - ``min_compaction_lag_ms``: ``min.compaction.lag.ms``.
 
-    Retention and compaction are carried here but applied elsewhere.
+    Retention and compaction are applied when :meth:`PartitionLog.delete_old_segments` and
+    :meth:`PartitionLog.clean` are called (Kafka's log manager and log cleaner threads call them).
     """
 
     segment_bytes: int = 1073741824
@@ -242,8 +423,43 @@ class _Segment:
 
     # -- rebuilding -------------------------------------------------------------------------------------
 
+    @property
+    def largest_timestamp(self) -> int:
+        """``LogSegment.largestTimestamp``: the max timestamp, or (empty segment) its creation time.
+
+        Kafka falls back to the file's last-modified time; virtual time has no mtime, so the segment's
+        creation (or, after a reopen, load) time stands in for it.
+        """
+        return self.max_timestamp if self.max_timestamp >= 0 else self.created_ms
+
+    def set_batches(self, batches: list[RecordBatch]) -> None:
+        """Replace the in-memory batches (positions, size, next offset follow); files are not touched."""
+        self.batches = batches
+        self.bases = [b.base_offset for b in batches]
+        self.positions = []
+        position = 0
+        for batch in batches:
+            self.positions.append(position)
+            position += batch.size_bytes
+        self.size = position
+        self.next_offset = batches[-1].next_offset if batches else self.base_offset
+
+    def index_bytes(self) -> bytes:
+        return b"".join(_INDEX_ENTRY.pack(*e) for e in self.index_entries)
+
+    def timeindex_bytes(self) -> bytes:
+        return b"".join(_TIMEINDEX_ENTRY.pack(*e) for e in self.time_entries)
+
     def rebuild_indexes(self, index_interval_bytes: int, inactive: bool) -> None:
         """Recompute every index entry from the batches (as ``LogSegment.recover``) and rewrite the files."""
+        self.compute_indexes(index_interval_bytes, inactive)
+        with open(self.index_path, "wb", buffering=0) as f:
+            self._write_all(f, self.index_bytes())
+        with open(self.timeindex_path, "wb", buffering=0) as f:
+            self._write_all(f, self.timeindex_bytes())
+
+    def compute_indexes(self, index_interval_bytes: int, inactive: bool) -> None:
+        """Recompute the index entries and max timestamp from the batches, in memory only."""
         self.close_files()
         self.index_entries = []
         self.time_entries = []
@@ -261,10 +477,6 @@ class _Segment:
         self.bytes_since_index = self.size - last_index_position
         if inactive:
             self._maybe_time_entry()
-        with open(self.index_path, "wb", buffering=0) as f:
-            self._write_all(f, b"".join(_INDEX_ENTRY.pack(*e) for e in self.index_entries))
-        with open(self.timeindex_path, "wb", buffering=0) as f:
-            self._write_all(f, b"".join(_TIMEINDEX_ENTRY.pack(*e) for e in self.time_entries))
 
     def truncate_batches(self, keep: int) -> None:
         """Keep the first ``keep`` batches; cut the log file after them."""
@@ -310,14 +522,56 @@ class PartitionLog:
         self._closed = False
         self.directory.mkdir(parents=True, exist_ok=True)
         self._load()
+        #: first dirty offset of the log cleaner (Kafka's cleaner-offset-checkpoint); None = never cleaned
+        self._cleaner_checkpoint: int | None = self._read_offset_file(CLEANER_CHECKPOINT_FILE)
         self._log_start_offset = self._segments[0].base_offset
+        checkpoint = self._read_offset_file(LOG_START_OFFSET_CHECKPOINT_FILE)
+        if checkpoint is not None and checkpoint > self.log_end_offset:
+            # LogLoader: every segment lies below the checkpointed log start (files were lost): start over there
+            self.truncate_fully_and_start_at(checkpoint)
+        elif checkpoint is not None:
+            self._log_start_offset = max(checkpoint, self._log_start_offset)
+            self._truncate_epochs_from_start(self._log_start_offset)
         self._high_watermark = self._log_start_offset
 
     # ------------------------------------------------------------------------------------------------------
     # loading and recovery
 
+    def _recover_swap_files(self) -> None:
+        """Finish or drop an interrupted segment replacement (LogLoader's ``.cleaned`` / ``.swap`` handling)."""
+        directory = self.directory
+        swap_logs: list[tuple[int, int]] = []  # (base offset, next offset) of each .log.swap
+        for path in sorted(directory.iterdir()):
+            name = path.name
+            if name.endswith(CLEANED_SUFFIX) or name.endswith(".deleted"):
+                path.unlink()
+            elif name.endswith(LOG_SUFFIX + SWAP_SUFFIX):
+                stem = name[: -len(LOG_SUFFIX + SWAP_SUFFIX)]
+                if len(stem) != 20 or not stem.isdigit():
+                    path.unlink()
+                    continue
+                batches, _valid = decode_batches(path.read_bytes())
+                base = int(stem)
+                swap_logs.append((base, batches[-1].next_offset if batches else base))
+            elif name.endswith(SWAP_SUFFIX):
+                path.unlink()  # index swap files: indexes are rebuilt below anyway
+        if not swap_logs:
+            return
+        low = min(b for b, _ in swap_logs)
+        high = max(n for _, n in swap_logs)
+        for path in directory.iterdir():
+            stem = path.name.split(".", 1)[0]
+            if path.name.endswith(SWAP_SUFFIX) or len(stem) != 20 or not stem.isdigit():
+                continue
+            if low <= int(stem) < high:
+                path.unlink()
+        for base, _ in swap_logs:
+            swap = directory / (segment_file_name(base, LOG_SUFFIX) + SWAP_SUFFIX)
+            os.replace(swap, directory / segment_file_name(base, LOG_SUFFIX))
+
     def _load(self) -> None:
         directory = self.directory
+        self._recover_swap_files()
         bases: list[int] = []
         for path in directory.iterdir():
             if path.suffix == LOG_SUFFIX and len(path.stem) == 20 and path.stem.isdigit():
@@ -328,7 +582,7 @@ class PartitionLog:
             stale_index = path.suffix in (INDEX_SUFFIX, TIMEINDEX_SUFFIX) and (
                 not path.stem.isdigit() or int(path.stem) not in base_set
             )
-            if stale_index or path.name == EPOCH_CHECKPOINT_FILE + ".tmp":
+            if stale_index or path.name in {name + ".tmp" for name in _CHECKPOINT_FILES}:
                 path.unlink()
 
         now = self._clock()
@@ -402,6 +656,43 @@ class PartitionLog:
             clean.append((epoch, start))
         return clean
 
+    def _read_offset_file(self, name: str) -> int | None:
+        """An offset checkpoint of this partition ("0" then the offset), None when absent."""
+        path = self.directory / name
+        try:
+            lines = path.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            return None
+        try:
+            if len(lines) != 2 or int(lines[0]) != 0:
+                raise ValueError("bad format")
+            return int(lines[1])
+        except ValueError as exc:
+            raise ValueError(f"malformed {path}: {exc}") from exc
+
+    def _write_offset_file(self, name: str, offset: int) -> None:
+        path = self.directory / name
+        tmp = self.directory / (name + ".tmp")
+        with open(tmp, "wb", buffering=0) as f:
+            f.write(f"0\n{offset}\n".encode("ascii"))
+        os.replace(tmp, path)
+
+    def _set_log_start_offset(self, offset: int) -> None:
+        self._log_start_offset = offset
+        self._high_watermark = max(self._high_watermark, offset)
+        self._write_offset_file(LOG_START_OFFSET_CHECKPOINT_FILE, offset)
+        self._truncate_epochs_from_start(offset)
+
+    def _set_cleaner_checkpoint(self, offset: int) -> None:
+        self._cleaner_checkpoint = offset
+        self._write_offset_file(CLEANER_CHECKPOINT_FILE, offset)
+
+    def _maybe_truncate_cleaner_checkpoint(self) -> None:
+        """``LogCleanerManager.maybeTruncateCheckpoint`` after a truncation: no further than the active base."""
+        active_base = self._segments[-1].base_offset
+        if self._cleaner_checkpoint is not None and self._cleaner_checkpoint > active_base:
+            self._set_cleaner_checkpoint(active_base)
+
     def _write_epoch_checkpoint(self) -> None:
         path = self.directory / EPOCH_CHECKPOINT_FILE
         tmp = self.directory / (EPOCH_CHECKPOINT_FILE + ".tmp")
@@ -447,7 +738,8 @@ class PartitionLog:
             or batch.last_offset - active.base_offset > _MAX_RELATIVE_OFFSET
         ):
             active.on_become_inactive()
-            active = _Segment(self.directory, self.log_end_offset, self._clock())
+            # Kafka rolls at the batch's first offset (the LEO, unless a follower copies a gap)
+            active = _Segment(self.directory, max(batch.base_offset, self.log_end_offset), self._clock())
             active.create_files()
             self._segments.append(active)
             self._segment_bases.append(active.base_offset)
@@ -468,10 +760,14 @@ class PartitionLog:
         return stored
 
     def append_as_follower(self, batch: RecordBatch) -> None:
-        """Append a batch replicated from the leader; it must start exactly at the LEO."""
+        """Append a batch replicated from the leader; it must not start below the LEO.
+
+        It may start above it: a compacted leader log has offset gaps (Kafka only rejects offsets below the
+        LEO, ``UnexpectedAppendOffsetException``).
+        """
         self._check_open()
         leo = self.log_end_offset
-        if batch.base_offset != leo:
+        if batch.base_offset < leo:
             raise ValueError(f"follower append at offset {batch.base_offset} but the log end offset is {leo}")
         self._maybe_roll(batch).append(batch, self.config.index_interval_bytes)
         epoch = batch.partition_leader_epoch
@@ -561,6 +857,7 @@ class PartitionLog:
         leo = self.log_end_offset
         self._high_watermark = min(self._high_watermark, leo)
         self._truncate_epochs_from_end(leo)
+        self._maybe_truncate_cleaner_checkpoint()
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Delete everything; the log restarts empty at ``offset`` (log start = LEO = HW = offset)."""
@@ -575,9 +872,387 @@ class PartitionLog:
         self._segment_bases = [offset]
         self._log_start_offset = offset
         self._high_watermark = offset
+        self._write_offset_file(LOG_START_OFFSET_CHECKPOINT_FILE, offset)
         if self._epochs:
             self._epochs = []
             self._write_epoch_checkpoint()
+        self._maybe_truncate_cleaner_checkpoint()
+
+    # ------------------------------------------------------------------------------------------------------
+    # log start offset and retention
+
+    def maybe_increment_log_start_offset(self, offset: int) -> bool:
+        """``UnifiedLog.maybeIncrementLogStartOffset``: move the log start offset up to ``offset``.
+
+        Used by DeleteRecords and by followers adopting the leader's log start offset. Never moves it down
+        (returns False then); raises :class:`OffsetOutOfRangeError` above the high watermark. Segments wholly
+        below the new start are removed by the next :meth:`delete_old_segments`; reads below it fail now.
+        The new value is checkpointed at once (Kafka checkpoints periodically).
+        """
+        self._check_open()
+        if offset > self._high_watermark:
+            raise OffsetOutOfRangeError(offset, self._log_start_offset, self._high_watermark)
+        if offset <= self._log_start_offset:
+            return False
+        self._set_log_start_offset(offset)
+        return True
+
+    def delete_old_segments(self, now_ms: int) -> list[int]:
+        """``UnifiedLog.deleteOldSegments``: delete closed segments; return their base offsets, oldest first.
+
+        Three passes, each from the oldest segment and stopping at the first that does not qualify:
+
+        1. (every policy) segments whose next segment starts at or below the log start offset;
+        2. (``delete`` policy, ``retention.bytes`` >= 0 and size >= it) with ``diff = size - retention.bytes``,
+           a segment goes while ``diff - segment size >= 0`` (and diff shrinks by its size);
+        3. (``delete`` policy, ``retention.ms`` >= 0) ``now_ms - largest timestamp > retention.ms``.
+
+        A segment qualifies only if the next segment's base offset (its exclusive upper bound) is <= the high
+        watermark, so the log start offset never passes the HW. The active segment is never deleted here
+        (Kafka also deletes a non-empty active segment wholly below the HW that breaches retention, rolling
+        first; this simulator keeps it until it rolls). The log start offset advances to the first remaining
+        segment's base offset.
+        """
+        self._check_open()
+        deleted = self._delete_segments_while(
+            lambda i: self._segments[i + 1].base_offset <= self._log_start_offset
+        )
+        if "delete" not in _policies(self.config):
+            return deleted
+        retention_bytes = self.config.retention_bytes
+        size = self.size_bytes
+        if retention_bytes >= 0 and size >= retention_bytes:
+            diff = size - retention_bytes
+
+            def breaches_size(i: int) -> bool:
+                nonlocal diff
+                segment_size = self._segments[i].size
+                if diff - segment_size >= 0:
+                    diff -= segment_size
+                    return True
+                return False
+
+            deleted += self._delete_segments_while(breaches_size)
+        retention_ms = self.config.retention_ms
+        if retention_ms >= 0:
+            deleted += self._delete_segments_while(
+                lambda i: now_ms - self._segments[i].largest_timestamp > retention_ms
+            )
+        return deleted
+
+    def _delete_segments_while(self, predicate: Callable[[int], bool]) -> list[int]:
+        """Delete segments from the oldest while ``predicate(index)`` holds and they end at or below the HW."""
+        count = 0
+        segments = self._segments
+        while count < len(segments) - 1:  # never the active segment
+            upper = segments[count + 1].base_offset
+            if not (self._high_watermark >= upper and predicate(count)):
+                break
+            count += 1
+        if count == 0:
+            return []
+        doomed = segments[:count]
+        new_start = segments[count].base_offset
+        if new_start > self._log_start_offset:
+            self._set_log_start_offset(new_start)
+        del segments[:count]
+        del self._segment_bases[:count]
+        for segment in doomed:
+            segment.delete_files()
+        return [s.base_offset for s in doomed]
+
+    # ------------------------------------------------------------------------------------------------------
+    # compaction (the log cleaner)
+
+    @property
+    def cleaner_checkpoint(self) -> int | None:
+        """The cleaner's checkpointed first dirty offset (None before the first cleaning)."""
+        return self._cleaner_checkpoint
+
+    def _segment_range(self, start: int, end: int) -> range:
+        """Indexes of the segments overlapping ``[start, end)`` (Kafka's ``logSegments(from, to)``)."""
+        if start >= end:
+            return range(0)
+        first = max(bisect.bisect_right(self._segment_bases, start) - 1, 0)
+        last = bisect.bisect_left(self._segment_bases, end)
+        return range(first, last)
+
+    def _cleanable_offsets(self, now_ms: int, last_stable_offset: int | None) -> tuple[int, int]:
+        """``LogCleanerManager.cleanableOffsets`` + ``calculateCleanableBytes``: (first dirty, first uncleanable).
+
+        The first uncleanable offset is the smallest of the last stable offset (the HW unless given), the
+        active segment's base and the base of the first dirty closed segment holding a record newer than
+        ``min.compaction.lag.ms``; it is then rounded down to the base of the segment holding it, so only whole
+        closed segments are ever cleaned.
+        """
+        start = self._log_start_offset
+        first_dirty = self._cleaner_checkpoint if self._cleaner_checkpoint is not None else start
+        if first_dirty < start or first_dirty > self.log_end_offset:
+            first_dirty = start
+        active_base = self._segments[-1].base_offset
+        lso = self._high_watermark if last_stable_offset is None else last_stable_offset
+        uncleanable = min(lso, active_base)
+        lag = max(self.config.min_compaction_lag_ms, 0)
+        if lag > 0:
+            for i in self._segment_range(first_dirty, active_base):
+                segment = self._segments[i]
+                if segment.largest_timestamp > now_ms - lag:
+                    uncleanable = min(uncleanable, segment.base_offset)
+                    break
+        uncleanable = max(first_dirty, uncleanable)
+        if uncleanable < active_base:
+            index = bisect.bisect_right(self._segment_bases, uncleanable) - 1
+            uncleanable = self._segment_bases[max(index, 0)]
+        else:
+            uncleanable = active_base
+        return first_dirty, uncleanable
+
+    def _dirty_stats(self, now_ms: int, last_stable_offset: int | None) -> tuple[int, int, int, int]:
+        """(first dirty, first uncleanable, clean bytes, cleanable bytes), as ``LogToClean``."""
+        first_dirty, uncleanable = self._cleanable_offsets(now_ms, last_stable_offset)
+        clean_bytes = sum(self._segments[i].size for i in self._segment_range(-1, first_dirty))
+        dirty_bytes = sum(
+            self._segments[i].size for i in self._segment_range(min(first_dirty, uncleanable), uncleanable)
+        )
+        return first_dirty, uncleanable, clean_bytes, dirty_bytes
+
+    def dirty_ratio(self, now_ms: int, last_stable_offset: int | None = None) -> float:
+        """Cleanable (dirty) bytes / (clean + cleanable bytes); 0.0 for an empty log."""
+        _first, _end, clean_bytes, dirty_bytes = self._dirty_stats(now_ms, last_stable_offset)
+        total = clean_bytes + dirty_bytes
+        return dirty_bytes / total if total else 0.0
+
+    def clean(
+        self,
+        now_ms: int,
+        *,
+        last_stable_offset: int | None = None,
+        producer_last_offsets: Mapping[int, int] | None = None,
+    ) -> CleanResult | None:
+        """Compact the closed segments below the first uncleanable offset, as Kafka's log cleaner.
+
+        Returns None (nothing done) unless ``cleanup.policy`` has ``compact``, the log is not empty and the
+        dirty ratio is strictly greater than ``min.cleanable.dirty.ratio`` (``grabFilthiestCompactedLog``).
+        Then (``Cleaner.doClean``):
+
+        - an offset map key -> latest offset is built from the dirty range [first dirty, first uncleanable);
+          keyless records and control batches are not mapped;
+        - every segment below the first uncleanable offset (the clean part too) is rewritten, grouped with its
+          neighbours while the group's total size stays <= ``segment.bytes`` (``groupSegmentsBySize``);
+        - a record is kept when its offset is past the map's latest offset, or it has a key, its offset is >=
+          the mapped offset for the key, and it has a value or is a tombstone whose batch delete horizon is
+          unset or still in the future. Keyless records are dropped (Kafka counts them as invalid: compacted
+          topics reject them at produce time);
+        - tombstones follow KIP-534: the first cleaning that keeps a tombstone rewrites its batch with the
+          delete-horizon attribute bit set and baseTimestamp = ``now_ms + delete.retention.ms``; a later
+          cleaning at or after that horizon drops it;
+        - a rewritten batch keeps its base offset, last offset delta, leader epoch, producer id/epoch and base
+          sequence, and its kept records keep their offsets (gaps appear). A batch left without records is
+          dropped, except the last data batch of a producer (``producer_last_offsets``: producer id -> last
+          offset of its last data batch; by default computed from the whole log), kept as an empty batch so
+          the producer's sequence state survives;
+        - control batches are kept as they are (aborted-transaction removal is not modelled yet: see
+          :meth:`_discard_batch`);
+        - the cleaner checkpoint becomes the first uncleanable offset (Kafka uses the offset map's latest offset
+          + 1, which is the same segment boundary here since the map never fills up).
+        """
+        self._check_open()
+        if "compact" not in _policies(self.config):
+            return None
+        first_dirty, end, clean_bytes, dirty_bytes = self._dirty_stats(now_ms, last_stable_offset)
+        total = clean_bytes + dirty_bytes
+        if total == 0:
+            return None
+        ratio = dirty_bytes / total
+        if not ratio > self.config.min_cleanable_dirty_ratio:
+            return None
+
+        # offset map of the dirty range
+        offset_map: dict[bytes, int] = {}
+        latest_offset = -1
+        for i in self._segment_range(first_dirty, end):
+            for batch in self._segments[i].batches:
+                if batch.last_offset < first_dirty:
+                    continue
+                if not batch.is_control and not self._discard_batch(batch):
+                    for offset, record in batch.iter_records():
+                        if record.key is not None and offset >= first_dirty:
+                            offset_map[record.key] = offset
+                latest_offset = max(latest_offset, batch.last_offset)
+
+        if producer_last_offsets is None:
+            last_of_producer: dict[int, int] = {}
+            for segment in self._segments:
+                for batch in segment.batches:
+                    if batch.producer_id >= 0 and not batch.is_control:
+                        last_of_producer[batch.producer_id] = batch.last_offset
+            producer_last_offsets = last_of_producer
+
+        stats = [0, 0]  # records removed, tombstones removed
+        cleaned_bases: list[int] = []
+        new_bases: list[int] = []
+        bytes_before = bytes_after = 0
+        count = bisect.bisect_left(self._segment_bases, end)  # segments [0, count) are cleaned
+        i = 0
+        while i < count:
+            # groupSegmentsBySize: consecutive segments while the summed (pre-clean) size fits segment.bytes
+            j = i + 1
+            group_size = self._segments[i].size
+            while (
+                j < count
+                and group_size + self._segments[j].size <= self.config.segment_bytes
+                and (
+                    self._segments[j].size == 0
+                    or self._segments[j].next_offset - 1 - self._segments[i].base_offset
+                    <= _MAX_RELATIVE_OFFSET
+                )
+            ):
+                group_size += self._segments[j].size
+                j += 1
+            group = self._segments[i:j]
+            out: list[RecordBatch] = []
+            for segment in group:
+                for batch in segment.batches:
+                    kept = self._clean_batch(
+                        batch, offset_map, latest_offset, now_ms, producer_last_offsets, stats
+                    )
+                    if kept is not None:
+                        out.append(kept)
+            cleaned_bases.extend(s.base_offset for s in group)
+            bytes_before += group_size
+            new_segment = self._replace_segments(i, j, out)
+            new_bases.append(new_segment.base_offset)
+            bytes_after += new_segment.size
+            count -= j - i - 1
+            i += 1
+        self._set_cleaner_checkpoint(end)
+        return CleanResult(
+            first_dirty_offset=first_dirty,
+            end_offset=end,
+            dirty_ratio=ratio,
+            segments_cleaned=tuple(cleaned_bases),
+            segments_after=tuple(new_bases),
+            records_removed=stats[0],
+            tombstones_removed=stats[1],
+            bytes_before=bytes_before,
+            bytes_after=bytes_after,
+        )
+
+    def _discard_batch(self, batch: RecordBatch) -> bool:
+        """Whether a whole batch is to be discarded (Kafka's ``shouldDiscardBatch``).
+
+        Kafka discards data batches of aborted transactions and, once the delete horizon has passed, the
+        markers of transactions with no data left. Transactions are not modelled by the cleaner yet: nothing is
+        discarded. Adding it means collecting aborted (producer id, first offset, last offset) ranges and
+        answering True here for their data batches (they then also stay out of the offset map).
+        """
+        return False
+
+    def _clean_batch(
+        self,
+        batch: RecordBatch,
+        offset_map: Mapping[bytes, int],
+        latest_offset: int,
+        now_ms: int,
+        producer_last_offsets: Mapping[int, int],
+        stats: list[int],
+    ) -> RecordBatch | None:
+        """``MemoryRecords.filterTo`` for one batch with the cleaner's filter; None when the batch goes."""
+        if batch.is_control:
+            return batch  # markers are kept until transactions are modelled (see _discard_batch)
+        discard = self._discard_batch(batch)
+        retain_empty = (
+            batch.producer_id >= 0 and producer_last_offsets.get(batch.producer_id) == batch.last_offset
+        )
+        horizon = delete_horizon_ms(batch)
+        retain_deletes = horizon is None or now_ms < horizon
+        kept: list[tuple[int, Record]] = []
+        for offset, record in batch.iter_records():
+            if discard:
+                keep = False
+            elif offset > latest_offset:
+                keep = True
+            elif record.key is None:
+                keep = False
+            else:
+                keep = offset >= offset_map.get(record.key, -1) and (
+                    record.value is not None or retain_deletes
+                )
+            if keep:
+                kept.append((offset - batch.base_offset, record))
+            else:
+                stats[0] += 1
+                if record.value is None:
+                    stats[1] += 1
+        if not kept and not retain_empty:
+            return None
+        if not kept:  # DefaultRecordBatch.writeEmptyHeader
+            attributes = batch.attributes & ~DELETE_HORIZON_FLAG & ~0x07
+            return build_batch_with_offset_deltas(
+                [],
+                base_offset=batch.base_offset,
+                last_offset_delta=batch.last_offset_delta,
+                partition_leader_epoch=batch.partition_leader_epoch,
+                attributes=attributes,
+                producer_id=batch.producer_id,
+                producer_epoch=batch.producer_epoch,
+                base_sequence=batch.base_sequence,
+                max_timestamp=batch.max_timestamp,
+                base_timestamp=_NO_TIMESTAMP,
+            )
+        contains_tombstones = any(record.value is None for _, record in kept)
+        set_horizon = contains_tombstones and horizon is None
+        if len(kept) == batch.record_count and not set_horizon:
+            return batch  # written as is
+        new_horizon = now_ms + self.config.delete_retention_ms if set_horizon else horizon
+        attributes = batch.attributes & ~DELETE_HORIZON_FLAG
+        if new_horizon is not None:
+            attributes |= DELETE_HORIZON_FLAG
+        if batch.attributes & _ATTR_TIMESTAMP_TYPE:
+            max_timestamp = batch.max_timestamp
+        else:
+            max_timestamp = max(record.timestamp_ms for _, record in kept)
+        return build_batch_with_offset_deltas(
+            kept,
+            base_offset=batch.base_offset,
+            last_offset_delta=batch.last_offset_delta,
+            partition_leader_epoch=batch.partition_leader_epoch,
+            attributes=attributes,
+            producer_id=batch.producer_id,
+            producer_epoch=batch.producer_epoch,
+            base_sequence=batch.base_sequence,
+            max_timestamp=max_timestamp,
+            base_timestamp=new_horizon,
+        )
+
+    def _replace_segments(self, i: int, j: int, batches: list[RecordBatch]) -> _Segment:
+        """Swap segments ``[i, j)`` (closed) for one segment holding ``batches``, at ``segments[i]``'s base.
+
+        Kafka's ``replaceSegments``: write ``.cleaned`` files, rename them to ``.swap``, delete the old
+        segments, rename the swap files into place. The result stays a closed segment.
+        """
+        old = self._segments[i:j]
+        new = _Segment(self.directory, old[0].base_offset, old[0].created_ms)
+        new.set_batches(batches)
+        new.compute_indexes(self.config.index_interval_bytes, inactive=True)
+        payloads = (
+            (new.index_path, new.index_bytes()),
+            (new.timeindex_path, new.timeindex_bytes()),
+            (new.log_path, b"".join(b.raw for b in batches)),  # the log file last: its swap marks completion
+        )
+        for path, data in payloads:
+            cleaned = path.with_name(path.name + CLEANED_SUFFIX)
+            with open(cleaned, "wb", buffering=0) as f:
+                _Segment._write_all(f, data)
+        for path, _data in payloads:
+            os.replace(path.with_name(path.name + CLEANED_SUFFIX), path.with_name(path.name + SWAP_SUFFIX))
+        for segment in old:
+            segment.delete_files()
+        for path, _data in reversed(payloads):
+            os.replace(path.with_name(path.name + SWAP_SUFFIX), path)
+        self._segments[i:j] = [new]
+        self._segment_bases[i:j] = [new.base_offset]
+        return new
 
     # ------------------------------------------------------------------------------------------------------
     # leader epoch cache (KIP-101 / KIP-279)
@@ -600,6 +1275,15 @@ class PartitionLog:
             return
         self._epochs = [(e, s) for e, s in self._epochs if s < start_offset]
         self._epochs.append((epoch, start_offset))
+        self._write_epoch_checkpoint()
+
+    def _truncate_epochs_from_start(self, start_offset: int) -> None:
+        """``LeaderEpochFileCache.truncateFromStart``: entries at or below the new log start offset collapse
+        into one entry (the latest of them) starting at it."""
+        below = [(e, s) for e, s in self._epochs if s <= start_offset]
+        if not below or (len(below) == 1 and below[0][1] == start_offset):
+            return
+        self._epochs = [(below[-1][0], start_offset)] + [(e, s) for e, s in self._epochs if s > start_offset]
         self._write_epoch_checkpoint()
 
     def _truncate_epochs_from_end(self, end_offset: int) -> None:

@@ -71,6 +71,18 @@ class _PartState:
         self.retry_at_ms = 0
 
 
+class GroupMetadata:
+    """``consumer.consumer_group_metadata()``: group id, generation, member id, group.instance.id."""
+
+    __slots__ = ("group_id", "generation", "member_id", "group_instance_id")
+
+    def __init__(self, group_id: str, generation: int, member_id: str, group_instance_id: str | None) -> None:
+        self.group_id = group_id
+        self.generation = generation
+        self.member_id = member_id
+        self.group_instance_id = group_instance_id
+
+
 class Consumer(ClientNode):
     """A consumer client (a node of the simulation)."""
 
@@ -255,6 +267,8 @@ class Consumer(ClientNode):
                 if record:
                     ops.append(Op(now, "consume", name, m._topic, m._partition, m._offset, m._key, m._value,
                                   None, group))
+            if not buf and pos is not None and st.fetch_position is not None and st.fetch_position > pos:
+                pos = st.fetch_position  # past control records and aborted transactions, as Java's consumer
             st.position = pos
             if len(out) >= num_messages:
                 break
@@ -269,7 +283,8 @@ class Consumer(ClientNode):
             return
         if self.subscription and self.group_state != "unjoined":
             if self.enable_auto_commit:
-                self._commit_positions(sync=True)
+                # inside a simulation event nothing can wait: the commit is sent, not awaited
+                self._commit_positions(sync=not self.kernel.running)
             self._leave_group("the consumer is closing")
         self.closed = True
         self._parts = {}
@@ -429,8 +444,24 @@ class Consumer(ClientNode):
         topic, partition = key
         buf = st.buffer
         append = buf.append
+        # read_committed: skip records of aborted transactions (Kafka's Fetcher: abortedProducerIds)
+        aborted = sorted(r.aborted_transactions, key=lambda x: x[1]) if r.aborted_transactions else []
+        aborted_pids: set[int] = set()
         for b in r.batches:
             last = b.last_offset
+            while aborted and aborted[0][1] <= last:
+                aborted_pids.add(aborted.pop(0)[0])
+            if b.is_control:
+                if aborted_pids and b.producer_id in aborted_pids:
+                    from ..records import ControlType
+
+                    if b.control_type == ControlType.ABORT:
+                        aborted_pids.discard(b.producer_id)
+                pos = max(pos, last + 1)
+                continue
+            if b.is_transactional and b.producer_id in aborted_pids:
+                pos = max(pos, last + 1)
+                continue
             if last < pos:
                 continue
             if not b.is_control:
@@ -750,8 +781,8 @@ class Consumer(ClientNode):
                 st.resetting = False
                 self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all)
 
-        self._find_coordinator(lambda: self._group_call("OffsetFetch", {"group_id": self.group_id, "partitions": [key]},
-                                                         ok, fail))
+        req = {"group_id": self.group_id, "partitions": [key], "require_stable": self.isolation_level == 1}
+        self._find_coordinator(lambda: self._group_call("OffsetFetch", req, ok, fail))
 
     def _commit_positions(self, sync: bool, only: list[tuple[str, int]] | None = None) -> list[TopicPartition] | None:
         offsets = []
@@ -794,6 +825,10 @@ class Consumer(ClientNode):
             raise KafkaException(KafkaError(result[0] if result[0] != "_TRANSPORT" else "_TRANSPORT",
                                             f"Commit failed: {result[0]}"))
         return offsets
+
+    def consumer_group_metadata(self) -> GroupMetadata:
+        """What a transactional producer needs to commit this consumer's offsets (KIP-447 fencing)."""
+        return GroupMetadata(self.group_id or "", self.generation, self.member_id, self.group_instance_id)
 
     def commit(self, message: Message | None = None, offsets: list[TopicPartition] | None = None,
                asynchronous: bool = True) -> list[TopicPartition] | None:

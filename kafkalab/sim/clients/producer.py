@@ -97,6 +97,13 @@ class Producer(ClientNode):
         else:
             raise KafkaException(KafkaError("_INVALID_ARG", f"Invalid value for configuration property \"acks\": {cfg['acks']}"))
         idem = config_bool(cfg["enable.idempotence"])
+        self.transactional_id: str | None = cfg.get("transactional.id")
+        if self.transactional_id:
+            if "enable.idempotence" in user and not idem:
+                raise KafkaException(KafkaError("_INVALID_ARG", "transactional.id requires enable.idempotence=true"))
+            if self.acks != -1:
+                raise KafkaException(KafkaError("_INVALID_ARG", "transactional.id requires acks=all"))
+            idem = True
         if self.acks != -1:
             if "enable.idempotence" in user and idem:
                 raise KafkaException(
@@ -132,7 +139,16 @@ class Producer(ClientNode):
         self.failed_records = 0
         self.history = cluster.history
         self.errors: deque[tuple[int, str, str]] = deque(maxlen=20)
-        if self.idempotent:
+        # -- transactions --
+        self.transaction_timeout_ms = int(cfg.get("transaction.timeout.ms", 60000))
+        self.txn_state = "UNINITIALIZED" if self.transactional_id else "NONE"
+        self._txn_coordinator: int | None = None
+        self._txn_added: set[tuple[str, int]] = set()
+        self._txn_adding = False
+        self._txn_acked: list[tuple[str, int, int, bytes | None, bytes | None]] = []
+        self._txn_failed = False
+        self._fatal: KafkaError | None = None
+        if self.idempotent and not self.transactional_id:
             self._init_producer_id()
 
     # -- public API ---------------------------------------------------------------------------------
@@ -150,6 +166,12 @@ class Producer(ClientNode):
         """Queue a record; the delivery report comes later through ``poll()``/``flush()``."""
         if self.closed:
             raise KafkaException(KafkaError("_STATE", "producer is closed"))
+        if self.transactional_id:
+            if self._fatal is not None:
+                raise KafkaException(self._fatal)
+            if self.txn_state != "IN_TRANSACTION":
+                raise KafkaException(KafkaError("_STATE", "Operation not valid in state "
+                                                f"{self.txn_state}: call begin_transaction() first"))
         cb = on_delivery or callback
         k = key if key is None or type(key) is bytes else to_bytes(key)
         v = value if value is None or type(value) is bytes else to_bytes(value)
@@ -347,8 +369,10 @@ class Producer(ClientNode):
     def _run_sender(self) -> None:
         self._wake_timer = None
         if self.idempotent and self.producer_id < 0:
-            self._init_producer_id()
+            if not self.transactional_id:
+                self._init_producer_id()
             return
+        to_add: list[tuple[str, int]] = []
         now = self.kernel.now_ms
         by_leader: dict[int, list[_Batch]] = {}
         next_wake: int | None = None
@@ -368,6 +392,9 @@ class Producer(ClientNode):
                 continue
             if st.retrying and st.in_flight:
                 continue
+            if self.transactional_id and tp not in self._txn_added:
+                to_add.append(tp)
+                continue
             if self.idempotent and len(st.in_flight) >= 5:
                 continue
             leader = self.leader_of(*tp)
@@ -381,6 +408,8 @@ class Producer(ClientNode):
             by_leader.setdefault(leader, []).append(b)
         for leader, batches in sorted(by_leader.items()):
             self._send(leader, batches)
+        if to_add and not self._txn_adding:
+            self._add_partitions_to_txn(to_add)
         if need_metadata:
             self.refresh_metadata(lambda: self._wake(0))
         if next_wake is not None:
@@ -409,6 +438,7 @@ class Producer(ClientNode):
                     producer_id=b.producer_id,
                     producer_epoch=b.producer_epoch,
                     base_sequence=b.sequence,
+                    transactional=self.transactional_id is not None,
                 )
             b.attempts += 1
             reqs.append((b.topic, b.partition, b.built))
@@ -467,6 +497,8 @@ class Producer(ClientNode):
         b.last_error = err
         self.errors.append((now, f"{b.topic}-{b.partition}", err))
         retriable = is_retriable(err) or err in ("_TRANSPORT", "REQUEST_TIMED_OUT")
+        if self._fatal is not None:
+            retriable = False
         if err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent:
             # an earlier batch of this partition is being retried: this one follows it
             retriable = any(o.sequence < b.sequence for o in list(st.unsent) + st.in_flight)
@@ -490,7 +522,11 @@ class Producer(ClientNode):
         now = self.kernel.now_ms
         topic, partition, name = b.topic, b.partition, self.name
         known = base_offset >= 0
-        if self.history.enabled:
+        if self.transactional_id:
+            # acknowledged means committed: the history gets these records when the transaction commits
+            for i, rec in enumerate(b.records):
+                self._txn_acked.append((topic, partition, base_offset + i, rec.key, rec.value))
+        elif self.history.enabled:
             ops = self.history.ops
             for i, rec in enumerate(b.records):
                 ops.append(Op(now, "ack", name, topic, partition, base_offset + i if known else None, rec.key, rec.value))
@@ -515,6 +551,11 @@ class Producer(ClientNode):
                                                    error=err)))
         self._queued -= len(b.records)
         self.failed_records += len(b.records)
+        if self.transactional_id:
+            self._txn_failed = True
+            if err_name in ("INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED"):
+                self._fence(err_name)
+            return
         if self.idempotent and b.sequence >= 0:
             # the sequence of this partition is now in doubt: get a new epoch and restart sequences (KIP-360)
             self.producer_id = -1
@@ -531,3 +572,207 @@ class Producer(ClientNode):
             if cb is not None:
                 cb(err, msg)
         return n
+
+    # == transactions (KIP-98), shaped like confluent_kafka ==============================================
+    def _txn_call(self, op: str, args: tuple[Any, ...], done: Callable[[Any], None], attempt: int = 0) -> None:
+        """Send a request to the transaction coordinator, finding it first; retried while retriable."""
+        tid = self.transactional_id
+        assert tid is not None
+
+        def retry(_e: str = "") -> None:
+            self._txn_coordinator = None
+            self.schedule(self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1))
+
+        if self._txn_coordinator is None:
+            brokers = self.cluster.bootstrap_names()
+            name = brokers[(attempt + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
+            node = self.net.nodes[name]
+
+            def found(resp: Any) -> None:
+                err, coord = resp
+                if err != "NO_ERROR":
+                    retry()
+                    return
+                self._txn_coordinator = coord
+                self._txn_call(op, args, done, attempt + 1)
+
+            self.call(name, "FindCoordinator", lambda r: node.handle_find_coordinator(tid, r, 1),  # type: ignore[attr-defined]
+                      found, retry, self.request_timeout_ms, detail=f"transaction {tid}")
+            return
+        node = self.net.nodes[f"broker-{self._txn_coordinator}"]
+
+        def ok(resp: Any) -> None:
+            err = resp[0] if isinstance(resp, tuple) else resp
+            if err in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"):
+                retry()
+            elif err == "CONCURRENT_TRANSACTIONS":
+                self.schedule(self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1))
+            else:
+                done(resp)
+
+        self.call(node.name, op, lambda r: node.handle_txn(op, args, r), ok, retry,  # type: ignore[attr-defined]
+                  self.request_timeout_ms, detail=f"{tid}")
+
+    def _blocking(self, op: str, args: tuple[Any, ...], timeout: float | None) -> Any:
+        box: list[Any] = []
+        self._txn_call(op, args, box.append)
+        self.wait_until(lambda: bool(box), 60.0 if timeout is None or timeout < 0 else timeout)
+        if not box:
+            raise KafkaException(KafkaError("_TIMED_OUT", f"{op} timed out"))
+        return box[0]
+
+    def _fence(self, err: str) -> None:
+        if self._fatal is None:
+            self._fatal = KafkaError("_FENCED", f"Producer fenced by a newer instance of transactional.id "
+                                     f"{self.transactional_id} ({err})", fatal=True)
+            self.txn_state = "FATAL_ERROR"
+            self.cluster._note(f"producer {self.name} was fenced ({err}): a newer producer owns "
+                               f"transactional.id {self.transactional_id}")
+
+    def _check_txn(self, *states: str) -> None:
+        if not self.transactional_id:
+            raise KafkaException(KafkaError("_INVALID_ARG",
+                                            "The transactional.id configuration is not set"))
+        if self._fatal is not None:
+            raise KafkaException(self._fatal)
+        if self.txn_state not in states:
+            raise KafkaException(KafkaError("_STATE", f"Operation not valid in state {self.txn_state}"))
+
+    def init_transactions(self, timeout: float | None = None) -> None:
+        """InitProducerId for ``transactional.id``: fences older producers and aborts what they left open."""
+        self._check_txn("UNINITIALIZED", "READY")
+        resp = self._blocking("InitProducerId", (self.transactional_id, self.transaction_timeout_ms), timeout)
+        err, pid, epoch = resp
+        if err != "NO_ERROR":
+            raise KafkaException(KafkaError(err))
+        self.producer_id, self.producer_epoch = pid, epoch
+        for st in self._tps.values():
+            st.next_sequence = 0
+        self.txn_state = "READY"
+
+    def begin_transaction(self) -> None:
+        self._check_txn("READY")
+        self.txn_state = "IN_TRANSACTION"
+        self._txn_added = set()
+        self._txn_acked = []
+        self._txn_failed = False
+
+    def _add_partitions_to_txn(self, tps: list[tuple[str, int]]) -> None:
+        self._txn_adding = True
+        args = (self.transactional_id, self.producer_id, self.producer_epoch, sorted(tps))
+
+        def done(err: Any) -> None:
+            self._txn_adding = False
+            if err == "NO_ERROR":
+                self._txn_added.update(tps)
+            elif err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
+                self._fence(err)
+                for tp in tps:
+                    st = self._tps.get(tp)
+                    while st is not None and st.unsent:
+                        self._fail_batch(st.unsent.popleft(), st, "PRODUCER_FENCED", "producer fenced")
+            self._wake(0)
+
+        self._txn_call("AddPartitionsToTxn", args, done)
+
+    def send_offsets_to_transaction(self, positions: list[Any], group_metadata: Any, timeout: float | None = None) -> None:
+        """Commit the consumer's offsets as part of this transaction (AddOffsetsToTxn + TxnOffsetCommit)."""
+        self._check_txn("IN_TRANSACTION")
+        gid = group_metadata.group_id
+        err = self._blocking("AddOffsetsToTxn", (self.transactional_id, self.producer_id, self.producer_epoch, gid),
+                             timeout)
+        if err != "NO_ERROR":
+            if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
+                self._fence(err)
+            raise KafkaException(KafkaError(err))
+        offsets = [(tp.topic, tp.partition, tp.offset) for tp in positions if tp.offset >= 0]
+        req = {"group_id": gid, "producer_id": self.producer_id, "producer_epoch": self.producer_epoch,
+               "generation": group_metadata.generation, "member_id": group_metadata.member_id, "offsets": offsets}
+        box: list[dict[str, Any]] = []
+
+        def attempt(n: int = 0) -> None:
+            brokers = self.cluster.bootstrap_names()
+            name = brokers[(n + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
+            node = self.net.nodes[name]
+
+            def found(resp: Any) -> None:
+                e, coord = resp
+                if e != "NO_ERROR":
+                    self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1))
+                    return
+                cnode = self.net.nodes[f"broker-{coord}"]
+
+                def committed(r: dict[str, Any]) -> None:
+                    if r["error"] in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"):
+                        self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1))
+                    else:
+                        box.append(r)
+
+                self.call(cnode.name, "TxnOffsetCommit", lambda r: cnode.handle_group("TxnOffsetCommit", req, r),  # type: ignore[attr-defined]
+                          committed, lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
+                          self.request_timeout_ms)
+
+            self.call(name, "FindCoordinator", lambda r: node.handle_find_coordinator(gid, r, 0),  # type: ignore[attr-defined]
+                      found, lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
+                      self.request_timeout_ms)
+
+        attempt()
+        self.wait_until(lambda: bool(box), 60.0 if timeout is None else timeout)
+        if not box:
+            raise KafkaException(KafkaError("_TIMED_OUT", "send_offsets_to_transaction timed out"))
+        if box[0]["error"] != "NO_ERROR":
+            e = box[0]["error"]
+            if e == "PRODUCER_FENCED":
+                self._fence(e)
+            self.txn_state = "ABORTABLE_ERROR"
+            raise KafkaException(KafkaError(e, f"TxnOffsetCommit failed: {e}"))
+
+    def commit_transaction(self, timeout: float | None = None) -> None:
+        """Flush, then EndTxn(commit): every record of the transaction becomes visible at once."""
+        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR")
+        if self.txn_state == "IN_TRANSACTION":
+            self.flush(timeout)
+        if self._fatal is not None:
+            raise KafkaException(self._fatal)
+        if self._txn_failed or self.txn_state == "ABORTABLE_ERROR" or self._queued:
+            self.txn_state = "ABORTABLE_ERROR"
+            raise KafkaException(KafkaError("_STATE", "a record of this transaction failed: abort_transaction() "
+                                            "must be called"))
+        self.txn_state = "COMMITTING"
+        if self._txn_added:
+            err = self._blocking("EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, True), timeout)
+            if err != "NO_ERROR":
+                if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
+                    self._fence(err)
+                    raise KafkaException(self._fatal or KafkaError(err))
+                self.txn_state = "ABORTABLE_ERROR"
+                raise KafkaException(KafkaError(err))
+        now = self.kernel.now_ms
+        for topic, partition, off, key, value in self._txn_acked:
+            self.history.append(Op(now, "ack", self.name, topic, partition, off, key, value))
+        self._txn_acked = []
+        self.txn_state = "READY"
+
+    def abort_transaction(self, timeout: float | None = None) -> None:
+        """EndTxn(abort): the transaction's records stay in the log but read_committed consumers skip them."""
+        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR")
+        self.txn_state = "ABORTING"
+        for tp, st in self._tps.items():
+            while st.unsent:
+                b = st.unsent.popleft()
+                self._fail_batch(b, st, "_STATE", "transaction aborted")
+        self.wait_until(lambda: all(not st.in_flight for st in self._tps.values()), 30.0)
+        if self._txn_added:
+            err = self._blocking("EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, False),
+                                 timeout)
+            if err != "NO_ERROR":
+                if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
+                    self._fence(err)
+                    raise KafkaException(self._fatal or KafkaError(err))
+                raise KafkaException(KafkaError(err))
+        now = self.kernel.now_ms
+        for topic, partition, _off, key, value in self._txn_acked:
+            self.history.append(Op(now, "fail", self.name, topic, partition, None, key, value, "TRANSACTION_ABORTED"))
+        self._txn_acked = []
+        self._txn_failed = False
+        self.txn_state = "READY"

@@ -1,0 +1,654 @@
+"""``LabSession``: one simulated cluster plus everything the console started, replayable from (seed, actions).
+
+A session owns a :class:`~kafkalab.sim.cluster.Cluster` and the *background clients* that console commands
+start (``start-producer``, ``kafka-console-consumer`` ...). Background clients are simulation nodes driven
+by timers in the simulation's own event heap, never by the caller's wall clock, so what they do depends only
+on virtual time: calling :meth:`LabSession.tick` once with 1000 ms or twenty times with 50 ms gives exactly
+the same run.
+
+Every accepted command that changes the cluster other than by letting time pass is appended to
+:attr:`LabSession.actions` together with its position in the run (events executed so far and virtual time).
+A run is therefore a pure function of ``(seed, actions)``: rewinding rebuilds the cluster from the seed and
+re-executes the actions at the very positions where they first ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..sim.cluster import Cluster
+from ..sim.errors import KafkaError
+
+if TYPE_CHECKING:
+    from ..sim.clients.common import Message
+    from ..sim.clients.consumer import Consumer
+    from ..sim.clients.producer import Producer
+    from ..sim.kernel import TraceEvent
+
+__all__ = [
+    "BackgroundClient",
+    "BackgroundConsumer",
+    "BackgroundProducer",
+    "ConsoleProducer",
+    "LabSession",
+    "MIN_SPEED",
+    "MAX_SPEED",
+    "POLL_INTERVAL_MS",
+    "close_consumer",
+]
+
+MIN_SPEED = 0.1
+MAX_SPEED = 100.0
+#: how often (virtual ms) a background consumer polls, and a producer serves its delivery reports
+POLL_INTERVAL_MS = 100
+#: session.output keeps at most this many lines (older ones are dropped in chunks)
+_OUTPUT_MAX = 20_000
+
+
+def close_consumer(consumer: Consumer) -> None:
+    """``consumer.close()`` that also works inside a simulation event.
+
+    ``close()`` commits synchronously (auto-commit) and then sends LeaveGroup; a synchronous call cannot
+    wait inside an event callback, so there the commit is sent asynchronously right before the LeaveGroup
+    (the coordinator receives them in that order over the same connection).
+    """
+    if consumer.closed:
+        return
+    if not consumer.kernel.running:
+        consumer.close()
+        return
+    commit = getattr(consumer, "_commit_positions", None)
+    leave = getattr(consumer, "_leave_group", None)
+    if getattr(consumer, "subscription", None) and getattr(consumer, "group_state", "unjoined") != "unjoined":
+        if callable(commit) and getattr(consumer, "enable_auto_commit", False):
+            commit(sync=False)
+        if callable(leave):
+            leave("the consumer is closing")
+    consumer.closed = True
+    consumer.unassign()
+
+
+def _text(b: bytes | None) -> str:
+    if b is None:
+        return "null"
+    return b.decode("utf-8", errors="replace")
+
+
+class _World:
+    """Everything a rewind rebuilds: the cluster, the action log, console output and background clients.
+
+    Background clients hold a reference to the world (never to the :class:`LabSession`), so a session can
+    swap in a replayed world in one assignment.
+    """
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.actions: list[tuple[int, str]] = []
+        #: per action: (events executed before it, events executed after it, virtual time after it)
+        self.positions: list[tuple[int, int, int]] = []
+        self.output: list[str] = []
+        self.output_dropped = 0
+        self.clients: dict[str, BackgroundClient] = {}
+        self.console_producer: ConsoleProducer | None = None
+        self.msg_counter = 0
+        #: lab-shortcut producers (``produce``), one per acks setting, reused
+        self.shortcut_producers: dict[str, Producer] = {}
+
+    def emit(self, line: str) -> None:
+        self.output.append(line)
+        if len(self.output) > _OUTPUT_MAX:
+            drop = _OUTPUT_MAX // 2
+            del self.output[:drop]
+            self.output_dropped += drop
+
+    def next_value(self) -> str:
+        self.msg_counter += 1
+        return f"msg-{self.msg_counter}"
+
+
+class BackgroundClient:
+    """A console-started client that keeps working while virtual time passes."""
+
+    kind = "client"
+
+    def __init__(self, world: _World, name: str, topic: str) -> None:
+        self.world = world
+        self.name = name
+        self.topic = topic
+        self.running = True
+
+    @property
+    def node(self) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def _remove(self) -> None:
+        self.running = False
+        if self.world.clients.get(self.name) is self:
+            del self.world.clients[self.name]
+
+    def stop(self) -> list[str]:
+        """Shut the client down cleanly (a consumer in a group leaves it)."""
+        raise NotImplementedError
+
+    def crash(self) -> list[str]:
+        """The process dies: no goodbye to the cluster, its pending work is lost."""
+        self._remove()
+        crash_client = getattr(self.world.cluster, "crash_client", None)
+        if callable(crash_client):
+            crash_client(self.node.name)  # also notes it on the timeline
+        else:
+            self.node.crash()
+        return [f"{self.name} crashed"]
+
+
+class BackgroundProducer(BackgroundClient):
+    """Produces ``rate`` records per second of virtual time with unique values ``msg-N``."""
+
+    kind = "producer"
+
+    def __init__(
+        self,
+        world: _World,
+        name: str,
+        topic: str,
+        producer: Producer,
+        rate: float,
+        key_count: int = 0,
+        settings: str = "",
+    ) -> None:
+        super().__init__(world, name, topic)
+        self.producer = producer
+        self.rate = rate
+        self.key_count = key_count
+        self.settings = settings
+        self.sent = 0
+        self.acked = 0
+        self.failed = 0
+        self.last_error: str | None = None
+        self._start_ms = producer.kernel.now_ms
+        self._timer: Any = None
+        self._schedule_next()
+
+    @property
+    def node(self) -> Any:
+        return self.producer
+
+    def _due_ms(self, index: int) -> int:
+        return self._start_ms + int(index * 1000 / self.rate)
+
+    def _schedule_next(self) -> None:
+        delay = max(0, self._due_ms(self.sent) - self.producer.kernel.now_ms)
+        self._timer = self.producer.schedule(delay, "lab-produce", self._fire, self.name)
+
+    def _fire(self) -> None:
+        if not self.running:
+            return
+        try:
+            self._produce_due()
+        except Exception as e:  # never let a client error break the simulation loop
+            self.world.emit(f"[{self.name}] ERROR {type(e).__name__}: {e}; the producer stopped")
+            self._remove()
+
+    def _produce_due(self) -> None:
+        now = self.producer.kernel.now_ms
+        while self._due_ms(self.sent) <= now:
+            key = f"key-{self.sent % self.key_count}" if self.key_count > 0 else None
+            self.producer.produce(
+                self.topic, value=self.world.next_value(), key=key, on_delivery=self._report
+            )
+            self.sent += 1
+        self.producer.poll(0)
+        self._schedule_next()
+
+    def _report(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.acked += 1
+            if self.last_error is not None:
+                self.world.emit(f"[{self.name}] deliveries succeed again (last error was {self.last_error})")
+                self.last_error = None
+            return
+        self.failed += 1
+        if err.name() != self.last_error:
+            self.last_error = err.name()
+            self.world.emit(f"[{self.name}] delivery failed: {err.name()}: {err.str()}")
+
+    def describe(self) -> str:
+        keys = f", {self.key_count} keys" if self.key_count else ""
+        err = f", last error {self.last_error}" if self.last_error else ""
+        return (
+            f"{self.name}: producer -> {self.topic} at {self.rate:g}/s ({self.settings}{keys}): "
+            f"{self.sent} sent, {self.acked} acked, {self.failed} failed{err}"
+        )
+
+    def stop(self) -> list[str]:
+        self._remove()
+        if self._timer is not None:
+            self._timer.cancel()
+        self.producer.poll(0)
+        self.producer.close()
+        return [
+            f"stopped {self.name}: {self.sent} sent, {self.acked} acked, {self.failed} failed"
+            f" ({len(self.producer)} still in flight)"
+        ]
+
+
+class ConsoleProducer(BackgroundClient):
+    """``kafka-console-producer``: each console line becomes a record until ``.exit`` or an empty line."""
+
+    kind = "console-producer"
+
+    def __init__(
+        self,
+        world: _World,
+        name: str,
+        topic: str,
+        producer: Producer,
+        parse_key: bool,
+        key_separator: str,
+        ignore_error: bool,
+        command: str,
+    ) -> None:
+        super().__init__(world, name, topic)
+        self.producer = producer
+        self.parse_key = parse_key
+        self.key_separator = key_separator
+        self.ignore_error = ignore_error
+        self.command = command
+        self.line_number = 0
+        self.sent = 0
+        self.acked = 0
+        self.failed = 0
+        self.closing = False
+        self._pump: Any = None
+
+    @property
+    def node(self) -> Any:
+        return self.producer
+
+    @property
+    def prompt(self) -> str:
+        return ">"
+
+    def _ensure_pump(self) -> None:
+        if self._pump is None or self._pump.cancelled:
+            self._pump = self.producer.schedule(POLL_INTERVAL_MS, "lab-poll", self._pump_fire, self.name)
+
+    def _pump_fire(self) -> None:
+        self._pump = None
+        try:
+            self.producer.poll(0)
+        except Exception as e:  # never let a client error break the simulation loop
+            self.world.emit(f"[{self.name}] ERROR {type(e).__name__}: {e}")
+        if len(self.producer) > 0:
+            self._ensure_pump()
+        elif self.closing:
+            self.producer.close()
+            self._remove()
+
+    def _report(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.acked += 1
+            return
+        self.failed += 1
+        value = msg.value()
+        key = msg.key()
+        self.world.emit(
+            f"[{self.name}] ERROR Error when sending message to topic {msg.topic()} with key: "
+            f"{'null' if key is None else f'{len(key)} bytes'}, value: "
+            f"{'null' if value is None else f'{len(value)} bytes'} with error: {err.name()}: {err.str()}"
+        )
+
+    def finish(self) -> None:
+        """End of input: close like the tool does at EOF (pending records are still delivered)."""
+        self.closing = True
+        if len(self.producer) == 0:
+            self.producer.close()
+            self._remove()
+        else:
+            self._ensure_pump()
+
+    def describe(self) -> str:
+        state = "closing" if self.closing else "reading lines"
+        return f"{self.name}: console producer -> {self.topic} ({state}): {self.sent} sent, {self.acked} acked, {self.failed} failed"
+
+    def stop(self) -> list[str]:
+        self._remove()
+        if self.world.console_producer is self:
+            self.world.console_producer = None
+        if self._pump is not None:
+            self._pump.cancel()
+        self.producer.close()
+        return [f"stopped {self.name}"]
+
+
+class BackgroundConsumer(BackgroundClient):
+    """Polls every ``POLL_INTERVAL_MS`` of virtual time and prints what it got into ``session.output``."""
+
+    kind = "consumer"
+
+    def __init__(
+        self,
+        world: _World,
+        name: str,
+        topic: str,
+        consumer: Consumer,
+        *,
+        group: str | None,
+        console: bool,
+        max_messages: int | None = None,
+        formatter: Callable[[Message], str] | None = None,
+    ) -> None:
+        super().__init__(world, name, topic)
+        self.consumer = consumer
+        self.group = group
+        self.console = console
+        self.max_messages = max_messages
+        self.formatter = formatter
+        self.consumed = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        if console:
+            self.kind = "console-consumer"
+        self._timer: Any = consumer.schedule(0, "lab-poll", self._fire, name)
+
+    @property
+    def node(self) -> Any:
+        return self.consumer
+
+    def _fmt(self, m: Message) -> str:
+        if self.formatter is not None:
+            return f"[{self.name}] {self.formatter(m)}"
+        return f"[{self.name}] {m.topic()}-{m.partition()}@{m.offset()} key={_text(m.key())} value={_text(m.value())}"
+
+    def _fire(self) -> None:
+        self._timer = None
+        if not self.running:
+            return
+        try:
+            self._poll_once()
+        except Exception as e:  # never let a client error break the simulation loop
+            self.world.emit(f"[{self.name}] ERROR {type(e).__name__}: {e}; the consumer stopped")
+            self._remove()
+
+    def _poll_once(self) -> None:
+        want = 500
+        if self.max_messages is not None:
+            want = max(1, min(want, self.max_messages - self.consumed))
+        msgs = self.consumer.consume(want, timeout=0)
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                self.errors += 1
+                if err.name() != self.last_error:
+                    self.last_error = err.name()
+                    self.world.emit(f"[{self.name}] ERROR {err.name()}: {err.str()}")
+                continue
+            self.consumed += 1
+            self.world.emit(self._fmt(m))
+            if self.max_messages is not None and self.consumed >= self.max_messages:
+                self.world.emit(f"[{self.name}] Processed a total of {self.consumed} messages")
+                self._remove()
+                close_consumer(self.consumer)
+                return
+        self._timer = self.consumer.schedule(POLL_INTERVAL_MS, "lab-poll", self._fire, self.name)
+
+    def describe(self) -> str:
+        grp = f" group {self.group}" if self.group else " (no group)"
+        lim = f" of {self.max_messages}" if self.max_messages is not None else ""
+        err = f", last error {self.last_error}" if self.last_error else ""
+        return f"{self.name}: {self.kind} <- {self.topic}{grp}: {self.consumed}{lim} records{err}"
+
+    def stop(self) -> list[str]:
+        self._remove()
+        if self._timer is not None:
+            self._timer.cancel()
+        close_consumer(self.consumer)
+        if self.console:
+            return [f"Processed a total of {self.consumed} messages"]
+        return [f"stopped {self.name} after {self.consumed} records"]
+
+
+class LabSession:
+    """One cluster and everything the console started in it.
+
+    ``cluster``, ``actions``, ``output``, ``clients`` and ``input_mode`` are views of the current run; after
+    a rewind they refer to new objects (``generation`` tells a UI that it should re-read them).
+    """
+
+    def __init__(
+        self,
+        brokers: int = 3,
+        seed: int = 42,
+        controllers: int = 1,
+        broker_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.n_brokers = brokers
+        self.n_controllers = controllers
+        self.broker_config: dict[str, Any] = dict(broker_config or {})
+        self.seed = seed
+        self._speed = 1.0
+        self.generation = 0
+        #: set when a replay did not reach an action at the position it first ran at (a determinism bug)
+        self.divergence: str | None = None
+        self._wall_carry = 0.0
+        self._w = self._new_world()
+
+    def _new_world(self) -> _World:
+        return _World(
+            Cluster(
+                brokers=self.n_brokers,
+                seed=self.seed,
+                controllers=self.n_controllers,
+                broker_config=self.broker_config,
+            )
+        )
+
+    # -- views of the current run -------------------------------------------------------------------
+    @property
+    def cluster(self) -> Cluster:
+        return self._w.cluster
+
+    @property
+    def actions(self) -> list[tuple[int, str]]:
+        """(virtual time ms, command line) of every accepted state-changing command, in order."""
+        return self._w.actions
+
+    @property
+    def action_positions(self) -> list[tuple[int, int, int]]:
+        """(events before, events after, time after) of each action: where exactly in the run it happened."""
+        return self._w.positions
+
+    @property
+    def output(self) -> list[str]:
+        """Lines printed by background clients (records a console consumer printed, producer errors)."""
+        return self._w.output
+
+    @property
+    def output_dropped(self) -> int:
+        """How many of the oldest output lines were dropped to bound memory."""
+        return self._w.output_dropped
+
+    def read_output(self, since: int = 0) -> tuple[list[str], int]:
+        """Output lines numbered ``since`` and later (numbering survives trimming); returns (lines, next)."""
+        w = self._w
+        start = max(0, since - w.output_dropped)
+        return w.output[start:], w.output_dropped + len(w.output)
+
+    @property
+    def clients(self) -> dict[str, BackgroundClient]:
+        return self._w.clients
+
+    @property
+    def input_mode(self) -> str | None:
+        """None, or what the console is reading lines for (e.g. a console producer's records)."""
+        cp = self._w.console_producer
+        if cp is None:
+            return None
+        return f"{cp.command}  (type records; '.exit' or an empty line ends)"
+
+    @property
+    def prompt(self) -> str:
+        """What a UI should show before the input: ``>`` while a console producer reads lines."""
+        return ">" if self._w.console_producer is not None else "$"
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        v = float(value)
+        if not MIN_SPEED <= v <= MAX_SPEED:
+            raise ValueError(f"speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, got {value}")
+        self._speed = v
+
+    @property
+    def now_ms(self) -> int:
+        return self._w.cluster.now_ms
+
+    @property
+    def events(self) -> int:
+        """Number of simulation events executed so far."""
+        return int(self._w.cluster.kernel.stats.events)
+
+    def position(self) -> tuple[int, int]:
+        return self.events, self.now_ms
+
+    # -- driving time ---------------------------------------------------------------------------------
+    def tick(self, virtual_ms: int) -> None:
+        """Advance the cluster by ``virtual_ms``; background clients work on their own timers meanwhile."""
+        ms = int(virtual_ms)
+        if ms > 0:
+            self._w.cluster.run_for(ms)
+
+    def advance_wall(self, wall_ms: float) -> int:
+        """For a UI timer: advance by ``wall_ms × speed`` (fractions carried over); returns the virtual ms."""
+        total = wall_ms * self._speed + self._wall_carry
+        ms = int(total)
+        self._wall_carry = total - ms
+        self.tick(ms)
+        return ms
+
+    def step(self) -> TraceEvent | None:
+        """Run exactly one simulation event (None when nothing is scheduled)."""
+        return self._w.cluster.step()
+
+    # -- actions --------------------------------------------------------------------------------------
+    def _record(self, line: str, start: tuple[int, int]) -> int:
+        self._w.actions.append((start[1], line))
+        self._w.positions.append((start[0], start[0], start[1]))
+        return len(self._w.actions) - 1
+
+    def _finish_record(self, index: int) -> None:
+        w = self._w
+        if index < len(w.positions):
+            w.positions[index] = (w.positions[index][0], self.events, self.now_ms)
+
+    def _advance_to(self, events: int, time_ms: int | None) -> None:
+        k = self._w.cluster.kernel
+        while k.stats.events < events:
+            if k.step() is None:
+                break
+        if time_ms is not None and time_ms > k.now_ms:
+            k.run_for(time_ms - k.now_ms)
+
+    # -- rewinding -------------------------------------------------------------------------------------
+    def _replay(
+        self, plan: list[tuple[int, str, int, int, int]], final: tuple[int | None, int | None]
+    ) -> None:
+        """Rebuild from the seed, run ``plan`` (time, line, events before, events after, time after), then go
+        to ``final`` (events, time)."""
+        from . import execute
+
+        tmp = LabSession(self.n_brokers, self.seed, self.n_controllers, self.broker_config)
+        tmp._speed = self._speed
+        divergence: str | None = None
+        for t, line, start, _end, _end_t in plan:
+            tmp._advance_to(start, t)
+            if divergence is None and tmp.position() != (start, t):
+                divergence = f"replay reached '{line}' at {tmp.position()} instead of {(start, t)}"
+            execute(tmp, line)
+        events, time_ms = final
+        if events is not None:
+            tmp._advance_to(events, time_ms)
+        elif time_ms is not None and time_ms > tmp.now_ms:
+            tmp.tick(time_ms - tmp.now_ms)
+        old = self._w
+        self._w = tmp._w
+        self.divergence = divergence
+        self.generation += 1
+        self._wall_carry = 0.0
+        old.cluster.close()
+
+    def _plan(self) -> list[tuple[int, str, int, int, int]]:
+        return [
+            (t, line, s, e, et)
+            for (t, line), (s, e, et) in zip(self._w.actions, self._w.positions, strict=True)
+        ]
+
+    def rewind_to(self, time_ms: int) -> LabSession:
+        """Rebuild from the seed, replay the actions issued before ``time_ms``, run to ``time_ms``.
+
+        A command runs as a whole: if one started before ``time_ms`` but its own run went past it (a
+        ``produce`` waiting for a new leader), the session stops just before that command.
+        """
+        target = max(0, int(time_ms))
+        plan: list[tuple[int, str, int, int, int]] = []
+        final: tuple[int | None, int | None] = (None, target)
+        for item in self._plan():
+            t, _line, start, _end, end_t = item
+            if t >= target:
+                break
+            if end_t > target:
+                final = (start, t)
+                break
+            plan.append(item)
+        self._replay(plan, final)
+        return self
+
+    def rewind_events(self, n: int) -> LabSession:
+        """Go back ``n`` events (to the point just after event number ``events - n``).
+
+        A command runs as a whole: if the target lies inside the events a command ran (``kafka-topics
+        --create`` runs a few), the session goes back to just before that command.
+        """
+        target = max(0, self.events - max(0, int(n)))
+        plan: list[tuple[int, str, int, int, int]] = []
+        final: tuple[int | None, int | None] = (target, None)
+        for item in self._plan():
+            t, _line, start, end, _end_t = item
+            if start < target and end <= target:
+                plan.append(item)
+                continue
+            if start < target:
+                final = (start, t)
+            break
+        self._replay(plan, final)
+        return self
+
+    def replay(self) -> LabSession:
+        """Rebuild from the seed and replay every action up to the current position (same run again)."""
+        self._replay(self._plan(), self.position())
+        return self
+
+    def restart_same_seed(self) -> LabSession:
+        """Start over: a fresh cluster from the same seed, no actions, no clients, no output."""
+        old = self._w
+        self._w = self._new_world()
+        self.generation += 1
+        self.divergence = None
+        self._wall_carry = 0.0
+        old.cluster.close()
+        return self
+
+    def reseed(self, seed: int) -> LabSession:
+        """Start over with a different seed."""
+        self.seed = int(seed)
+        return self.restart_same_seed()
+
+    def close(self) -> None:
+        self._w.cluster.close()

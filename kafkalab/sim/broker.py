@@ -65,6 +65,9 @@ BROKER_DEFAULTS: dict[str, str] = {
     "transaction.state.log.replication.factor": "3",
     "transaction.max.timeout.ms": "900000",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms": "10000",
+    "log.retention.check.interval.ms": "300000",
+    "log.cleaner.enable": "true",
+    "log.cleaner.backoff.ms": "15000",
 }
 
 CONSUMER_REPLICA_ID = -1
@@ -301,6 +304,10 @@ class Partition:
         if err != "NO_ERROR":
             return (err, -1, -1)
         stored = self.log.append_as_leader(batch, self.leader_epoch)
+        obs = self.broker.storage_observer
+        if obs is not None:
+            obs(("append", self.broker.kernel.now_ms, self.broker.broker_id, self.topic, self.index,
+                 stored.base_offset, stored.last_offset, True))
         self._record_producer_batch(stored)
         self.maybe_increment_hw()
         if self.delayed_fetches:
@@ -322,6 +329,9 @@ class Partition:
                 new_hw = leo
         if new_hw > log.high_watermark:
             log.update_high_watermark(new_hw)
+            obs = self.broker.storage_observer
+            if obs is not None:
+                obs(("hw", self.broker.kernel.now_ms, self.broker.broker_id, self.topic, self.index, new_hw))
             if self.delayed_produces:
                 for d in list(self.delayed_produces):
                     d.try_complete()
@@ -429,6 +439,9 @@ class Broker(Endpoint):
         if config:
             self.config.update(config)
         self.listeners: list[Callable[[str], None]] = []
+        #: receives ("append", time, broker, topic, partition, base, last, as_leader), ("hw", time, broker,
+        #: topic, partition, hw) and ("truncate", time, broker, topic, partition, offset) — for fate ledgers
+        self.storage_observer: Callable[[tuple[Any, ...]], None] | None = None
         self._reset_memory()
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -472,6 +485,9 @@ class Broker(Endpoint):
         self.schedule(
             self.cfg_int("replica.high.watermark.checkpoint.interval.ms"), "hw-checkpoint", self._checkpoint_loop
         )
+        self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
+        if self.config["log.cleaner.enable"] == "true":
+            self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
 
     def crash(self) -> None:
         """kill -9: memory is gone; files stay exactly as written."""
@@ -666,6 +682,8 @@ class Broker(Endpoint):
             if target < log.log_end_offset:
                 dropped = log.log_end_offset - target
                 log.truncate_to(target)
+                if self.storage_observer is not None:
+                    self.storage_observer(("truncate", self.kernel.now_ms, self.broker_id, part.topic, part.index, target))
                 part.rebuild_producer_state()
                 self.emit(
                     f"broker {self.broker_id} truncated {part.name} to offset {target} "
@@ -713,10 +731,18 @@ class Broker(Endpoint):
                         continue
                     if b.base_offset < log.log_end_offset:  # diverged batch boundaries (after unclean election)
                         log.truncate_to(b.base_offset)
+                        if self.storage_observer is not None:
+                            self.storage_observer(("truncate", self.kernel.now_ms, self.broker_id, part.topic,
+                                                   part.index, b.base_offset))
                         part.rebuild_producer_state()
                     log.append_as_follower(b)
+                    if self.storage_observer is not None:
+                        self.storage_observer(("append", self.kernel.now_ms, self.broker_id, part.topic, part.index,
+                                               b.base_offset, b.last_offset, False))
                     part._record_producer_batch(b)
                 log.update_high_watermark(min(r.high_watermark, log.log_end_offset))
+                if r.log_start_offset > log.log_start_offset:
+                    log.maybe_increment_log_start_offset(min(r.log_start_offset, log.high_watermark))
                 self._fetch(part, token)
             elif r.error == "OFFSET_OUT_OF_RANGE" and r.log_start_offset > part.log.log_end_offset:
                 part.log.truncate_fully_and_start_at(r.log_start_offset)
@@ -1028,6 +1054,33 @@ class Broker(Endpoint):
             for t, p in partitions
         ]
         self.handle_produce(ProduceRequest(-1, 30000, batches), respond)
+
+    # -- log maintenance: retention and compaction (every replica does its own) ---------------------------
+    def _retention_loop(self) -> None:
+        now = self.kernel.now_ms
+        for key in sorted(self.partitions):
+            part = self.partitions[key]
+            deleted = part.log.delete_old_segments(now)
+            if deleted:
+                self.emit(
+                    f"broker {self.broker_id} deleted {len(deleted)} old segment(s) of {part.name} "
+                    f"(retention); log start offset is now {part.log.log_start_offset}"
+                )
+        self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
+
+    def _cleaner_loop(self) -> None:
+        now = self.kernel.now_ms
+        for key in sorted(self.partitions):
+            part = self.partitions[key]
+            if "compact" not in part.log.config.cleanup_policy:
+                continue
+            res = part.log.clean(now, last_stable_offset=part.last_stable_offset())
+            if res is not None and (res.records_removed or res.tombstones_removed):
+                self.emit(
+                    f"broker {self.broker_id} compacted {part.name}: {res.records_removed} record(s) removed "
+                    f"({res.tombstones_removed} tombstones), {res.segments_cleaned} segment(s) cleaned"
+                )
+        self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _checkpoint_loop(self) -> None:

@@ -146,6 +146,8 @@ class Cluster:
             b = Broker(self.kernel, self.net, i, self.data_dir / f"broker-{i}", self.quorum, self.config)
             b.listeners.append(self._note)
             self.brokers[i] = b
+        #: storage events recorded when ``track_storage()`` was called (appends, HW moves, truncations)
+        self.storage_events: list[tuple[Any, ...]] = []
         self._client_counts: dict[str, int] = {}
         self.clients: list[Any] = []
         self._epoch_leader: dict[tuple[str, int, int], int] = {}
@@ -354,6 +356,11 @@ class Cluster:
     def heal(self) -> None:
         self.net.heal()
         self._note("network healed")
+
+    def track_storage(self) -> None:
+        """Record every append (leader and follower), leader HW move and truncation in ``storage_events``."""
+        for b in self.brokers.values():
+            b.storage_observer = self.storage_events.append
 
     # -- views ------------------------------------------------------------------------------------------
     def describe_topic(self, topic: str) -> list[PartitionInfo]:

@@ -1,0 +1,70 @@
+"""Retention and compaction on a running cluster: files on disk appear, roll and disappear."""
+
+from __future__ import annotations
+
+from kafkalab import OFFSET_BEGINNING, Cluster, TopicPartition
+
+BROKER = {"log.retention.check.interval.ms": 1000, "log.cleaner.backoff.ms": 1000}
+
+
+def segment_files(c: Cluster, broker: int, topic: str) -> list[str]:
+    return sorted(p.name for p in c.brokers[broker].partition_dir(topic, 0).glob("*.log"))
+
+
+def produce(c: Cluster, topic: str, items: list[tuple[bytes | None, bytes | None]]) -> None:
+    p = c.producer({"linger.ms": 0})
+    for k, v in items:
+        p.produce(topic, key=k, value=v, partition=0)
+        p.flush()
+
+
+def test_segments_roll_and_retention_deletes_old_ones_on_every_replica() -> None:
+    c = Cluster(3, seed=5, broker_config=BROKER)
+    c.create_topic("t", 1, 3, {"segment.bytes": 600, "retention.ms": 20_000})
+    produce(c, "t", [(None, b"x" * 100) for _ in range(20)])
+    c.run_for(500)
+    files = segment_files(c, 1, "t")
+    assert len(files) >= 4 and files[0] == "00000000000000000000.log"
+    assert all(segment_files(c, b, "t") == files for b in (2, 3))  # same offsets, same file names
+    c.run_for(25_000)  # older than retention.ms: every closed segment goes, the active one stays
+    for b in (1, 2, 3):
+        left = segment_files(c, b, "t")
+        assert len(left) == 1 and left[0] != "00000000000000000000.log"
+    info = c.describe_topic("t")[0]
+    assert info.log_start_offset > 0 and info.log_start_offset == int(segment_files(c, 1, "t")[0][:20])
+    assert any("deleted" in e.text and "retention" in e.text for e in c.timeline)
+    # a consumer asking for offset 0 is out of range and auto.offset.reset=earliest moves it to log start
+    con = c.consumer({"auto.offset.reset": "earliest"})
+    con.assign([TopicPartition("t", 0, 0)])
+    msgs = con.consume(100, timeout=2.0)
+    assert msgs and msgs[0].offset() == info.log_start_offset
+
+
+def test_compaction_keeps_the_latest_value_per_key_at_its_original_offset() -> None:
+    c = Cluster(3, seed=6, broker_config=BROKER)
+    c.create_topic(
+        "k", 1, 3, {"cleanup.policy": "compact", "segment.bytes": 400, "min.cleanable.dirty.ratio": "0.01"}
+    )
+    items: list[tuple[bytes | None, bytes | None]] = []
+    for round_ in range(6):
+        for key in (b"a", b"b", b"c"):
+            items.append((key, f"{key.decode()}{round_}".encode()))
+    items.append((b"b", None))  # tombstone for b
+    items += [(b"z", b"filler")] * 6  # roll past the interesting records so they are in closed segments
+    produce(c, "k", items)
+    latest = {b"a": 15, b"c": 17, b"b": 18}
+    c.run_for(5_000)
+    con = c.consumer({"auto.offset.reset": "earliest"})
+    con.assign([TopicPartition("k", 0, OFFSET_BEGINNING)])
+    got = []
+    for _ in range(5):
+        got += [(m.offset(), m.key(), m.value()) for m in con.consume(100, timeout=0.5)]
+    by_key: dict[bytes | None, list[int]] = {}
+    for off, key, _v in got:
+        by_key.setdefault(key, []).append(off)
+    assert by_key[b"a"] == [latest[b"a"]] and by_key[b"c"] == [latest[b"c"]]  # earlier duplicates gone
+    assert (15, b"a", b"a5") in got and (17, b"c", b"c5") in got  # at their original offsets
+    assert (18, b"b", None) in got  # the tombstone survives for delete.retention.ms
+    offsets = [o for o, _k, _v in got]
+    assert offsets != list(range(offsets[0], offsets[0] + len(offsets)))  # gaps are visible
+    assert any("compacted k-0" in e.text for e in c.timeline)

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from .controller import ControllerQuorum
+from .group import CONSUMER_OFFSETS
 from .kernel import Kernel, Timer
 from .log import LogConfig, OffsetOutOfRangeError, PartitionLog
 from .metadata import NO_LEADER, MetadataImage, MetadataRecord, PartitionRecord
 from .network import Endpoint, Network
-from .group import CONSUMER_OFFSETS
-from .txn import TRANSACTION_STATE
 from .records import ControlType, RecordBatch
+from .txn import TRANSACTION_STATE
 
 __all__ = [
     "BROKER_DEFAULTS",
@@ -306,8 +306,18 @@ class Partition:
         stored = self.log.append_as_leader(batch, self.leader_epoch)
         obs = self.broker.storage_observer
         if obs is not None:
-            obs(("append", self.broker.kernel.now_ms, self.broker.broker_id, self.topic, self.index,
-                 stored.base_offset, stored.last_offset, True))
+            obs(
+                (
+                    "append",
+                    self.broker.kernel.now_ms,
+                    self.broker.broker_id,
+                    self.topic,
+                    self.index,
+                    stored.base_offset,
+                    stored.last_offset,
+                    True,
+                )
+            )
         self._record_producer_batch(stored)
         self.maybe_increment_hw()
         if self.delayed_fetches:
@@ -483,7 +493,9 @@ class Broker(Endpoint):
         lag = self.cfg_int("replica.lag.time.max.ms")
         self.schedule(max(1, lag // 2), "isr-expiration", self._isr_expiration)
         self.schedule(
-            self.cfg_int("replica.high.watermark.checkpoint.interval.ms"), "hw-checkpoint", self._checkpoint_loop
+            self.cfg_int("replica.high.watermark.checkpoint.interval.ms"),
+            "hw-checkpoint",
+            self._checkpoint_loop,
         )
         self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
         if self.config["log.cleaner.enable"] == "true":
@@ -504,11 +516,16 @@ class Broker(Endpoint):
     def _heartbeat(self) -> None:
         ctrl = self.quorum.active
         if ctrl is not None:
-            ctrl_name = ctrl.name
+            c = ctrl
+            incarnation = self.incarnation
+
+            def send(respond: Callable[[Any], None]) -> None:
+                c.handle_heartbeat(self.broker_id, incarnation, self.name, respond)
+
             self.call(
-                ctrl_name,
+                c.name,
                 "BrokerHeartbeat",
-                lambda respond, c=ctrl: c.handle_heartbeat(self.broker_id, self.incarnation, self.name, respond),
+                send,
                 lambda resp: self._on_heartbeat(resp),
                 lambda err: None,
                 self.cfg_int("broker.heartbeat.interval.ms"),
@@ -572,7 +589,9 @@ class Broker(Endpoint):
                 self._delete_partition(key)
             return
         if part is None:
-            log = PartitionLog(self.partition_dir(st.topic, st.partition), self._log_config(st.topic), self._clock)
+            log = PartitionLog(
+                self.partition_dir(st.topic, st.partition), self._log_config(st.topic), self._clock
+            )
             hw = self._hw_checkpoint.get(key)
             if hw is not None:
                 log.update_high_watermark(hw)
@@ -668,8 +687,11 @@ class Broker(Endpoint):
                 return
             err, end_epoch, end_offset = resp
             if err != "NO_ERROR":
-                self.schedule(self.cfg_int("replica.fetch.backoff.ms"), "fetch-retry",
-                              lambda: self._truncate_then_fetch(part, token))
+                self.schedule(
+                    self.cfg_int("replica.fetch.backoff.ms"),
+                    "fetch-retry",
+                    lambda: self._truncate_then_fetch(part, token),
+                )
                 return
             log = part.log
             if end_offset < 0:
@@ -683,7 +705,9 @@ class Broker(Endpoint):
                 dropped = log.log_end_offset - target
                 log.truncate_to(target)
                 if self.storage_observer is not None:
-                    self.storage_observer(("truncate", self.kernel.now_ms, self.broker_id, part.topic, part.index, target))
+                    self.storage_observer(
+                        ("truncate", self.kernel.now_ms, self.broker_id, part.topic, part.index, target)
+                    )
                 part.rebuild_producer_state()
                 self.emit(
                     f"broker {self.broker_id} truncated {part.name} to offset {target} "
@@ -713,7 +737,10 @@ class Broker(Endpoint):
             min_bytes=self.cfg_int("replica.fetch.min.bytes"),
             parts=[
                 FetchPartition(
-                    part.topic, part.index, part.log.log_end_offset, part.leader_epoch,
+                    part.topic,
+                    part.index,
+                    part.log.log_end_offset,
+                    part.leader_epoch,
                     self.cfg_int("replica.fetch.max.bytes"),
                 )
             ],
@@ -729,16 +756,36 @@ class Broker(Endpoint):
                 for b in r.batches:
                     if b.last_offset < log.log_end_offset:
                         continue
-                    if b.base_offset < log.log_end_offset:  # diverged batch boundaries (after unclean election)
+                    if (
+                        b.base_offset < log.log_end_offset
+                    ):  # diverged batch boundaries (after unclean election)
                         log.truncate_to(b.base_offset)
                         if self.storage_observer is not None:
-                            self.storage_observer(("truncate", self.kernel.now_ms, self.broker_id, part.topic,
-                                                   part.index, b.base_offset))
+                            self.storage_observer(
+                                (
+                                    "truncate",
+                                    self.kernel.now_ms,
+                                    self.broker_id,
+                                    part.topic,
+                                    part.index,
+                                    b.base_offset,
+                                )
+                            )
                         part.rebuild_producer_state()
                     log.append_as_follower(b)
                     if self.storage_observer is not None:
-                        self.storage_observer(("append", self.kernel.now_ms, self.broker_id, part.topic, part.index,
-                                               b.base_offset, b.last_offset, False))
+                        self.storage_observer(
+                            (
+                                "append",
+                                self.kernel.now_ms,
+                                self.broker_id,
+                                part.topic,
+                                part.index,
+                                b.base_offset,
+                                b.last_offset,
+                                False,
+                            )
+                        )
                     part._record_producer_batch(b)
                 log.update_high_watermark(min(r.high_watermark, log.log_end_offset))
                 if r.log_start_offset > log.log_start_offset:
@@ -749,14 +796,20 @@ class Broker(Endpoint):
                 part.rebuild_producer_state()
                 self._fetch(part, token)
             else:
-                self.schedule(self.cfg_int("replica.fetch.backoff.ms"), "fetch-retry",
-                              lambda: self._truncate_then_fetch(part, token))
+                self.schedule(
+                    self.cfg_int("replica.fetch.backoff.ms"),
+                    "fetch-retry",
+                    lambda: self._truncate_then_fetch(part, token),
+                )
 
         def on_err(err: str) -> None:
             if token != part.fetch_token:
                 return
-            self.schedule(self.cfg_int("replica.fetch.backoff.ms"), "fetch-retry",
-                          lambda: self._truncate_then_fetch(part, token))
+            self.schedule(
+                self.cfg_int("replica.fetch.backoff.ms"),
+                "fetch-retry",
+                lambda: self._truncate_then_fetch(part, token),
+            )
 
         self.call(
             leader.name,
@@ -908,7 +961,11 @@ class Broker(Endpoint):
                 ):
                     part.update_follower(req.replica_id, fp.fetch_offset)
         results, size = self._read_fetch(req)
-        if req.max_wait_ms <= 0 or size >= req.min_bytes or any(r.error != "NO_ERROR" for r in results.values()):
+        if (
+            req.max_wait_ms <= 0
+            or size >= req.min_bytes
+            or any(r.error != "NO_ERROR" for r in results.values())
+        ):
             respond(results)
             return
         d = _DelayedFetch(self, req, respond)
@@ -919,7 +976,12 @@ class Broker(Endpoint):
         d.timer = self.schedule(req.max_wait_ms, "fetch-wait", lambda: d.try_complete(timed_out=True))
 
     def handle_offsets_for_leader_epoch(
-        self, topic: str, index: int, current_leader_epoch: int, requested_epoch: int, respond: Callable[[Any], None]
+        self,
+        topic: str,
+        index: int,
+        current_leader_epoch: int,
+        requested_epoch: int,
+        respond: Callable[[Any], None],
     ) -> None:
         part = self.partitions.get((topic, index))
         if part is None or not part.is_leader:
@@ -992,7 +1054,11 @@ class Broker(Endpoint):
         """FindCoordinator: the leader of the key's partition of ``__consumer_offsets`` (key_type 0, a group)
         or ``__transaction_state`` (key_type 1, a transactional id); the topic is created on first use."""
         if key_type == 0:
-            topic, parts_cfg, rf_cfg = CONSUMER_OFFSETS, "offsets.topic.num.partitions", "offsets.topic.replication.factor"
+            topic, parts_cfg, rf_cfg = (
+                CONSUMER_OFFSETS,
+                "offsets.topic.num.partitions",
+                "offsets.topic.replication.factor",
+            )
             index = self.coordinator.partition_for(key)
         else:
             topic, parts_cfg = TRANSACTION_STATE, "transaction.state.log.num.partitions"
@@ -1044,7 +1110,12 @@ class Broker(Endpoint):
         handlers[op](*args, respond)
 
     def handle_write_markers(
-        self, pid: int, epoch: int, commit: bool, partitions: list[tuple[str, int]], respond: Callable[[Any], None]
+        self,
+        pid: int,
+        epoch: int,
+        commit: bool,
+        partitions: list[tuple[str, int]],
+        respond: Callable[[Any], None],
     ) -> None:
         """WriteTxnMarkers: append a COMMIT/ABORT control batch to each partition this broker leads."""
         marker = ControlType.COMMIT if commit else ControlType.ABORT
@@ -1086,7 +1157,9 @@ class Broker(Endpoint):
     def _checkpoint_loop(self) -> None:
         self.write_hw_checkpoint()
         self.schedule(
-            self.cfg_int("replica.high.watermark.checkpoint.interval.ms"), "hw-checkpoint", self._checkpoint_loop
+            self.cfg_int("replica.high.watermark.checkpoint.interval.ms"),
+            "hw-checkpoint",
+            self._checkpoint_loop,
         )
 
     def write_hw_checkpoint(self) -> None:

@@ -31,7 +31,15 @@ from .kernel import Kernel, TraceEvent
 from .metadata import TOPIC_CONFIG_DEFAULTS
 from .network import Network
 
-__all__ = ["Cluster", "GroupDescription", "InvariantViolation", "PartitionInfo", "BrokerInfo", "ClusterInfo", "TimelineEntry"]
+__all__ = [
+    "Cluster",
+    "GroupDescription",
+    "InvariantViolation",
+    "PartitionInfo",
+    "BrokerInfo",
+    "ClusterInfo",
+    "TimelineEntry",
+]
 
 
 class InvariantViolation(AssertionError):
@@ -134,13 +142,18 @@ class Cluster:
         if self._own_dir:
             self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.data_dir), True)
         self.config = dict(BROKER_DEFAULTS)
-        self.config.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (broker_config or {}).items()})
+        self.config.update(
+            {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (broker_config or {}).items()}
+        )
         self.config["offsets.topic.replication.factor"] = str(
-            min(int(self.config["offsets.topic.replication.factor"]), brokers))
+            min(int(self.config["offsets.topic.replication.factor"]), brokers)
+        )
         defaults = {k: self.config[k] for k in ("min.insync.replicas", "unclean.leader.election.enable")}
-        self.quorum = ControllerQuorum(self.kernel, self.net, [3000 + i for i in range(controllers)], defaults)
+        self.quorum = ControllerQuorum(
+            self.kernel, self.net, [3000 + i for i in range(controllers)], defaults
+        )
         self.quorum.listeners.append(self._note)
-        self.cluster_id = "%022x" % self.kernel.rng.getrandbits(88)
+        self.cluster_id = f"{self.kernel.rng.getrandbits(88):022x}"
         self.brokers: dict[int, Broker] = {}
         for i in range(1, brokers + 1):
             b = Broker(self.kernel, self.net, i, self.data_dir / f"broker-{i}", self.quorum, self.config)
@@ -253,9 +266,12 @@ class Cluster:
     def alter_topic_config(self, name: str, configs: dict[str, Any]) -> None:
         from .clients.admin import ConfigResource
 
-        cfg = {k: (None if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in configs.items()}
+        cfg = {
+            k: (None if v is None else str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in configs.items()
+        }
         res = ConfigResource("topic", name)
-        res.set_config_dict = cfg  # type: ignore[assignment]
+        res.set_config_dict = cfg
         self._admin().alter_configs([res])[res].result()
 
     def _admin(self) -> AdminClient:
@@ -281,7 +297,11 @@ class Cluster:
     def _broker(self, broker_id: int) -> Broker:
         b = self.brokers.get(broker_id)
         if b is None:
-            raise KafkaException(KafkaError("_INVALID_ARG", f"there is no broker {broker_id} (brokers: {sorted(self.brokers)})"))
+            raise KafkaException(
+                KafkaError(
+                    "_INVALID_ARG", f"there is no broker {broker_id} (brokers: {sorted(self.brokers)})"
+                )
+            )
         return b
 
     def kill_broker(self, broker_id: int) -> None:
@@ -379,8 +399,11 @@ class Cluster:
                 lp = self.brokers[st.leader].partitions.get((topic, st.partition))
                 if lp is not None:
                     hw, leo, start = lp.log.high_watermark, lp.log.log_end_offset, lp.log.log_start_offset
-            out.append(PartitionInfo(topic, st.partition, st.leader, st.replicas, st.isr, st.leader_epoch,
-                                     hw, leo, start, leos))
+            out.append(
+                PartitionInfo(
+                    topic, st.partition, st.leader, st.replicas, st.isr, st.leader_epoch, hw, leo, start, leos
+                )
+            )
         return out
 
     def topics(self) -> list[str]:
@@ -395,7 +418,8 @@ class Cluster:
             led = sum(1 for st in img.partitions.values() if st.leader == bid)
             infos.append(BrokerInfo(bid, state, reg.fenced if reg else True, led))
         ctrls = tuple(
-            (cid, "down" if not c.alive else ("paused" if c.paused else "up")) for cid, c in sorted(self.quorum.voters.items())
+            (cid, "down" if not c.alive else ("paused" if c.paused else "up"))
+            for cid, c in sorted(self.quorum.voters.items())
         )
         cuts = tuple(sorted((a, b) for a, b in self.net.cut_links() if a < b))
         return ClusterInfo(self.cluster_id, tuple(infos), self.quorum.state.leader, ctrls, cuts)
@@ -439,27 +463,44 @@ class Cluster:
         for m in snap.members:
             for tp in m.assignment:
                 if tp not in lag:
-                    pi = next((x for x in self.describe_topic(tp[0]) if x.partition == tp[1]), None)
-                    if pi is not None and pi.log_end_offset >= 0:
-                        lag[tp] = pi.log_end_offset - pi.log_start_offset
-        return GroupDescription(group_id, snap.state, snap.generation, snap.protocol_type, snap.protocol,
-                                snap.members, dict(snap.offsets), lag, snap.coordinator, snap.leader)
+                    found = next((x for x in self.describe_topic(tp[0]) if x.partition == tp[1]), None)
+                    if found is not None and found.log_end_offset >= 0:
+                        lag[tp] = found.log_end_offset - found.log_start_offset
+        return GroupDescription(
+            group_id,
+            snap.state,
+            snap.generation,
+            snap.protocol_type,
+            snap.protocol,
+            snap.members,
+            dict(snap.offsets),
+            lag,
+            snap.coordinator,
+            snap.leader,
+        )
 
     def reset_offsets(self, group_id: str, offsets: dict[tuple[str, int], int]) -> None:
         """Overwrite a group's committed offsets; Kafka refuses while the group has active members."""
         b = self._coordinator_for(group_id)
         if b is None:
-            raise KafkaException(KafkaError("COORDINATOR_NOT_AVAILABLE", f"no coordinator for group {group_id}"))
+            raise KafkaException(
+                KafkaError("COORDINATOR_NOT_AVAILABLE", f"no coordinator for group {group_id}")
+            )
         result: list[dict[str, Any]] = []
         b.coordinator.reset_offsets(group_id, offsets, result.append)
         self.run_until(lambda: bool(result), 30_000)
         if not result:
-            raise KafkaException(KafkaError("REQUEST_TIMED_OUT", "the offset reset was not committed in time"))
+            raise KafkaException(
+                KafkaError("REQUEST_TIMED_OUT", "the offset reset was not committed in time")
+            )
         if result[0]["error"] == "NON_EMPTY_GROUP":
-            raise KafkaException(KafkaError(
-                "NON_EMPTY_GROUP",
-                f"Assignments can only be reset if the group '{group_id}' is inactive, but the current state is "
-                f"{result[0]['state']}."))
+            raise KafkaException(
+                KafkaError(
+                    "NON_EMPTY_GROUP",
+                    f"Assignments can only be reset if the group '{group_id}' is inactive, but the current state is "
+                    f"{result[0]['state']}.",
+                )
+            )
         if result[0]["error"] != "NO_ERROR":
             raise KafkaException(KafkaError(result[0]["error"]))
 
@@ -474,7 +515,12 @@ class Cluster:
 
     # -- reading everything (for the checker) ----------------------------------------------------------
     def read_all(
-        self, topic: str, *, timeout_ms: int = 60_000, client: str = "reader", isolation_level: str = "read_uncommitted"
+        self,
+        topic: str,
+        *,
+        timeout_ms: int = 60_000,
+        client: str = "reader",
+        isolation_level: str = "read_uncommitted",
     ) -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:
         """Read every partition of ``topic`` from its log start up to its current high watermark.
 
@@ -482,8 +528,15 @@ class Cluster:
         acknowledged write that is gone (lost) from one nobody looked for yet.
         """
         info = {p.partition: p for p in self.describe_topic(topic)}
-        c = Consumer(self, {"auto.offset.reset": "earliest", "enable.auto.commit": False,
-                            "isolation.level": isolation_level}, name=self.next_client_name(client))
+        c = Consumer(
+            self,
+            {
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "isolation.level": isolation_level,
+            },
+            name=self.next_client_name(client),
+        )
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(info)])
         out: dict[int, list[tuple[int, bytes | None, bytes | None]]] = {p: [] for p in info}
         targets: dict[int, int] = {}
@@ -504,7 +557,11 @@ class Cluster:
             self.history.append(Op(self.now_ms, "read_complete", c.name, topic, p, targets[p]))
         c.close()
         if len(done) < len(targets):
-            raise KafkaException(KafkaError("_TIMED_OUT", f"could not read all of {topic}: partitions {sorted(set(targets) - done)}"))
+            raise KafkaException(
+                KafkaError(
+                    "_TIMED_OUT", f"could not read all of {topic}: partitions {sorted(set(targets) - done)}"
+                )
+            )
         return out
 
     # -- invariants -------------------------------------------------------------------------------------
@@ -527,7 +584,9 @@ class Cluster:
                     hkey = (t, p, part.leader_epoch, b.broker_id, b.incarnation)
                     last = self._leader_hw.get(hkey, -1)
                     if hw < last:
-                        raise InvariantViolation(f"leader {b.broker_id} {t}-{p}: HW went back from {last} to {hw}")
+                        raise InvariantViolation(
+                            f"leader {b.broker_id} {t}-{p}: HW went back from {last} to {hw}"
+                        )
                     self._leader_hw[hkey] = hw
 
     def close(self) -> None:

@@ -72,7 +72,9 @@ class _Quorum:
 class ControllerQuorum:
     """The shared, committed metadata log plus who leads the quorum."""
 
-    def __init__(self, kernel: Kernel, net: Network, voter_ids: Iterable[int], cluster_defaults: dict[str, str]):
+    def __init__(
+        self, kernel: Kernel, net: Network, voter_ids: Iterable[int], cluster_defaults: dict[str, str]
+    ):
         self.kernel = kernel
         self.net = net
         self.log: list[MetadataRecord] = []
@@ -106,6 +108,12 @@ class ControllerQuorum:
     def announce(self, text: str) -> None:
         for fn in self.listeners:
             fn(text)
+
+
+def _metadata_push(
+    push: Callable[[list[MetadataRecord], int], None], log: list[MetadataRecord], upto: int
+) -> Callable[[], None]:
+    return lambda: push(log, upto)
 
 
 class Controller(Endpoint):
@@ -182,27 +190,34 @@ class Controller(Endpoint):
     def _push(self) -> None:
         """Send new metadata records to every live broker (brokers also catch up on heartbeats)."""
         log = self.quorum.log
+        upto = len(log)
         for bid, name in self._push_to.items():
             reg = self.image.brokers.get(bid)
             if reg is None:
                 continue
             node = self.net.nodes.get(name)
-            if node is None:
+            if node is None or not hasattr(node, "on_metadata_push"):
                 continue
-            self.net.send(self, name, "metadata", lambda n=node, ln=len(log): n.on_metadata_push(log, ln))  # type: ignore[attr-defined]
+            self.net.send(self, name, "metadata", _metadata_push(node.on_metadata_push, log, upto))
 
     def _writable(self) -> bool:
         return self.is_active and self.quorum.can_reach_majority(self)
 
     # -- broker lifecycle -------------------------------------------------------------------------
-    def handle_heartbeat(self, broker_id: int, incarnation: int, name: str, respond: Callable[[Any], None]) -> None:
+    def handle_heartbeat(
+        self, broker_id: int, incarnation: int, name: str, respond: Callable[[Any], None]
+    ) -> None:
         if not self._writable():
             respond(("NOT_CONTROLLER", None))
             return
         now = self.kernel.now_ms
         self._push_to[broker_id] = name
         reg = self.image.brokers.get(broker_id)
-        if reg is None or self._broker_incarnation.get(broker_id) != incarnation or reg.incarnation != incarnation:
+        if (
+            reg is None
+            or self._broker_incarnation.get(broker_id) != incarnation
+            or reg.incarnation != incarnation
+        ):
             # a (re)started process: whatever its old incarnation led or followed must be fenced first
             if reg is not None and not reg.fenced:
                 self._fence(broker_id, reason="restarted")
@@ -355,13 +370,17 @@ class Controller(Endpoint):
             assignment = place_replicas(
                 live, partitions, replication_factor, rng.randrange(len(live)), rng.randrange(len(live))
             )
-        topic_id = "%016x%016x" % (self.kernel.rng.getrandbits(64), self.kernel.rng.getrandbits(64))
+        topic_id = f"{self.kernel.rng.getrandbits(128):032x}"
         self._commit("topic", topic=TopicRecord(name, topic_id, partitions, dict(configs)))
         for i, reps in enumerate(assignment):
             isr = tuple(b for b in reps if self._unfenced(b))
             leader = isr[0] if isr else NO_LEADER
-            self._commit("partition", partition=PartitionRecord(name, i, tuple(reps), isr or reps, leader, 0, 0))
-        self.quorum.announce(f"topic {name} created with {partitions} partitions, replication factor {replication_factor}")
+            self._commit(
+                "partition", partition=PartitionRecord(name, i, tuple(reps), isr or reps, leader, 0, 0)
+            )
+        self.quorum.announce(
+            f"topic {name} created with {partitions} partitions, replication factor {replication_factor}"
+        )
         self._push()
         respond(("NO_ERROR", None))
 
@@ -395,7 +414,9 @@ class Controller(Endpoint):
         self._push()
         respond(("NO_ERROR", None))
 
-    def handle_alter_configs(self, name: str, configs: dict[str, str | None], respond: Callable[[Any], None]) -> None:
+    def handle_alter_configs(
+        self, name: str, configs: dict[str, str | None], respond: Callable[[Any], None]
+    ) -> None:
         if not self._writable():
             respond(("NOT_CONTROLLER", "no active controller"))
             return

@@ -6,6 +6,7 @@ negative codes are librdkafka's local errors as exposed by confluent_kafka (``_M
 
 from __future__ import annotations
 
+import builtins
 from typing import ClassVar
 
 # name -> (code, retriable)
@@ -96,7 +97,9 @@ class KafkaError:
     # KafkaError.NOT_ENOUGH_REPLICAS == 19, like confluent_kafka's class attributes
     NO_ERROR: ClassVar[int]
 
-    def __init__(self, error: int | str, reason: str | None = None, *, fatal: bool = False) -> None:
+    def __init__(
+        self, error: int | builtins.str, reason: builtins.str | None = None, *, fatal: bool = False
+    ) -> None:
         if isinstance(error, str):
             name = error
             if name not in _ERRORS:
@@ -113,10 +116,10 @@ class KafkaError:
     def code(self) -> int:
         return self._code
 
-    def name(self) -> str:
+    def name(self) -> builtins.str:
         return self._name
 
-    def str(self) -> str:
+    def str(self) -> str:  # noqa: A003 - confluent_kafka's name
         return self._reason
 
     def retriable(self) -> bool:
@@ -135,8 +138,8 @@ class KafkaError:
     def __hash__(self) -> int:
         return hash(self._code)
 
-    def __repr__(self) -> str:
-        return f"KafkaError{{code={self._name},val={self._code},str=\"{self._reason}\"}}"
+    def __repr__(self) -> builtins.str:
+        return f'KafkaError{{code={self._name},val={self._code},str="{self._reason}"}}'
 
     __str__ = __repr__
 

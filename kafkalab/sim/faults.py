@@ -92,9 +92,7 @@ def apply_fault(cluster: Cluster, f: Fault) -> None:
     elif f.kind == "resume":
         for b in f.brokers:
             cluster.resume_broker(b)
-    elif f.kind == "partition":
-        cluster.partition(list(f.brokers))
-    elif f.kind == "isolate":
+    elif f.kind == "partition" or f.kind == "isolate":
         cluster.partition(list(f.brokers))
     elif f.kind == "heal":
         cluster.heal()

@@ -177,7 +177,12 @@ def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, A
     version = r.int16()
     if version in (0, 1):
         group, topic, partition = r.string(), r.string(), r.int32()
-        out: dict[str, Any] = {"type": "offset_commit", "group": group, "topic": topic, "partition": partition}
+        out: dict[str, Any] = {
+            "type": "offset_commit",
+            "group": group,
+            "topic": topic,
+            "partition": partition,
+        }
         if value is None:
             out["tombstone"] = True
             return out
@@ -200,8 +205,15 @@ def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, A
         v.int32()
         v.int32()
         v.bytes_()
-        members.append({"member_id": mid, "group_instance_id": inst, "client_id": client, "host": host,
-                        "assignment": decode_assignment(v.bytes_())})
+        members.append(
+            {
+                "member_id": mid,
+                "group_instance_id": inst,
+                "client_id": client,
+                "host": host,
+                "assignment": decode_assignment(v.bytes_()),
+            }
+        )
     out["members"] = members
     return out
 
@@ -308,9 +320,10 @@ class GroupCoordinator:
                 continue
             for _off, rec in b.iter_records():
                 d = dec(rec.key, rec.value)
-                gid = d.get("group")
-                if not isinstance(gid, str):
+                group_id = d.get("group")
+                if not isinstance(group_id, str):
                     continue
+                gid = group_id
                 if d["type"] == "offset_commit" and b.is_transactional and not d.get("tombstone"):
                     pend = self.pending_txn[part.index].setdefault(b.producer_id, {})
                     pend[(gid, d["topic"], d["partition"])] = d["offset"]
@@ -321,7 +334,12 @@ class GroupCoordinator:
                     if d.get("tombstone"):
                         g.offsets.pop(tp, None)
                     else:
-                        g.offsets[tp] = (d["offset"], d["leader_epoch"], d["metadata"] or "", d["commit_timestamp"])
+                        g.offsets[tp] = (
+                            d["offset"],
+                            d["leader_epoch"],
+                            d["metadata"] or "",
+                            d["commit_timestamp"],
+                        )
                 elif d["type"] == "group_metadata":
                     if d.get("tombstone"):
                         self.groups.pop(gid, None)
@@ -335,8 +353,16 @@ class GroupCoordinator:
                     g.members = {}
                     g.static = {}
                     for m in d["members"]:
-                        mem = _Member(m["member_id"], m["group_instance_id"], m["client_id"], 45000, 300000, [],
-                                      encode_assignment(m["assignment"]), now)
+                        mem = _Member(
+                            m["member_id"],
+                            m["group_instance_id"],
+                            m["client_id"],
+                            45000,
+                            300000,
+                            [],
+                            encode_assignment(m["assignment"]),
+                            now,
+                        )
                         g.members[mem.member_id] = mem
                         if mem.group_instance_id:
                             g.static[mem.group_instance_id] = mem.member_id
@@ -385,7 +411,9 @@ class GroupCoordinator:
             return
         names = [p for p, _m in req["protocols"]]
         if g.members and g.protocol is not None and g.state != EMPTY:
-            supported = set.intersection(*[{p for p, _ in m.protocols} or {g.protocol} for m in g.members.values()])
+            supported = set.intersection(
+                *[{p for p, _ in m.protocols} or {g.protocol} for m in g.members.values()]
+            )
             if not (supported & set(names)) and not (len(g.members) == 1 and req["member_id"] in g.members):
                 respond({"error": "INCONSISTENT_GROUP_PROTOCOL"})
                 return
@@ -429,13 +457,21 @@ class GroupCoordinator:
             respond({"error": "UNKNOWN_MEMBER_ID"})
             return
         g.pending_members.discard(member_id)
-        m = g.members.get(member_id)
-        if m is None:
-            m = _Member(member_id, instance, req["client_id"], req["session_timeout_ms"],
-                        req["rebalance_timeout_ms"], req["protocols"], last_heartbeat_ms=now)
+        known = g.members.get(member_id)
+        if known is None:
+            m = _Member(
+                member_id,
+                instance,
+                req["client_id"],
+                req["session_timeout_ms"],
+                req["rebalance_timeout_ms"],
+                req["protocols"],
+                last_heartbeat_ms=now,
+            )
             g.members[member_id] = m
             self._announce(g, f"member {member_id} joined")
         else:
+            m = known
             if m.join_respond is not None and m.join_respond is not respond:
                 m.join_respond({"error": "REBALANCE_IN_PROGRESS"})
             m.protocols = req["protocols"]
@@ -465,7 +501,9 @@ class GroupCoordinator:
         delay = self._cfg("group.initial.rebalance.delay.ms") if was_empty else 0
         g.initial_delay_done = delay == 0
         if delay:
-            g.join_timer = self._schedule(delay, "initial-rebalance-delay", lambda: self._initial_delay_over(g))
+            g.join_timer = self._schedule(
+                delay, "initial-rebalance-delay", lambda: self._initial_delay_over(g)
+            )
         else:
             g.join_timer = self._schedule(timeout, "rebalance-timeout", lambda: self._complete_join(g, True))
 
@@ -503,7 +541,9 @@ class GroupCoordinator:
         if g.leader not in g.members:
             g.leader = next(iter(g.members))
         g.state = COMPLETING
-        self._announce(g, f"rebalance: generation {g.generation}, {len(g.members)} member(s), protocol {g.protocol}")
+        self._announce(
+            g, f"rebalance: generation {g.generation}, {len(g.members)} member(s), protocol {g.protocol}"
+        )
         for m in g.members.values():
             respond, m.join_respond = m.join_respond, None
             if respond is not None:
@@ -519,8 +559,10 @@ class GroupCoordinator:
             "members": [],
         }
         if m.member_id == g.leader:
-            resp["members"] = [(mm.member_id, mm.group_instance_id, mm.metadata_for(g.protocol or ""))
-                               for mm in g.members.values()]
+            resp["members"] = [
+                (mm.member_id, mm.group_instance_id, mm.metadata_for(g.protocol or ""))
+                for mm in g.members.values()
+            ]
         if g.state == STABLE:
             resp["assignment"] = m.assignment
         return resp
@@ -607,7 +649,9 @@ class GroupCoordinator:
                 return
             expires = mm.last_heartbeat_ms + mm.session_timeout_ms
             if now >= expires:
-                self._remove_member(g, mid, f"session timeout ({mm.session_timeout_ms} ms without a heartbeat)")
+                self._remove_member(
+                    g, mid, f"session timeout ({mm.session_timeout_ms} ms without a heartbeat)"
+                )
                 if g.state in (STABLE, COMPLETING):
                     self._prepare_rebalance(g, f"member {mid} left")
                 self._maybe_complete_join(g)
@@ -668,7 +712,7 @@ class GroupCoordinator:
             if generation != g.generation:
                 respond({"error": "ILLEGAL_GENERATION"})
                 return
-            if g.state == COMPLETING or (g.state == PREPARING and False):
+            if g.state == COMPLETING:
                 respond({"error": "REBALANCE_IN_PROGRESS"})
                 return
             g.members[mid].last_heartbeat_ms = self.broker.kernel.now_ms
@@ -728,10 +772,13 @@ class GroupCoordinator:
                 return
         pid, epoch = req["producer_id"], req["producer_epoch"]
         now = self.broker.kernel.now_ms
-        records = [Record(offset_commit_key(gid, t, p), offset_commit_value(off, -1, "", now), (), now)
-                   for t, p, off in req["offsets"]]
-        batch = RecordBatch.build(records, producer_id=pid, producer_epoch=epoch, base_sequence=-1,
-                                  transactional=True)
+        records = [
+            Record(offset_commit_key(gid, t, p), offset_commit_value(off, -1, "", now), (), now)
+            for t, p, off in req["offsets"]
+        ]
+        batch = RecordBatch.build(
+            records, producer_id=pid, producer_epoch=epoch, base_sequence=-1, transactional=True
+        )
         from .broker import ProduceRequest
 
         def done(results: Any) -> None:
@@ -756,7 +803,9 @@ class GroupCoordinator:
             g = self.groups.setdefault(gid, _Group(gid))
             g.offsets[(t, p)] = (off, -1, "", now)
 
-    def reset_offsets(self, gid: str, offsets: dict[tuple[str, int], int], respond: Callable[[Any], None]) -> None:
+    def reset_offsets(
+        self, gid: str, offsets: dict[tuple[str, int], int], respond: Callable[[Any], None]
+    ) -> None:
         """Admin: overwrite committed offsets; refused unless the group is Empty/Dead (as Kafka does)."""
         if self.owns(gid) is None:
             respond({"error": "NOT_COORDINATOR"})
@@ -765,8 +814,12 @@ class GroupCoordinator:
         if g is not None and g.state not in (EMPTY, DEAD):
             respond({"error": "NON_EMPTY_GROUP", "state": g.state})
             return
-        req = {"group_id": gid, "generation": -1, "member_id": "",
-               "offsets": [(t, p, o, -1, "") for (t, p), o in sorted(offsets.items())]}
+        req = {
+            "group_id": gid,
+            "generation": -1,
+            "member_id": "",
+            "offsets": [(t, p, o, -1, "") for (t, p), o in sorted(offsets.items())],
+        }
         self.handle_offset_commit(req, respond)
 
     # -- persistence ---------------------------------------------------------------------------------
@@ -775,13 +828,23 @@ class GroupCoordinator:
         members = []
         for m in g.members.values():
             members.append(
-                _str(m.member_id) + _str(m.group_instance_id) + _str(m.client_id) + _str("/127.0.0.1")
+                _str(m.member_id)
+                + _str(m.group_instance_id)
+                + _str(m.client_id)
+                + _str("/127.0.0.1")
                 + struct.pack(">ii", m.rebalance_timeout_ms, m.session_timeout_ms)
-                + _bytes(m.metadata_for(g.protocol or "")) + _bytes(m.assignment)
+                + _bytes(m.metadata_for(g.protocol or ""))
+                + _bytes(m.assignment)
             )
         value = (
-            struct.pack(">h", 3) + _str(g.protocol_type) + struct.pack(">i", g.generation) + _str(g.protocol)
-            + _str(g.leader) + struct.pack(">q", now) + struct.pack(">i", len(members)) + b"".join(members)
+            struct.pack(">h", 3)
+            + _str(g.protocol_type)
+            + struct.pack(">i", g.generation)
+            + _str(g.protocol)
+            + _str(g.leader)
+            + struct.pack(">q", now)
+            + struct.pack(">i", len(members))
+            + b"".join(members)
         )
         rec = Record(group_metadata_key(g.group_id), value, (), now)
         self._append(g.group_id, [rec], then or (lambda ok: None))
@@ -808,9 +871,22 @@ class GroupCoordinator:
         if g is None:
             return None
         members = tuple(
-            MemberSnapshot(m.member_id, m.group_instance_id, m.client_id,
-                           tuple(decode_assignment(m.assignment)) if g.state == STABLE else ())
+            MemberSnapshot(
+                m.member_id,
+                m.group_instance_id,
+                m.client_id,
+                tuple(decode_assignment(m.assignment)) if g.state == STABLE else (),
+            )
             for m in g.members.values()
         )
-        return GroupSnapshot(gid, g.state, g.generation, g.protocol_type, g.protocol, g.leader, members,
-                             {tp: v[0] for tp, v in sorted(g.offsets.items())}, self.broker.broker_id)
+        return GroupSnapshot(
+            gid,
+            g.state,
+            g.generation,
+            g.protocol_type,
+            g.protocol,
+            g.leader,
+            members,
+            {tp: v[0] for tp, v in sorted(g.offsets.items())},
+            self.broker.broker_id,
+        )

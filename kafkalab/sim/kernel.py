@@ -41,7 +41,7 @@ class Timer:
     incarnation: int
     kind: str
     detail: str
-    fn: Callable[[], None]
+    fn: Callable[[], object]
     cancelled: bool = False
 
     def cancel(self) -> None:
@@ -62,7 +62,7 @@ class Node:
         self.incarnation = 0
         self._deferred: list[Timer] = []
 
-    def schedule(self, delay_ms: int, kind: str, fn: Callable[[], None], detail: str = "") -> Timer:
+    def schedule(self, delay_ms: int, kind: str, fn: Callable[[], object], detail: str = "") -> Timer:
         return self.kernel.schedule(delay_ms, kind, fn, detail, node=self)
 
     def crash(self) -> None:
@@ -114,7 +114,7 @@ class Kernel:
         self,
         delay_ms: int,
         kind: str,
-        fn: Callable[[], None],
+        fn: Callable[[], object],
         detail: str = "",
         *,
         node: Node | None = None,

@@ -112,8 +112,8 @@ class MetadataImage:
                 for p in range(t.partitions):
                     self.partitions.pop((t.name, p), None)
         elif rec.kind == "partition" and rec.partition is not None:
-            p = rec.partition
-            self.partitions[(p.topic, p.partition)] = p
+            pr = rec.partition
+            self.partitions[(pr.topic, pr.partition)] = pr
         elif rec.kind == "broker" and rec.broker is not None:
             self.brokers[rec.broker.broker_id] = rec.broker
         elif rec.kind == "producer_ids":

@@ -59,7 +59,7 @@ class Network:
         src: Node,
         dst: str,
         kind: str,
-        fn: Callable[[], None],
+        fn: Callable[[], object],
         detail: str = "",
         on_refused: Callable[[], None] | None = None,
     ) -> bool:
@@ -95,9 +95,12 @@ class Network:
                 return
             fn()
 
-
         node.schedule(arrival - k.now_ms, kind, deliver, detail)
         return True
+
+
+def _bind_error(fail: Callable[[str], None], err: str) -> Callable[[], None]:
+    return lambda: fail(err)
 
 
 class Endpoint(Node):
@@ -125,15 +128,17 @@ class Endpoint(Node):
                 pending = node._outstanding.pop(self.name, None)
                 if pending and node.alive:
                     for fail in list(pending.values()):
-                        node.schedule(self.net.latency_ms, "reset", lambda f=fail: f("_TRANSPORT"), self.name)
+                        node.schedule(
+                            self.net.latency_ms, "reset", _bind_error(fail, "_TRANSPORT"), self.name
+                        )
 
     def call(
         self,
         dst: str,
         kind: str,
         handler: Callable[[Callable[[Any], None]], None],
-        on_response: Callable[[Any], None],
-        on_error: Callable[[str], None],
+        on_response: Callable[[Any], object],
+        on_error: Callable[[str], object],
         timeout_ms: int,
         detail: str = "",
     ) -> None:

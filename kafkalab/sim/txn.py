@@ -72,8 +72,11 @@ def encode_txn_value(t: _Txn) -> bytes:
     by_topic: dict[str, list[int]] = {}
     for topic, p in sorted(t.partitions):
         by_topic.setdefault(topic, []).append(p)
-    parts = [struct.pack(">hqhi", 0, t.producer_id, t.producer_epoch, t.timeout_ms),
-             struct.pack(">b", _STATES.index(t.state)), struct.pack(">i", len(by_topic))]
+    parts = [
+        struct.pack(">hqhi", 0, t.producer_id, t.producer_epoch, t.timeout_ms),
+        struct.pack(">b", _STATES.index(t.state)),
+        struct.pack(">i", len(by_topic)),
+    ]
     for topic, ps in by_topic.items():
         parts.append(_str(topic) + struct.pack(">i", len(ps)) + b"".join(struct.pack(">i", p) for p in ps))
     parts.append(struct.pack(">qq", t.last_update_ms, t.start_ms))
@@ -103,8 +106,21 @@ def decode_txn_record(key: bytes, value: bytes | None) -> tuple[str, dict[str, A
             pos += 4
             partitions.add((topic, p))
     last_update, start = struct.unpack_from(">qq", value, pos)
-    return tid, {"producer_id": pid, "producer_epoch": epoch, "timeout_ms": timeout, "state": state,
-                 "partitions": partitions, "last_update_ms": last_update, "start_ms": start}
+    return tid, {
+        "producer_id": pid,
+        "producer_epoch": epoch,
+        "timeout_ms": timeout,
+        "state": state,
+        "partitions": partitions,
+        "last_update_ms": last_update,
+        "start_ms": start,
+    }
+
+
+def _markers_request(
+    node: Broker, pid: int, epoch: int, commit: bool, tps: list[tuple[str, int]]
+) -> Callable[[Callable[[Any], None]], None]:
+    return lambda respond: node.handle_write_markers(pid, epoch, commit, tps, respond)
 
 
 class TransactionCoordinator:
@@ -143,8 +159,16 @@ class TransactionCoordinator:
                 if d is None:
                     self.txns.pop(tid, None)
                     continue
-                t = _Txn(tid, d["producer_id"], d["producer_epoch"], d["timeout_ms"], d["state"], d["partitions"],
-                         d["start_ms"], d["last_update_ms"])
+                t = _Txn(
+                    tid,
+                    d["producer_id"],
+                    d["producer_epoch"],
+                    d["timeout_ms"],
+                    d["state"],
+                    d["partitions"],
+                    d["start_ms"],
+                    d["last_update_ms"],
+                )
                 self.txns[tid] = t
         # finish what the previous coordinator started
         for tid in sorted(self.txns):
@@ -173,7 +197,9 @@ class TransactionCoordinator:
         for tid in sorted(self.txns):
             t = self.txns[tid]
             if t.state == ONGOING and self.owns(tid) is not None and now - t.start_ms > t.timeout_ms:
-                self._emit(f"transaction {tid} timed out after {t.timeout_ms} ms: aborting and fencing the producer")
+                self._emit(
+                    f"transaction {tid} timed out after {t.timeout_ms} ms: aborting and fencing the producer"
+                )
                 t.producer_epoch += 1  # the aborting coordinator bumps the epoch: the old producer is fenced
                 self._prepare_end(t, commit=False)
         interval = int(self.broker.config["transaction.abort.timed.out.transaction.cleanup.interval.ms"])
@@ -194,7 +220,9 @@ class TransactionCoordinator:
         def respond(results: Any) -> None:
             then(results[(TRANSACTION_STATE, part.index)].error == "NO_ERROR")
 
-        self.broker.handle_produce(ProduceRequest(-1, 5000, [(TRANSACTION_STATE, part.index, batch)]), respond)
+        self.broker.handle_produce(
+            ProduceRequest(-1, 5000, [(TRANSACTION_STATE, part.index, batch)]), respond
+        )
 
     # -- requests ----------------------------------------------------------------------------------------
     def handle_init_producer_id(self, tid: str, timeout_ms: int, respond: Callable[[Any], None]) -> None:
@@ -215,7 +243,10 @@ class TransactionCoordinator:
                     return
                 nt = _Txn(tid, pid, 0, timeout_ms)
                 self.txns[tid] = nt
-                self._persist(nt, lambda ok: respond(("NO_ERROR", pid, 0) if ok else ("COORDINATOR_NOT_AVAILABLE", -1, -1)))
+                self._persist(
+                    nt,
+                    lambda ok: respond(("NO_ERROR", pid, 0) if ok else ("COORDINATOR_NOT_AVAILABLE", -1, -1)),
+                )
 
             self.broker.handle_admin("allocate_producer_id", (), allocated)
             return
@@ -234,8 +265,15 @@ class TransactionCoordinator:
         t.partitions = set()
         t.timeout_ms = timeout_ms
         epoch = t.producer_epoch
-        self._emit(f"transactional.id {tid}: producer id {t.producer_id} epoch bumped to {epoch} (older epochs fenced)")
-        self._persist(t, lambda ok: respond(("NO_ERROR", t.producer_id, epoch) if ok else ("COORDINATOR_NOT_AVAILABLE", -1, -1)))
+        self._emit(
+            f"transactional.id {tid}: producer id {t.producer_id} epoch bumped to {epoch} (older epochs fenced)"
+        )
+        self._persist(
+            t,
+            lambda ok: respond(
+                ("NO_ERROR", t.producer_id, epoch) if ok else ("COORDINATOR_NOT_AVAILABLE", -1, -1)
+            ),
+        )
 
     def _check_producer(self, tid: str, pid: int, epoch: int) -> tuple[_Txn | None, str]:
         if self.owns(tid) is None:
@@ -249,8 +287,14 @@ class TransactionCoordinator:
             return None, "INVALID_PRODUCER_EPOCH"
         return t, "NO_ERROR"
 
-    def handle_add_partitions(self, tid: str, pid: int, epoch: int, partitions: list[tuple[str, int]],
-                              respond: Callable[[Any], None]) -> None:
+    def handle_add_partitions(
+        self,
+        tid: str,
+        pid: int,
+        epoch: int,
+        partitions: list[tuple[str, int]],
+        respond: Callable[[Any], None],
+    ) -> None:
         t, err = self._check_producer(tid, pid, epoch)
         if t is None:
             respond(err)
@@ -269,13 +313,17 @@ class TransactionCoordinator:
         t.partitions |= set(partitions)
         self._persist(t, lambda ok: respond("NO_ERROR" if ok else "COORDINATOR_NOT_AVAILABLE"))
 
-    def handle_add_offsets(self, tid: str, pid: int, epoch: int, group_id: str, respond: Callable[[Any], None]) -> None:
+    def handle_add_offsets(
+        self, tid: str, pid: int, epoch: int, group_id: str, respond: Callable[[Any], None]
+    ) -> None:
         from .group import CONSUMER_OFFSETS
 
         part = self.broker.coordinator.partition_for(group_id)
         self.handle_add_partitions(tid, pid, epoch, [(CONSUMER_OFFSETS, part)], respond)
 
-    def handle_end_txn(self, tid: str, pid: int, epoch: int, commit: bool, respond: Callable[[Any], None]) -> None:
+    def handle_end_txn(
+        self, tid: str, pid: int, epoch: int, commit: bool, respond: Callable[[Any], None]
+    ) -> None:
         t, err = self._check_producer(tid, pid, epoch)
         if t is None:
             respond(err)
@@ -314,7 +362,9 @@ class TransactionCoordinator:
         commit = t.state == PREPARE_COMMIT
         remaining = set(t.partitions)
         marker = ControlType.COMMIT if commit else ControlType.ABORT
-        self._emit(f"transaction {t.transactional_id}: writing {marker.name} markers to {len(remaining)} partition(s)")
+        self._emit(
+            f"transaction {t.transactional_id}: writing {marker.name} markers to {len(remaining)} partition(s)"
+        )
 
         def finish() -> None:
             t.state = COMPLETE_COMMIT if commit else COMPLETE_ABORT
@@ -357,7 +407,10 @@ class TransactionCoordinator:
                         finish()
 
             for leader, tps in sorted(by_leader.items()):
-                node = self.broker.net.nodes.get(f"broker-{leader}")
+                from .broker import Broker
+
+                peer = self.broker.net.nodes.get(f"broker-{leader}")
+                node = peer if isinstance(peer, Broker) else None
 
                 def ok(results: Any, tps: list[tuple[str, int]] = tps) -> None:
                     for tp in tps:
@@ -369,11 +422,14 @@ class TransactionCoordinator:
                 if node is None:
                     one_done()
                     continue
-                n = node
                 self.broker.call(
-                    n.name, "WriteTxnMarkers",
-                    lambda r, tps=tps: n.handle_write_markers(t.producer_id, t.producer_epoch, commit, tps, r),  # type: ignore[attr-defined]
-                    ok, lambda _e: one_done(), 30000, detail=f"{marker.name} {t.transactional_id}",
+                    node.name,
+                    "WriteTxnMarkers",
+                    _markers_request(node, t.producer_id, t.producer_epoch, commit, tps),
+                    ok,
+                    lambda _e: one_done(),
+                    30000,
+                    detail=f"{marker.name} {t.transactional_id}",
                 )
 
         send_round()
@@ -383,5 +439,13 @@ class TransactionCoordinator:
         t = self.txns.get(tid)
         if t is None:
             return None
-        return TxnSnapshot(tid, t.producer_id, t.producer_epoch, t.state, tuple(sorted(t.partitions)), t.timeout_ms,
-                           t.start_ms, self.broker.broker_id)
+        return TxnSnapshot(
+            tid,
+            t.producer_id,
+            t.producer_epoch,
+            t.state,
+            tuple(sorted(t.partitions)),
+            t.timeout_ms,
+            t.start_ms,
+            self.broker.broker_id,
+        )

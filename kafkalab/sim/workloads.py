@@ -113,8 +113,20 @@ class Copier:
         assert self.producer is not None and self.consumer is not None
         h = self.cluster.history
         for m in msgs:
-            h.append(Op(self.cluster.now_ms, "process", self.consumer.name, m.topic(), m.partition(), m.offset(),
-                        m.key(), m.value(), None, self.group_id))
+            h.append(
+                Op(
+                    self.cluster.now_ms,
+                    "process",
+                    self.consumer.name,
+                    m.topic(),
+                    m.partition(),
+                    m.offset(),
+                    m.key(),
+                    m.value(),
+                    None,
+                    self.group_id,
+                )
+            )
             self.producer.produce(self.sink, value=self.transform(m.value()), key=m.key())
 
     def step(self, timeout_s: float = 0.5, crash_before_commit: bool = False) -> int:

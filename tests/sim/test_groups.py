@@ -26,8 +26,13 @@ def make(seed: int = 3, partitions: int = 3, records: int = 60) -> Cluster:
 
 
 def group_consumer(c: Cluster, strategy: str = "range", **cfg: Any) -> Consumer:
-    conf = {"group.id": "g", "auto.offset.reset": "earliest", "partition.assignment.strategy": strategy,
-            "session.timeout.ms": 10000, "heartbeat.interval.ms": 1000}
+    conf = {
+        "group.id": "g",
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": strategy,
+        "session.timeout.ms": 10000,
+        "heartbeat.interval.ms": 1000,
+    }
     conf.update(cfg)
     cons = c.consumer(conf)
     cons.subscribe(["t"])
@@ -122,8 +127,12 @@ def test_cooperative_sticky_never_revokes_partitions_that_do_not_move() -> None:
     revoked: dict[str, list[tuple[str, int]]] = {}
 
     def join(con: Consumer) -> None:
-        con.subscribe(["t"], on_revoke=lambda cc, ps: revoked.setdefault(cc.name, []).extend(
-            (tp.topic, tp.partition) for tp in ps))
+        con.subscribe(
+            ["t"],
+            on_revoke=lambda cc, ps: revoked.setdefault(cc.name, []).extend(
+                (tp.topic, tp.partition) for tp in ps
+            ),
+        )
 
     a, b = group_consumer(c, "cooperative-sticky"), group_consumer(c, "cooperative-sticky")
     join(a)
@@ -169,13 +178,39 @@ def run_crash_mid_batch(commit_before_processing: bool) -> dict[str, int]:
     if commit_before_processing:
         a.commit(asynchronous=False)  # at-most-once
     for m in batch[:10]:  # process half the batch, then the process dies
-        h.append(Op(c.now_ms, "process", a.name, m.topic(), m.partition(), m.offset(), m.key(), m.value(), None, "g"))
+        h.append(
+            Op(
+                c.now_ms,
+                "process",
+                a.name,
+                m.topic(),
+                m.partition(),
+                m.offset(),
+                m.key(),
+                m.value(),
+                None,
+                "g",
+            )
+        )
     c.crash_client(a.name)
     b = group_consumer(c, **{"enable.auto.commit": False})
     seen = 0
     while seen < 40 and c.now_ms < 120_000:
         for m in b.consume(50, timeout=1.0):
-            h.append(Op(c.now_ms, "process", b.name, m.topic(), m.partition(), m.offset(), m.key(), m.value(), None, "g"))
+            h.append(
+                Op(
+                    c.now_ms,
+                    "process",
+                    b.name,
+                    m.topic(),
+                    m.partition(),
+                    m.offset(),
+                    m.key(),
+                    m.value(),
+                    None,
+                    "g",
+                )
+            )
             seen = max(seen, m.offset() + 1)
         b.commit(asynchronous=False) if b.assignment() and b.position(b.assignment())[0].offset > 0 else None
     g = check(h).groups["g"]
@@ -198,7 +233,9 @@ def test_committed_offsets_are_records_in_the_compacted_offsets_topic() -> None:
     committed = a.committed([TopicPartition("t", 0), TopicPartition("t", 1)])
     assert sum(tp.offset for tp in committed) == 60
     assert c.topic_configs(CONSUMER_OFFSETS)["cleanup.policy"] == "compact"
-    records = [decode_offsets_record(k, v) for part in c.read_all(CONSUMER_OFFSETS).values() for _o, k, v in part]
+    records = [
+        decode_offsets_record(k, v) for part in c.read_all(CONSUMER_OFFSETS).values() for _o, k, v in part
+    ]
     commits = {(r["topic"], r["partition"]): r["offset"] for r in records if r["type"] == "offset_commit"}
     assert commits == {("t", 0): committed[0].offset, ("t", 1): committed[1].offset}
     assert any(r["type"] == "group_metadata" and r["group"] == "g" for r in records)

@@ -46,7 +46,13 @@ def _run(seed: int) -> str:
     c = Cluster(brokers=3, seed=seed)
     c.create_topic("t", partitions=2, replication_factor=3, config={"min.insync.replicas": 2})
     run_produce_workload(
-        c, "t", random_schedule(seed, 3, 10_000), {"acks": "all"}, records=60, duration_ms=10_000, settle_ms=5_000
+        c,
+        "t",
+        random_schedule(seed, 3, 10_000),
+        {"acks": "all"},
+        records=60,
+        duration_ms=10_000,
+        settle_ms=5_000,
     )
     h = c.trace_hash()
     c.close()

@@ -44,7 +44,12 @@ def test_keyed_records_land_on_the_java_partition_and_stay_in_order() -> None:
     got: list[tuple[bytes, int, int]] = []
     for i in range(60):
         key = f"user-{i % 4}".encode()
-        p.produce("t", key=key, value=f"{i}".encode(), on_delivery=lambda e, m: got.append((m.key(), m.partition(), int(m.value()))))
+        p.produce(
+            "t",
+            key=key,
+            value=f"{i}".encode(),
+            on_delivery=lambda e, m: got.append((m.key(), m.partition(), int(m.value()))),
+        )
     p.flush()
     for key, part, _v in got:
         assert part == default_partition(key, 6)
@@ -172,7 +177,7 @@ def test_acks_all_below_min_insync_replicas_is_refused_with_not_enough_replicas(
     c.run_for(12_000)
     assert c.describe_topic("t")[0].isr == (info.leader,)
     reports = produce_all(c, {"acks": "all", "retries": 0}, "t", ["refused"], partition=0)
-    (err, _msg), = reports
+    ((err, _msg),) = reports
     assert err is not None and err.code() == KafkaError.NOT_ENOUGH_REPLICAS
     assert c.describe_topic("t")[0].log_end_offset == 0  # refused before appending
     # with retries the producer keeps trying and succeeds once the ISR is big enough again: nothing lost
@@ -192,7 +197,9 @@ def test_acks_all_below_min_insync_replicas_is_refused_with_not_enough_replicas(
 
 
 @pytest.mark.parametrize("idempotent, duplicates", [(False, 1), (True, 0)])
-def test_retry_after_a_lost_ack_duplicates_only_without_idempotence(idempotent: bool, duplicates: int) -> None:
+def test_retry_after_a_lost_ack_duplicates_only_without_idempotence(
+    idempotent: bool, duplicates: int
+) -> None:
     c = make()
     c.create_topic("t", 1, 2)
     (info,) = c.describe_topic("t")
@@ -216,7 +223,9 @@ def test_killed_broker_recovers_its_log_from_segment_files_and_rejoins_the_isr()
     c = make()
     c.create_topic("t", 1, 3, {"segment.bytes": 2048, "min.insync.replicas": 2})
     for chunk in range(20):  # flush per chunk: 20 batches, several segments of 2 KiB
-        produce_all(c, {"acks": "all"}, "t", [f"r{i:03d}" for i in range(chunk * 10, chunk * 10 + 10)], partition=0)
+        produce_all(
+            c, {"acks": "all"}, "t", [f"r{i:03d}" for i in range(chunk * 10, chunk * 10 + 10)], partition=0
+        )
     (info,) = c.describe_topic("t")
     victim = next(b for b in info.replicas if b != info.leader)
     pdir = c.brokers[victim].partition_dir("t", 0)

@@ -61,12 +61,19 @@ def test_read_committed_sees_committed_records_only_and_stops_at_the_lso() -> No
     assert read(c, "read_committed") == [b"committed-0", b"committed-1", b"committed-2"]
     uncommitted = read(c, "read_uncommitted")
     assert uncommitted[:3] == [b"committed-0", b"committed-1", b"committed-2"]
-    assert b"aborted-0" in uncommitted and b"open" in uncommitted and len(uncommitted) == 7  # no control records
+    assert (
+        b"aborted-0" in uncommitted and b"open" in uncommitted and len(uncommitted) == 7
+    )  # no control records
     p.commit_transaction()
     c.run_for(500)
     assert read(c, "read_committed")[-1] == b"open"
     r = check(c.history)
-    assert {op.value for op in c.history if op.type == "ack"} == {b"committed-0", b"committed-1", b"committed-2", b"open"}
+    assert {op.value for op in c.history if op.type == "ack"} == {
+        b"committed-0",
+        b"committed-1",
+        b"committed-2",
+        b"open",
+    }
     assert r.summary()["duplicates"] == 0
 
 
@@ -109,7 +116,9 @@ def test_an_open_transaction_is_aborted_after_transaction_timeout() -> None:
         p.commit_transaction()  # its epoch was bumped by the aborting coordinator
 
 
-def run_eos_copy(seed: int, records: int = 60, mode: str = "exactly_once") -> tuple[Counter[bytes | None], Copier]:
+def run_eos_copy(
+    seed: int, records: int = 60, mode: str = "exactly_once"
+) -> tuple[Counter[bytes | None], Copier]:
     c = Cluster(3, seed=seed, check_invariants=True, broker_config=CFG)
     c.create_topic("A", 2, 3, {"min.insync.replicas": 2})
     c.create_topic("B", 2, 3, {"min.insync.replicas": 2})
@@ -122,7 +131,7 @@ def run_eos_copy(seed: int, records: int = 60, mode: str = "exactly_once") -> tu
     down: int | None = None
     for _round in range(60):
         roll = rng.random()
-        copier.step(0.3, crash_before_commit=roll < 0.3)
+        copier.step(0.3, crash_before_commit=roll < 0.3 or _round % 5 == 2)
         if copier.crashed:
             copier.restart()  # killed after producing, before committing; started again
         elif roll < 0.4 and down is None:
@@ -133,6 +142,7 @@ def run_eos_copy(seed: int, records: int = 60, mode: str = "exactly_once") -> tu
             down = None
     if down is not None:
         c.restart_broker(down)
+
     def done() -> bool:
         offsets = c.describe_group("copier").offsets
         return sum(offsets.get(("A", p), 0) for p in range(2)) == records

@@ -111,7 +111,9 @@ class ConfigResource:
     def __init__(self, restype: str | int, name: str, set_config: dict[str, str] | None = None) -> None:
         rt = str(restype).lower().rsplit(".", 1)[-1]
         if rt not in ("topic", "2"):
-            raise KafkaException(KafkaError("_INVALID_ARG", f"only topic configs are supported, not {restype}"))
+            raise KafkaException(
+                KafkaError("_INVALID_ARG", f"only topic configs are supported, not {restype}")
+            )
         self.restype = "topic"
         self.name = name
         self.set_config_dict: dict[str, str | None] = dict(set_config or {})
@@ -127,45 +129,80 @@ class ConfigResource:
 
 
 class AdminClient(ClientNode):
-    def __init__(self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None) -> None:
+    def __init__(
+        self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None
+    ) -> None:
         super().__init__(cluster, name or cluster.next_client_name("adminclient"), dict(config or {}))
 
-    def _admin_call(self, op: str, args: tuple[Any, ...], fut: Future, on_ok: Callable[[Any], Any] | None = None,
-                    attempt: int = 0) -> None:
+    def _admin_call(
+        self,
+        op: str,
+        args: tuple[Any, ...],
+        fut: Future,
+        on_ok: Callable[[Any], Any] | None = None,
+        attempt: int = 0,
+    ) -> None:
         brokers = self.cluster.bootstrap_names()
         if not brokers:
             fut.set_error(KafkaError("_ALL_BROKERS_DOWN", "no broker to send the request to"))
             return
         name = brokers[attempt % len(brokers)]
-        node = self.net.nodes[name]
+        node = self.broker_node(name)
 
         def ok(resp: Any) -> None:
             err, detail = resp[0], resp[1] if len(resp) > 1 else None
             if err == "NO_ERROR":
                 fut.set_result(on_ok(detail) if on_ok else None)
             elif err == "NOT_CONTROLLER" and attempt < 20:
-                self.schedule(self.retry_backoff_ms * 5, "admin-retry", lambda: self._admin_call(op, args, fut, on_ok, attempt + 1))
+                self.schedule(
+                    self.retry_backoff_ms * 5,
+                    "admin-retry",
+                    lambda: self._admin_call(op, args, fut, on_ok, attempt + 1),
+                )
             else:
                 fut.set_error(KafkaError(err, detail if isinstance(detail, str) else None))
 
         def fail(err: str) -> None:
             if attempt + 1 < 3 * len(brokers):
-                self.schedule(self.retry_backoff_ms, "admin-retry", lambda: self._admin_call(op, args, fut, on_ok, attempt + 1))
+                self.schedule(
+                    self.retry_backoff_ms,
+                    "admin-retry",
+                    lambda: self._admin_call(op, args, fut, on_ok, attempt + 1),
+                )
             else:
                 fut.set_error(KafkaError(err))
 
-        self.call(name, op, lambda r: node.handle_admin(op, args, r), ok, fail, self.request_timeout_ms,  # type: ignore[attr-defined]
-                  detail=str(args[0]) if args else op)
+        self.call(
+            name,
+            op,
+            lambda r: node.handle_admin(op, args, r),
+            ok,
+            fail,
+            self.request_timeout_ms,
+            detail=str(args[0]) if args else op,
+        )
 
-    def create_topics(self, new_topics: Iterable[NewTopic], operation_timeout: float = 0,
-                      request_timeout: float = 0, validate_only: bool = False) -> dict[str, Future]:
+    def create_topics(
+        self,
+        new_topics: Iterable[NewTopic],
+        operation_timeout: float = 0,
+        request_timeout: float = 0,
+        validate_only: bool = False,
+    ) -> dict[str, Future]:
         out: dict[str, Future] = {}
         for nt in new_topics:
             fut = Future(self)
             out[nt.topic] = fut
-            n = nt.num_partitions if nt.num_partitions > 0 else int(self.cluster.broker_config("num.partitions"))
-            rf = nt.replication_factor if nt.replication_factor > 0 else int(
-                self.cluster.broker_config("default.replication.factor"))
+            n = (
+                nt.num_partitions
+                if nt.num_partitions > 0
+                else int(self.cluster.broker_config("num.partitions"))
+            )
+            rf = (
+                nt.replication_factor
+                if nt.replication_factor > 0
+                else int(self.cluster.broker_config("default.replication.factor"))
+            )
             assignment = [tuple(r) for r in nt.replica_assignment] if nt.replica_assignment else None
             if assignment:
                 n, rf = len(assignment), len(assignment[0])
@@ -173,8 +210,9 @@ class AdminClient(ClientNode):
             self._admin_call("create_topic", (nt.topic, n, rf, cfg, assignment), fut)
         return out
 
-    def delete_topics(self, topics: Iterable[str], operation_timeout: float = 0,
-                      request_timeout: float = 0) -> dict[str, Future]:
+    def delete_topics(
+        self, topics: Iterable[str], operation_timeout: float = 0, request_timeout: float = 0
+    ) -> dict[str, Future]:
         out: dict[str, Future] = {}
         for t in topics:
             fut = Future(self)
@@ -224,8 +262,14 @@ class AdminClient(ClientNode):
                 st = self.partitions.get((name, i))
                 if st is None:
                     continue
-                parts[i] = PartitionMetadata(i, st.leader, list(st.replicas), list(st.isr), st.leader_epoch,
-                                             KafkaError("LEADER_NOT_AVAILABLE") if st.leader < 0 else None)
+                parts[i] = PartitionMetadata(
+                    i,
+                    st.leader,
+                    list(st.replicas),
+                    list(st.isr),
+                    st.leader_epoch,
+                    KafkaError("LEADER_NOT_AVAILABLE") if st.leader < 0 else None,
+                )
             topics[name] = TopicMetadata(name, parts, topic_id=t.topic_id)
         if topic is not None and topic not in topics:
             topics[topic] = TopicMetadata(topic, {}, KafkaError("UNKNOWN_TOPIC_OR_PART"))

@@ -12,6 +12,8 @@ from ..network import Endpoint
 if TYPE_CHECKING:
     from ..cluster import Cluster
 
+from ..broker import Broker
+
 __all__ = [
     "OFFSET_BEGINNING",
     "OFFSET_END",
@@ -90,7 +92,17 @@ class TopicPartition:
 class Message:
     """Like ``confluent_kafka.Message``: accessor methods, not attributes."""
 
-    __slots__ = ("_topic", "_partition", "_offset", "_key", "_value", "_headers", "_timestamp", "_error", "_leader_epoch")
+    __slots__ = (
+        "_topic",
+        "_partition",
+        "_offset",
+        "_key",
+        "_value",
+        "_headers",
+        "_timestamp",
+        "_error",
+        "_leader_epoch",
+    )
 
     def __init__(
         self,
@@ -164,11 +176,21 @@ class ClientNode(Endpoint):
         self.topics: dict[str, TopicRecord] = {}
         self.partitions: dict[tuple[str, int], PartitionRecord] = {}
         self.live_brokers: list[int] = []
-        self._md_waiters: list[Callable[[], None]] = []
+        self._md_waiters: list[Callable[[], object]] = []
         self._md_in_flight = False
         self._md_rr = 0
         self.last_error: KafkaError | None = None
         self.closed = False
+
+    # -- peers -----------------------------------------------------------------------------------------
+    def broker_node(self, name: str) -> Broker:
+        node = self.net.nodes[name]
+        assert isinstance(node, Broker), f"{name} is not a broker"
+        return node
+
+    def find_broker(self, name: str) -> Broker | None:
+        node = self.net.nodes.get(name)
+        return node if isinstance(node, Broker) else None
 
     # -- metadata -----------------------------------------------------------------------------------
     def leader_of(self, topic: str, partition: int) -> int:
@@ -179,7 +201,7 @@ class ClientNode(Endpoint):
         st = self.partitions.get((topic, partition))
         return st.leader_epoch if st is not None else -1
 
-    def refresh_metadata(self, then: Callable[[], None] | None = None) -> None:
+    def refresh_metadata(self, then: Callable[[], object] | None = None) -> None:
         if then is not None:
             self._md_waiters.append(then)
         if self._md_in_flight:
@@ -194,7 +216,7 @@ class ClientNode(Endpoint):
             return
         self._md_rr += 1
         name = brokers[self._md_rr % len(brokers)]
-        node = self.net.nodes[name]
+        node = self.broker_node(name)
 
         def ok(resp: Any) -> None:
             topics, partitions, live, _controller = resp
@@ -209,8 +231,15 @@ class ClientNode(Endpoint):
             else:
                 self.schedule(self.retry_backoff_ms, "metadata-retry", lambda: self._md_try(0))
 
-        self.call(name, "Metadata", lambda respond: node.handle_metadata(respond), ok, err,  # type: ignore[attr-defined]
-                  min(self.request_timeout_ms, 5000), detail=self.name)
+        self.call(
+            name,
+            "Metadata",
+            lambda respond: node.handle_metadata(respond),
+            ok,
+            err,
+            min(self.request_timeout_ms, 5000),
+            detail=self.name,
+        )
 
     def _md_done(self) -> None:
         self._md_in_flight = False

@@ -13,19 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..assignors import COOPERATIVE, MemberSubscription, parse_strategy
 from ..broker import FetchPartition, FetchRequest, FetchResult
-from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
 from ..errors import KafkaError, KafkaException
+from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
 from ..history import Op
 from ..metadata import NO_LEADER
 from .common import (
-    config_bool,
     OFFSET_BEGINNING,
     OFFSET_END,
     OFFSET_INVALID,
-    OFFSET_STORED,
     ClientNode,
     Message,
     TopicPartition,
+    config_bool,
 )
 
 if TYPE_CHECKING:
@@ -56,8 +55,17 @@ _PREFETCH_RECORDS = 2000
 
 
 class _PartState:
-    __slots__ = ("position", "fetch_position", "buffer", "fetching", "resetting", "leader_epoch", "paused",
-                 "high_watermark", "retry_at_ms")
+    __slots__ = (
+        "position",
+        "fetch_position",
+        "buffer",
+        "fetching",
+        "resetting",
+        "leader_epoch",
+        "paused",
+        "high_watermark",
+        "retry_at_ms",
+    )
 
     def __init__(self) -> None:
         self.position: int | None = None
@@ -86,21 +94,34 @@ class GroupMetadata:
 class Consumer(ClientNode):
     """A consumer client (a node of the simulation)."""
 
-    def __init__(self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None) -> None:
+    def __init__(
+        self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None
+    ) -> None:
         cfg = dict(CONSUMER_DEFAULTS)
         cfg.update(config or {})
         reset = str(cfg["auto.offset.reset"]).lower()
-        aliases = {"smallest": "earliest", "beginning": "earliest", "largest": "latest", "end": "latest",
-                   "error": "none"}
+        aliases = {
+            "smallest": "earliest",
+            "beginning": "earliest",
+            "largest": "latest",
+            "end": "latest",
+            "error": "none",
+        }
         reset = aliases.get(reset, reset)
         if reset not in ("earliest", "latest", "none"):
-            raise KafkaException(KafkaError("_INVALID_ARG", f"Invalid value for auto.offset.reset: {cfg['auto.offset.reset']}"))
+            raise KafkaException(
+                KafkaError("_INVALID_ARG", f"Invalid value for auto.offset.reset: {cfg['auto.offset.reset']}")
+            )
         self.auto_offset_reset = reset
         iso = str(cfg["isolation.level"]).lower()
         if iso not in ("read_uncommitted", "read_committed"):
-            raise KafkaException(KafkaError("_INVALID_ARG", f"Invalid value for isolation.level: {cfg['isolation.level']}"))
+            raise KafkaException(
+                KafkaError("_INVALID_ARG", f"Invalid value for isolation.level: {cfg['isolation.level']}")
+            )
         self.isolation_level = 1 if iso == "read_committed" else 0
-        super().__init__(cluster, name or cluster.next_client_name(str(cfg.get("client.id", "consumer"))), cfg)
+        super().__init__(
+            cluster, name or cluster.next_client_name(str(cfg.get("client.id", "consumer"))), cfg
+        )
         self.group_id: str | None = cfg.get("group.id")
         self.fetch_min_bytes = int(cfg["fetch.min.bytes"])
         self.fetch_max_wait_ms = int(cfg["fetch.max.wait.ms"])
@@ -172,7 +193,9 @@ class Consumer(ClientNode):
         key = (partition.topic, partition.partition)
         st = self._parts.get(key)
         if st is None:
-            raise KafkaException(KafkaError("_STATE", f"{partition.topic}-{partition.partition} is not assigned"))
+            raise KafkaException(
+                KafkaError("_STATE", f"{partition.topic}-{partition.partition} is not assigned")
+            )
         if partition.offset >= 0:
             self._set_position(st, partition.offset)
         elif partition.offset in (OFFSET_BEGINNING, OFFSET_END):
@@ -188,8 +211,9 @@ class Consumer(ClientNode):
             out.append(TopicPartition(tp.topic, tp.partition, pos))
         return out
 
-    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None,
-                              cached: bool = False) -> tuple[int, int]:
+    def get_watermark_offsets(
+        self, partition: TopicPartition, timeout: float | None = None, cached: bool = False
+    ) -> tuple[int, int]:
         """(low, high): the leader's log start offset and high watermark (LSO under read_committed)."""
         key = (partition.topic, partition.partition)
         result: list[tuple[int, int]] = []
@@ -197,7 +221,7 @@ class Consumer(ClientNode):
 
         def ask() -> None:
             leader = self.leader_of(*key)
-            node = self.net.nodes.get(f"broker-{leader}")
+            node = self.find_broker(f"broker-{leader}")
             if node is None:
                 errors.append("LEADER_NOT_AVAILABLE")
                 return
@@ -208,13 +232,27 @@ class Consumer(ClientNode):
                     errors.append(resp[0])
                     return
                 lo.append(resp[1])
-                self.call(node.name, "ListOffsets",
-                          lambda r: node.handle_list_offsets(key[0], key[1], -1, self.isolation_level, r),  # type: ignore[attr-defined]
-                          lambda resp2: result.append((lo[0], resp2[1])) if resp2[0] == "NO_ERROR" else errors.append(resp2[0]),
-                          errors.append, self.request_timeout_ms)
+                self.call(
+                    node.name,
+                    "ListOffsets",
+                    lambda r: node.handle_list_offsets(key[0], key[1], -1, self.isolation_level, r),
+                    lambda resp2: (
+                        result.append((lo[0], resp2[1]))
+                        if resp2[0] == "NO_ERROR"
+                        else errors.append(resp2[0])
+                    ),
+                    errors.append,
+                    self.request_timeout_ms,
+                )
 
-            self.call(node.name, "ListOffsets", lambda r: node.handle_list_offsets(key[0], key[1], -2, 0, r),  # type: ignore[attr-defined]
-                      got_lo, errors.append, self.request_timeout_ms)
+            self.call(
+                node.name,
+                "ListOffsets",
+                lambda r: node.handle_list_offsets(key[0], key[1], -2, 0, r),
+                got_lo,
+                errors.append,
+                self.request_timeout_ms,
+            )
 
         self.refresh_metadata(ask)
         self.wait_until(lambda: bool(result or errors), timeout if timeout is not None else 10.0)
@@ -237,8 +275,10 @@ class Consumer(ClientNode):
             timeout_ms = 600_000 if timeout is None or timeout < 0 else int(timeout * 1000)
             deadline = self.kernel.now_ms + timeout_ms
             while True:
-                self.cluster.run_until(lambda: self._has_ready() or self._group_event_pending(),
-                                       max(0, deadline - self.kernel.now_ms))
+                self.cluster.run_until(
+                    lambda: self._has_ready() or self._group_event_pending(),
+                    max(0, deadline - self.kernel.now_ms),
+                )
                 self.last_poll_ms = self.kernel.now_ms
                 if self._group_event_pending():
                     self._before_poll()
@@ -265,8 +305,20 @@ class Consumer(ClientNode):
                 pos = m._offset + 1
                 out.append(m)
                 if record:
-                    ops.append(Op(now, "consume", name, m._topic, m._partition, m._offset, m._key, m._value,
-                                  None, group))
+                    ops.append(
+                        Op(
+                            now,
+                            "consume",
+                            name,
+                            m._topic,
+                            m._partition,
+                            m._offset,
+                            m._key,
+                            m._value,
+                            None,
+                            group,
+                        )
+                    )
             if not buf and pos is not None and st.fetch_position is not None and st.fetch_position > pos:
                 pos = st.fetch_position  # past control records and aborted transactions, as Java's consumer
             st.position = pos
@@ -289,7 +341,7 @@ class Consumer(ClientNode):
         self.closed = True
         self._parts = {}
 
-    def crash(self) -> None:  # type: ignore[override]
+    def crash(self) -> None:
         """The consumer process dies: no commit, no LeaveGroup (its session has to time out)."""
         super().crash()
         self.closed = True
@@ -302,10 +354,7 @@ class Consumer(ClientNode):
     def _has_ready(self) -> bool:
         if self._errors:
             return True
-        for st in self._parts.values():
-            if st.buffer:
-                return True
-        return False
+        return any(st.buffer for st in self._parts.values())
 
     # -- positions and resets --------------------------------------------------------------------------
     def _set_position(self, st: _PartState, offset: int) -> None:
@@ -317,9 +366,19 @@ class Consumer(ClientNode):
     def _reset(self, key: tuple[str, int], st: _PartState, policy: str | None = None) -> None:
         policy = policy or self.auto_offset_reset
         if policy == "none":
-            self._errors.append(Message(key[0], key[1], OFFSET_INVALID, None, None,
-                                        error=KafkaError("_NO_OFFSET" if st.position is None else "OFFSET_OUT_OF_RANGE",
-                                                         f"no valid offset for {key[0]}-{key[1]} and auto.offset.reset=none")))
+            self._errors.append(
+                Message(
+                    key[0],
+                    key[1],
+                    OFFSET_INVALID,
+                    None,
+                    None,
+                    error=KafkaError(
+                        "_NO_OFFSET" if st.position is None else "OFFSET_OUT_OF_RANGE",
+                        f"no valid offset for {key[0]}-{key[1]} and auto.offset.reset=none",
+                    ),
+                )
+            )
             return
         st.resetting = True
         ts = -2 if policy == "earliest" else -1
@@ -328,7 +387,7 @@ class Consumer(ClientNode):
             if self._parts.get(key) is not st or not st.resetting:
                 return
             leader = self.leader_of(*key)
-            node = self.net.nodes.get(f"broker-{leader}") if leader != NO_LEADER else None
+            node = self.find_broker(f"broker-{leader}") if leader != NO_LEADER else None
             if node is None:
                 self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask))
                 return
@@ -342,19 +401,22 @@ class Consumer(ClientNode):
                 self._set_position(st, resp[1])
                 self._kick()
 
-            self.call(node.name, "ListOffsets",
-                      lambda r: node.handle_list_offsets(key[0], key[1], ts, self.isolation_level, r),  # type: ignore[attr-defined]
-                      ok, lambda _e: self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask)),
-                      self.request_timeout_ms, detail=f"{key[0]}-{key[1]} {policy}")
+            self.call(
+                node.name,
+                "ListOffsets",
+                lambda r: node.handle_list_offsets(key[0], key[1], ts, self.isolation_level, r),
+                ok,
+                lambda _e: self.schedule(
+                    self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask)
+                ),
+                self.request_timeout_ms,
+                detail=f"{key[0]}-{key[1]} {policy}",
+            )
 
         if key in self.partitions:
             ask()
         else:
             self.refresh_metadata(ask)
-
-    def _initial_position(self, key: tuple[str, int], st: _PartState) -> None:
-        """No position yet: use the committed offset (groups) or auto.offset.reset."""
-        self._reset(key, st)
 
     # -- fetching --------------------------------------------------------------------------------------
     def _kick(self) -> None:
@@ -391,15 +453,22 @@ class Consumer(ClientNode):
 
     def _send_fetch(self, leader: int, items: list[tuple[tuple[str, int], _PartState]]) -> None:
         name = f"broker-{leader}"
-        node = self.net.nodes.get(name)
+        node = self.find_broker(name)
         if node is None:
             return
         parts = []
         for key, st in items:
             st.fetching = True
             assert st.fetch_position is not None
-            parts.append(FetchPartition(key[0], key[1], st.fetch_position, self.leader_epoch_of(*key),
-                                        self.max_partition_fetch_bytes))
+            parts.append(
+                FetchPartition(
+                    key[0],
+                    key[1],
+                    st.fetch_position,
+                    self.leader_epoch_of(*key),
+                    self.max_partition_fetch_bytes,
+                )
+            )
         req = FetchRequest(-1, self.fetch_max_wait_ms, self.fetch_min_bytes, parts, self.isolation_level)
         self._fetch_in_flight.add(leader)
         sent_positions = {key: st.fetch_position for key, st in items}
@@ -434,9 +503,15 @@ class Consumer(ClientNode):
                 st.retry_at_ms = self.kernel.now_ms + self.retry_backoff_ms
             self.refresh_metadata(lambda: self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all))
 
-        self.call(name, "Fetch", lambda respond: node.handle_fetch(req, respond), ok, fail,  # type: ignore[attr-defined]
-                  self.request_timeout_ms + self.fetch_max_wait_ms,
-                  detail=", ".join(f"{k[0]}-{k[1]}@{st.fetch_position}" for k, st in items))
+        self.call(
+            name,
+            "Fetch",
+            lambda respond: node.handle_fetch(req, respond),
+            ok,
+            fail,
+            self.request_timeout_ms + self.fetch_max_wait_ms,
+            detail=", ".join(f"{k[0]}-{k[1]}@{st.fetch_position}" for k, st in items),
+        )
 
     def _accept(self, key: tuple[str, int], st: _PartState, r: FetchResult) -> None:
         pos = st.fetch_position
@@ -470,8 +545,19 @@ class Consumer(ClientNode):
                 for rec in b.records:
                     if off >= pos:
                         h = rec.headers
-                        append(Message(topic, partition, off, rec.key, rec.value, list(h) if h else None,
-                                       rec.timestamp_ms, None, epoch))
+                        append(
+                            Message(
+                                topic,
+                                partition,
+                                off,
+                                rec.key,
+                                rec.value,
+                                list(h) if h else None,
+                                rec.timestamp_ms,
+                                None,
+                                epoch,
+                            )
+                        )
                     off += 1
             pos = last + 1
         st.fetch_position = pos
@@ -487,7 +573,9 @@ class Consumer(ClientNode):
         """Join the consumer group ``group.id``; partitions arrive through rebalances (in ``poll()``)."""
         self._check_open()
         if not self.group_id:
-            raise KafkaException(KafkaError("_INVALID_ARG", "subscribe() requires the group.id configuration"))
+            raise KafkaException(
+                KafkaError("_INVALID_ARG", "subscribe() requires the group.id configuration")
+            )
         self.subscription = sorted(set(topics))
         self._on_assign, self._on_revoke, self._on_lost = on_assign, on_revoke, on_lost
         self._needs_rejoin = True
@@ -507,8 +595,10 @@ class Consumer(ClientNode):
         return get_assignor(self.protocol).rebalance_protocol == COOPERATIVE
 
     def _group_event_pending(self) -> bool:
-        return self._pending_assignment is not None or self._pending_lost or (
-            self._needs_rejoin and not self._join_in_flight and bool(self.subscription)
+        return (
+            self._pending_assignment is not None
+            or self._pending_lost
+            or (self._needs_rejoin and not self._join_in_flight and bool(self.subscription))
         )
 
     def _before_poll(self) -> None:
@@ -567,7 +657,7 @@ class Consumer(ClientNode):
 
     # -- coordinator discovery ----------------------------------------------------------------------------
     def _coordinator_node(self) -> Any:
-        return self.net.nodes.get(f"broker-{self.coordinator}") if self.coordinator is not None else None
+        return self.find_broker(f"broker-{self.coordinator}") if self.coordinator is not None else None
 
     def _find_coordinator(self, then: Callable[[], None], attempt: int = 0) -> None:
         if self.coordinator is not None and self._coordinator_node() is not None:
@@ -575,8 +665,8 @@ class Consumer(ClientNode):
             return
         brokers = self.cluster.bootstrap_names()
         name = brokers[(attempt + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
-        node = self.net.nodes[name]
-        gid = self.group_id
+        node = self.broker_node(name)
+        gid = self.group_id or ""
 
         def ok(resp: Any) -> None:
             err, coord = resp
@@ -584,25 +674,46 @@ class Consumer(ClientNode):
                 self.coordinator = coord
                 then()
             else:
-                self.schedule(self.retry_backoff_ms * 3, "find-coordinator", lambda: self._find_coordinator(then, attempt + 1))
+                self.schedule(
+                    self.retry_backoff_ms * 3,
+                    "find-coordinator",
+                    lambda: self._find_coordinator(then, attempt + 1),
+                )
 
-        self.call(name, "FindCoordinator", lambda r: node.handle_find_coordinator(gid, r), ok,
-                  lambda _e: self.schedule(self.retry_backoff_ms, "find-coordinator",
-                                           lambda: self._find_coordinator(then, attempt + 1)),
-                  self.request_timeout_ms, detail=f"group {gid}")
+        self.call(
+            name,
+            "FindCoordinator",
+            lambda r: node.handle_find_coordinator(gid, r),
+            ok,
+            lambda _e: self.schedule(
+                self.retry_backoff_ms, "find-coordinator", lambda: self._find_coordinator(then, attempt + 1)
+            ),
+            self.request_timeout_ms,
+            detail=f"group {gid}",
+        )
 
     def _coordinator_lost(self) -> None:
         self.coordinator = None
 
-    def _group_call(self, op: str, req: dict[str, Any], ok: Callable[[dict[str, Any]], None],
-                    fail: Callable[[str], None], timeout_ms: int | None = None) -> None:
+    def _group_call(
+        self,
+        op: str,
+        req: dict[str, Any],
+        ok: Callable[[dict[str, Any]], None],
+        fail: Callable[[str], None],
+        timeout_ms: int | None = None,
+    ) -> None:
         node = self._coordinator_node()
         if node is None:
             fail("COORDINATOR_NOT_AVAILABLE")
             return
 
         def on_resp(resp: dict[str, Any]) -> None:
-            if resp.get("error") in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"):
+            if resp.get("error") in (
+                "NOT_COORDINATOR",
+                "COORDINATOR_NOT_AVAILABLE",
+                "COORDINATOR_LOAD_IN_PROGRESS",
+            ):
                 self._coordinator_lost()
                 fail(resp["error"])
                 return
@@ -612,18 +723,39 @@ class Consumer(ClientNode):
             self._coordinator_lost()
             fail(err)
 
-        self.call(node.name, op, lambda r: node.handle_group(op, req, r), on_resp, on_err,
-                  timeout_ms or self.request_timeout_ms, detail=f"{self.group_id} {self.member_id or '-'}")
+        self.call(
+            node.name,
+            op,
+            lambda r: node.handle_group(op, req, r),
+            on_resp,
+            on_err,
+            timeout_ms or self.request_timeout_ms,
+            detail=f"{self.group_id} {self.member_id or '-'}",
+        )
 
     # -- JoinGroup / SyncGroup --------------------------------------------------------------------------
     def _join(self) -> None:
         owned = sorted(self._parts)
-        protocols = [(a.name, encode_subscription(self.subscription, owned if a.name != "range" and a.name != "roundrobin" else [],
-                                                  self.generation)) for a in self.assignors]
+        protocols = [
+            (
+                a.name,
+                encode_subscription(
+                    self.subscription,
+                    owned if a.name != "range" and a.name != "roundrobin" else [],
+                    self.generation,
+                ),
+            )
+            for a in self.assignors
+        ]
         req = {
-            "group_id": self.group_id, "member_id": self.member_id, "group_instance_id": self.group_instance_id,
-            "client_id": self.name, "session_timeout_ms": self.session_timeout_ms,
-            "rebalance_timeout_ms": self.max_poll_interval_ms, "protocol_type": "consumer", "protocols": protocols,
+            "group_id": self.group_id,
+            "member_id": self.member_id,
+            "group_instance_id": self.group_instance_id,
+            "client_id": self.name,
+            "session_timeout_ms": self.session_timeout_ms,
+            "rebalance_timeout_ms": self.max_poll_interval_ms,
+            "protocol_type": "consumer",
+            "protocols": protocols,
         }
 
         def retry(_e: str) -> None:
@@ -673,8 +805,12 @@ class Consumer(ClientNode):
         return {mid: encode_assignment(result.get(mid, [])) for mid in subs}
 
     def _sync(self, assignments: dict[str, bytes] | None) -> None:
-        req = {"group_id": self.group_id, "member_id": self.member_id, "generation": self.generation,
-               "assignments": assignments}
+        req = {
+            "group_id": self.group_id,
+            "member_id": self.member_id,
+            "generation": self.generation,
+            "assignments": assignments,
+        }
 
         def ok(resp: dict[str, Any]) -> None:
             err = resp["error"]
@@ -687,8 +823,13 @@ class Consumer(ClientNode):
             else:
                 self._join()
 
-        self._group_call("SyncGroup", req, ok, lambda _e: self._find_coordinator(self._join),
-                         self.max_poll_interval_ms + 5000)
+        self._group_call(
+            "SyncGroup",
+            req,
+            ok,
+            lambda _e: self._find_coordinator(self._join),
+            self.max_poll_interval_ms + 5000,
+        )
 
     def _sync_done(self, assignment: bytes) -> None:
         self._join_in_flight = False
@@ -707,12 +848,18 @@ class Consumer(ClientNode):
         if self.closed or self.group_state == "unjoined" or not self.member_id:
             return
         if self.kernel.now_ms - self.last_poll_ms > self.max_poll_interval_ms:
-            self._leave_group(f"max.poll.interval.ms ({self.max_poll_interval_ms} ms) passed without a poll()")
+            self._leave_group(
+                f"max.poll.interval.ms ({self.max_poll_interval_ms} ms) passed without a poll()"
+            )
             self._pending_lost = True
             self._needs_rejoin = True
             return
-        req = {"group_id": self.group_id, "member_id": self.member_id, "generation": self.generation,
-               "group_instance_id": self.group_instance_id}
+        req = {
+            "group_id": self.group_id,
+            "member_id": self.member_id,
+            "generation": self.generation,
+            "group_instance_id": self.group_instance_id,
+        }
         gen = self.generation
 
         def ok(resp: dict[str, Any]) -> None:
@@ -733,8 +880,9 @@ class Consumer(ClientNode):
 
         def fail(_e: str) -> None:
             if self._hb_timer is None:
-                self._hb_timer = self.schedule(self.retry_backoff_ms, "heartbeat",
-                                               lambda: self._find_coordinator(self._heartbeat))
+                self._hb_timer = self.schedule(
+                    self.retry_backoff_ms, "heartbeat", lambda: self._find_coordinator(self._heartbeat)
+                )
 
         if self.group_state == "stable":
             self._group_call("Heartbeat", req, ok, fail)
@@ -784,7 +932,9 @@ class Consumer(ClientNode):
         req = {"group_id": self.group_id, "partitions": [key], "require_stable": self.isolation_level == 1}
         self._find_coordinator(lambda: self._group_call("OffsetFetch", req, ok, fail))
 
-    def _commit_positions(self, sync: bool, only: list[tuple[str, int]] | None = None) -> list[TopicPartition] | None:
+    def _commit_positions(
+        self, sync: bool, only: list[tuple[str, int]] | None = None
+    ) -> list[TopicPartition] | None:
         offsets = []
         for key in sorted(only if only is not None else self._parts):
             st = self._parts.get(key)
@@ -799,8 +949,12 @@ class Consumer(ClientNode):
             raise KafkaException(KafkaError("_INVALID_ARG", "commit() requires the group.id configuration"))
         member = self.member_id if self.subscription else ""
         generation = self.generation if self.subscription else -1
-        req = {"group_id": self.group_id, "generation": generation, "member_id": member,
-               "offsets": [(tp.topic, tp.partition, tp.offset, -1, "") for tp in offsets]}
+        req = {
+            "group_id": self.group_id,
+            "generation": generation,
+            "member_id": member,
+            "offsets": [(tp.topic, tp.partition, tp.offset, -1, "") for tp in offsets],
+        }
         result: list[str] = []
 
         def ok(resp: dict[str, Any]) -> None:
@@ -810,8 +964,20 @@ class Consumer(ClientNode):
                 now = self.kernel.now_ms
                 for tp in offsets:
                     self._committed_cache[(tp.topic, tp.partition)] = tp.offset
-                    self.history.append(Op(now, "commit", self.name, tp.topic, tp.partition, tp.offset,
-                                           None, None, None, self.group_id))
+                    self.history.append(
+                        Op(
+                            now,
+                            "commit",
+                            self.name,
+                            tp.topic,
+                            tp.partition,
+                            tp.offset,
+                            None,
+                            None,
+                            None,
+                            self.group_id,
+                        )
+                    )
             elif err in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS"):
                 self._needs_rejoin = True
 
@@ -822,22 +988,30 @@ class Consumer(ClientNode):
         if not result:
             raise KafkaException(KafkaError("_TIMED_OUT", "commit timed out"))
         if result[0] != "NO_ERROR":
-            raise KafkaException(KafkaError(result[0] if result[0] != "_TRANSPORT" else "_TRANSPORT",
-                                            f"Commit failed: {result[0]}"))
+            raise KafkaException(
+                KafkaError(
+                    result[0] if result[0] != "_TRANSPORT" else "_TRANSPORT", f"Commit failed: {result[0]}"
+                )
+            )
         return offsets
 
     def consumer_group_metadata(self) -> GroupMetadata:
         """What a transactional producer needs to commit this consumer's offsets (KIP-447 fencing)."""
         return GroupMetadata(self.group_id or "", self.generation, self.member_id, self.group_instance_id)
 
-    def commit(self, message: Message | None = None, offsets: list[TopicPartition] | None = None,
-               asynchronous: bool = True) -> list[TopicPartition] | None:
+    def commit(
+        self,
+        message: Message | None = None,
+        offsets: list[TopicPartition] | None = None,
+        asynchronous: bool = True,
+    ) -> list[TopicPartition] | None:
         """Commit the next offset to read: of ``message`` (its offset + 1), of ``offsets``, or of every
         assigned partition's position. Like confluent_kafka, asynchronous by default."""
         self._check_open()
         if message is not None:
-            return self._commit_offsets([TopicPartition(message.topic(), message.partition(), message.offset() + 1)],
-                                        not asynchronous)
+            return self._commit_offsets(
+                [TopicPartition(message.topic(), message.partition(), message.offset() + 1)], not asynchronous
+            )
         if offsets is not None:
             return self._commit_offsets(list(offsets), not asynchronous)
         res = self._commit_positions(sync=not asynchronous)
@@ -845,14 +1019,21 @@ class Consumer(ClientNode):
             raise KafkaException(KafkaError("_NO_OFFSET", "Commit failed: Local: No offset stored"))
         return res
 
-    def committed(self, partitions: list[TopicPartition], timeout: float | None = None) -> list[TopicPartition]:
+    def committed(
+        self, partitions: list[TopicPartition], timeout: float | None = None
+    ) -> list[TopicPartition]:
         if not self.group_id:
-            raise KafkaException(KafkaError("_INVALID_ARG", "committed() requires the group.id configuration"))
+            raise KafkaException(
+                KafkaError("_INVALID_ARG", "committed() requires the group.id configuration")
+            )
         keys = [(tp.topic, tp.partition) for tp in partitions]
         result: list[dict[str, Any]] = []
         errors: list[str] = []
-        self._find_coordinator(lambda: self._group_call("OffsetFetch", {"group_id": self.group_id, "partitions": keys},
-                                                         result.append, errors.append))
+        self._find_coordinator(
+            lambda: self._group_call(
+                "OffsetFetch", {"group_id": self.group_id, "partitions": keys}, result.append, errors.append
+            )
+        )
         self.wait_until(lambda: bool(result or errors), 10.0 if timeout is None else timeout)
         if not result:
             raise KafkaException(KafkaError(errors[0] if errors else "_TIMED_OUT"))

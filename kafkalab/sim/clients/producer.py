@@ -49,8 +49,21 @@ Callback = Callable[[KafkaError | None, Message], None]
 
 class _Batch:
     __slots__ = (
-        "topic", "partition", "records", "callbacks", "size", "created_ms", "deadline_ms", "attempts",
-        "sequence", "producer_id", "producer_epoch", "retry_at_ms", "built", "closed", "last_error",
+        "topic",
+        "partition",
+        "records",
+        "callbacks",
+        "size",
+        "created_ms",
+        "deadline_ms",
+        "attempts",
+        "sequence",
+        "producer_id",
+        "producer_epoch",
+        "retry_at_ms",
+        "built",
+        "closed",
+        "last_error",
     )
 
     def __init__(self, topic: str, partition: int, now_ms: int, deadline_ms: int) -> None:
@@ -85,7 +98,9 @@ class _TpState:
 class Producer(ClientNode):
     """A producer client (a node of the simulation)."""
 
-    def __init__(self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None) -> None:
+    def __init__(
+        self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None
+    ) -> None:
         cfg = dict(PRODUCER_DEFAULTS)
         user = dict(config or {})
         cfg.update(user)
@@ -95,12 +110,16 @@ class Producer(ClientNode):
         elif acks in ("0", "1"):
             self.acks = int(acks)
         else:
-            raise KafkaException(KafkaError("_INVALID_ARG", f"Invalid value for configuration property \"acks\": {cfg['acks']}"))
+            raise KafkaException(
+                KafkaError("_INVALID_ARG", f'Invalid value for configuration property "acks": {cfg["acks"]}')
+            )
         idem = config_bool(cfg["enable.idempotence"])
         self.transactional_id: str | None = cfg.get("transactional.id")
         if self.transactional_id:
             if "enable.idempotence" in user and not idem:
-                raise KafkaException(KafkaError("_INVALID_ARG", "transactional.id requires enable.idempotence=true"))
+                raise KafkaException(
+                    KafkaError("_INVALID_ARG", "transactional.id requires enable.idempotence=true")
+                )
             if self.acks != -1:
                 raise KafkaException(KafkaError("_INVALID_ARG", "transactional.id requires acks=all"))
             idem = True
@@ -118,14 +137,30 @@ class Producer(ClientNode):
         self.max_in_flight = int(cfg["max.in.flight.requests.per.connection"])
         if self.idempotent and self.max_in_flight > 5:
             raise KafkaException(
-                KafkaError("_INVALID_ARG", "max.in.flight.requests.per.connection must be at most 5 with idempotence")
+                KafkaError(
+                    "_INVALID_ARG", "max.in.flight.requests.per.connection must be at most 5 with idempotence"
+                )
             )
-        super().__init__(cluster, name or cluster.next_client_name(str(cfg.get("client.id", "producer"))), cfg)
+        super().__init__(
+            cluster, name or cluster.next_client_name(str(cfg.get("client.id", "producer"))), cfg
+        )
         self.producer_id = -1
         self.producer_epoch = -1
         self._pid_pending = False
         self._tps: dict[tuple[str, int], _TpState] = {}
-        self._no_metadata: dict[str, list[tuple[bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...], int, Callback | None, int]]] = {}
+        self._no_metadata: dict[
+            str,
+            list[
+                tuple[
+                    bytes | None,
+                    bytes | None,
+                    tuple[tuple[str, bytes | None], ...],
+                    int,
+                    Callback | None,
+                    int,
+                ]
+            ],
+        ] = {}
         self._key_partition: dict[int, dict[bytes, int]] = {}
         self._sticky: dict[str, int] = {}
         self._reports: deque[tuple[Callback | None, KafkaError | None, Message]] = deque()
@@ -170,8 +205,12 @@ class Producer(ClientNode):
             if self._fatal is not None:
                 raise KafkaException(self._fatal)
             if self.txn_state != "IN_TRANSACTION":
-                raise KafkaException(KafkaError("_STATE", "Operation not valid in state "
-                                                f"{self.txn_state}: call begin_transaction() first"))
+                raise KafkaException(
+                    KafkaError(
+                        "_STATE",
+                        f"Operation not valid in state {self.txn_state}: call begin_transaction() first",
+                    )
+                )
         cb = on_delivery or callback
         k = key if key is None or type(key) is bytes else to_bytes(key)
         v = value if value is None or type(value) is bytes else to_bytes(value)
@@ -202,7 +241,9 @@ class Producer(ClientNode):
                     batch.callbacks.append(cb)
                     batch.size += size
                     if self.history.enabled:
-                        self.history.ops.append(Op(self.kernel.now_ms, "send", self.name, topic, p, None, k, v))
+                        self.history.ops.append(
+                            Op(self.kernel.now_ms, "send", self.name, topic, p, None, k, v)
+                        )
                     return
             self._append(topic, p, k, v, hdrs, ts, cb)
             return
@@ -254,7 +295,9 @@ class Producer(ClientNode):
                     self._queued -= 1
                     msg = Message(topic, p, OFFSET_INVALID, k, v)
                     err = KafkaError("_UNKNOWN_TOPIC", f"Unknown topic {topic}")
-                    self.history.append(Op(self.kernel.now_ms, "fail", self.name, topic, None, None, k, v, err.name()))
+                    self.history.append(
+                        Op(self.kernel.now_ms, "fail", self.name, topic, None, None, k, v, err.name())
+                    )
                     self._reports.append((cb, err, msg))
                 continue
             for k, v, h, ts, cb, p in recs:
@@ -312,7 +355,9 @@ class Producer(ClientNode):
         batch.callbacks.append(cb)
         batch.size += rec_size
         if self.history.enabled:
-            self.history.ops.append(Op(self.kernel.now_ms, "send", self.name, topic, partition, None, key, value))
+            self.history.ops.append(
+                Op(self.kernel.now_ms, "send", self.name, topic, partition, None, key, value)
+            )
         if batch.size >= self.batch_size:
             batch.closed = True
             if key is None and self._sticky.get(topic) == partition:
@@ -346,7 +391,7 @@ class Producer(ClientNode):
         if name is None:
             self._pid_pending = False
             return
-        node = self.net.nodes[name]
+        node = self.broker_node(name)
 
         def ok(resp: Any) -> None:
             self._pid_pending = False
@@ -363,8 +408,15 @@ class Producer(ClientNode):
             self._pid_pending = False
             self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
 
-        self.call(name, "InitProducerId", lambda r: node.handle_admin("allocate_producer_id", (), r),  # type: ignore[attr-defined]
-                  ok, fail, self.request_timeout_ms, detail=self.name)
+        self.call(
+            name,
+            "InitProducerId",
+            lambda r: node.handle_admin("allocate_producer_id", (), r),
+            ok,
+            fail,
+            self.request_timeout_ms,
+            detail=self.name,
+        )
 
     def _run_sender(self) -> None:
         self._wake_timer = None
@@ -444,14 +496,19 @@ class Producer(ClientNode):
             reqs.append((b.topic, b.partition, b.built))
         self.sent_batches += len(batches)
         broker_name = f"broker-{leader}"
-        node = self.net.nodes.get(broker_name)
+        node = self.find_broker(broker_name)
         req = ProduceRequest(self.acks, self.request_timeout_ms, reqs)
         if node is None:
             self._on_error(leader, batches, "_TRANSPORT")
             return
         if self.acks == 0:
-            self.net.send(self, broker_name, "Produce", lambda: node.handle_produce(req, lambda _r: None),  # type: ignore[attr-defined]
-                          detail=f"{len(reqs)} batches acks=0")
+            self.net.send(
+                self,
+                broker_name,
+                "Produce",
+                lambda: node.handle_produce(req, lambda _r: None),
+                detail=f"{len(reqs)} batches acks=0",
+            )
             for b in batches:
                 self._complete(b, -1, None)
             self._wake(0)
@@ -460,14 +517,16 @@ class Producer(ClientNode):
         self.call(
             broker_name,
             "Produce",
-            lambda respond: node.handle_produce(req, respond),  # type: ignore[attr-defined]
+            lambda respond: node.handle_produce(req, respond),
             lambda results: self._on_response(leader, batches, results),
             lambda err: self._on_error(leader, batches, err),
             self.request_timeout_ms,
             detail=", ".join(f"{b.topic}-{b.partition}×{len(b.records)}" for b in batches),
         )
 
-    def _on_response(self, leader: int, batches: list[_Batch], results: dict[tuple[str, int], ProduceResult]) -> None:
+    def _on_response(
+        self, leader: int, batches: list[_Batch], results: dict[tuple[str, int], ProduceResult]
+    ) -> None:
         self._in_flight_per_broker[leader] -= 1
         refresh = False
         for b in batches:
@@ -508,8 +567,14 @@ class Producer(ClientNode):
             st.unsent.appendleft(b)
             if self.idempotent:
                 st.unsent = deque(sorted(st.unsent, key=lambda x: (x.sequence < 0, x.sequence)))
-            return err in ("NOT_LEADER_OR_FOLLOWER", "UNKNOWN_TOPIC_OR_PART", "_TRANSPORT", "REQUEST_TIMED_OUT",
-                           "FENCED_LEADER_EPOCH", "LEADER_NOT_AVAILABLE")
+            return err in (
+                "NOT_LEADER_OR_FOLLOWER",
+                "UNKNOWN_TOPIC_OR_PART",
+                "_TRANSPORT",
+                "REQUEST_TIMED_OUT",
+                "FENCED_LEADER_EPOCH",
+                "LEADER_NOT_AVAILABLE",
+            )
         self._fail_batch(b, st, err if now < b.deadline_ms else "_MSG_TIMED_OUT", message)
         return False
 
@@ -529,14 +594,38 @@ class Producer(ClientNode):
         elif self.history.enabled:
             ops = self.history.ops
             for i, rec in enumerate(b.records):
-                ops.append(Op(now, "ack", name, topic, partition, base_offset + i if known else None, rec.key, rec.value))
+                ops.append(
+                    Op(
+                        now,
+                        "ack",
+                        name,
+                        topic,
+                        partition,
+                        base_offset + i if known else None,
+                        rec.key,
+                        rec.value,
+                    )
+                )
         reports = self._reports
         for i, cb in enumerate(b.callbacks):
             if cb is not None:  # like librdkafka, a report without a callback costs nothing
                 rec = b.records[i]
                 off = base_offset + i if known else OFFSET_INVALID
-                reports.append((cb, None, Message(topic, partition, off, rec.key, rec.value,
-                                                  list(rec.headers) or None, rec.timestamp_ms)))
+                reports.append(
+                    (
+                        cb,
+                        None,
+                        Message(
+                            topic,
+                            partition,
+                            off,
+                            rec.key,
+                            rec.value,
+                            list(rec.headers) or None,
+                            rec.timestamp_ms,
+                        ),
+                    )
+                )
         n = len(b.records)
         self._queued -= n
         self.acked_records += n
@@ -546,9 +635,12 @@ class Producer(ClientNode):
         err = KafkaError(err_name, message or None)
         self.last_error = err
         for rec, cb in zip(b.records, b.callbacks, strict=True):
-            self.history.append(Op(now, "fail", self.name, b.topic, b.partition, None, rec.key, rec.value, err_name))
-            self._reports.append((cb, err, Message(b.topic, b.partition, OFFSET_INVALID, rec.key, rec.value,
-                                                   error=err)))
+            self.history.append(
+                Op(now, "fail", self.name, b.topic, b.partition, None, rec.key, rec.value, err_name)
+            )
+            self._reports.append(
+                (cb, err, Message(b.topic, b.partition, OFFSET_INVALID, rec.key, rec.value, error=err))
+            )
         self._queued -= len(b.records)
         self.failed_records += len(b.records)
         if self.transactional_id:
@@ -574,19 +666,23 @@ class Producer(ClientNode):
         return n
 
     # == transactions (KIP-98), shaped like confluent_kafka ==============================================
-    def _txn_call(self, op: str, args: tuple[Any, ...], done: Callable[[Any], None], attempt: int = 0) -> None:
+    def _txn_call(
+        self, op: str, args: tuple[Any, ...], done: Callable[[Any], None], attempt: int = 0
+    ) -> None:
         """Send a request to the transaction coordinator, finding it first; retried while retriable."""
         tid = self.transactional_id
         assert tid is not None
 
         def retry(_e: str = "") -> None:
             self._txn_coordinator = None
-            self.schedule(self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1))
+            self.schedule(
+                self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1)
+            )
 
         if self._txn_coordinator is None:
             brokers = self.cluster.bootstrap_names()
             name = brokers[(attempt + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
-            node = self.net.nodes[name]
+            node = self.broker_node(name)
 
             def found(resp: Any) -> None:
                 err, coord = resp
@@ -596,22 +692,38 @@ class Producer(ClientNode):
                 self._txn_coordinator = coord
                 self._txn_call(op, args, done, attempt + 1)
 
-            self.call(name, "FindCoordinator", lambda r: node.handle_find_coordinator(tid, r, 1),  # type: ignore[attr-defined]
-                      found, retry, self.request_timeout_ms, detail=f"transaction {tid}")
+            self.call(
+                name,
+                "FindCoordinator",
+                lambda r: node.handle_find_coordinator(tid, r, 1),
+                found,
+                retry,
+                self.request_timeout_ms,
+                detail=f"transaction {tid}",
+            )
             return
-        node = self.net.nodes[f"broker-{self._txn_coordinator}"]
+        node = self.broker_node(f"broker-{self._txn_coordinator}")
 
         def ok(resp: Any) -> None:
             err = resp[0] if isinstance(resp, tuple) else resp
             if err in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"):
                 retry()
             elif err == "CONCURRENT_TRANSACTIONS":
-                self.schedule(self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1))
+                self.schedule(
+                    self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1)
+                )
             else:
                 done(resp)
 
-        self.call(node.name, op, lambda r: node.handle_txn(op, args, r), ok, retry,  # type: ignore[attr-defined]
-                  self.request_timeout_ms, detail=f"{tid}")
+        self.call(
+            node.name,
+            op,
+            lambda r: node.handle_txn(op, args, r),
+            ok,
+            retry,
+            self.request_timeout_ms,
+            detail=f"{tid}",
+        )
 
     def _blocking(self, op: str, args: tuple[Any, ...], timeout: float | None) -> Any:
         box: list[Any] = []
@@ -623,16 +735,20 @@ class Producer(ClientNode):
 
     def _fence(self, err: str) -> None:
         if self._fatal is None:
-            self._fatal = KafkaError("_FENCED", f"Producer fenced by a newer instance of transactional.id "
-                                     f"{self.transactional_id} ({err})", fatal=True)
+            self._fatal = KafkaError(
+                "_FENCED",
+                f"Producer fenced by a newer instance of transactional.id {self.transactional_id} ({err})",
+                fatal=True,
+            )
             self.txn_state = "FATAL_ERROR"
-            self.cluster._note(f"producer {self.name} was fenced ({err}): a newer producer owns "
-                               f"transactional.id {self.transactional_id}")
+            self.cluster._note(
+                f"producer {self.name} was fenced ({err}): a newer producer owns "
+                f"transactional.id {self.transactional_id}"
+            )
 
     def _check_txn(self, *states: str) -> None:
         if not self.transactional_id:
-            raise KafkaException(KafkaError("_INVALID_ARG",
-                                            "The transactional.id configuration is not set"))
+            raise KafkaException(KafkaError("_INVALID_ARG", "The transactional.id configuration is not set"))
         if self._fatal is not None:
             raise KafkaException(self._fatal)
         if self.txn_state not in states:
@@ -675,32 +791,41 @@ class Producer(ClientNode):
 
         self._txn_call("AddPartitionsToTxn", args, done)
 
-    def send_offsets_to_transaction(self, positions: list[Any], group_metadata: Any, timeout: float | None = None) -> None:
+    def send_offsets_to_transaction(
+        self, positions: list[Any], group_metadata: Any, timeout: float | None = None
+    ) -> None:
         """Commit the consumer's offsets as part of this transaction (AddOffsetsToTxn + TxnOffsetCommit)."""
         self._check_txn("IN_TRANSACTION")
         gid = group_metadata.group_id
-        err = self._blocking("AddOffsetsToTxn", (self.transactional_id, self.producer_id, self.producer_epoch, gid),
-                             timeout)
+        err = self._blocking(
+            "AddOffsetsToTxn", (self.transactional_id, self.producer_id, self.producer_epoch, gid), timeout
+        )
         if err != "NO_ERROR":
             if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
                 self._fence(err)
             raise KafkaException(KafkaError(err))
         offsets = [(tp.topic, tp.partition, tp.offset) for tp in positions if tp.offset >= 0]
-        req = {"group_id": gid, "producer_id": self.producer_id, "producer_epoch": self.producer_epoch,
-               "generation": group_metadata.generation, "member_id": group_metadata.member_id, "offsets": offsets}
+        req = {
+            "group_id": gid,
+            "producer_id": self.producer_id,
+            "producer_epoch": self.producer_epoch,
+            "generation": group_metadata.generation,
+            "member_id": group_metadata.member_id,
+            "offsets": offsets,
+        }
         box: list[dict[str, Any]] = []
 
         def attempt(n: int = 0) -> None:
             brokers = self.cluster.bootstrap_names()
             name = brokers[(n + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
-            node = self.net.nodes[name]
+            node = self.broker_node(name)
 
             def found(resp: Any) -> None:
                 e, coord = resp
                 if e != "NO_ERROR":
                     self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1))
                     return
-                cnode = self.net.nodes[f"broker-{coord}"]
+                cnode = self.broker_node(f"broker-{coord}")
 
                 def committed(r: dict[str, Any]) -> None:
                     if r["error"] in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"):
@@ -708,13 +833,23 @@ class Producer(ClientNode):
                     else:
                         box.append(r)
 
-                self.call(cnode.name, "TxnOffsetCommit", lambda r: cnode.handle_group("TxnOffsetCommit", req, r),  # type: ignore[attr-defined]
-                          committed, lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
-                          self.request_timeout_ms)
+                self.call(
+                    cnode.name,
+                    "TxnOffsetCommit",
+                    lambda r: cnode.handle_group("TxnOffsetCommit", req, r),
+                    committed,
+                    lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
+                    self.request_timeout_ms,
+                )
 
-            self.call(name, "FindCoordinator", lambda r: node.handle_find_coordinator(gid, r, 0),  # type: ignore[attr-defined]
-                      found, lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
-                      self.request_timeout_ms)
+            self.call(
+                name,
+                "FindCoordinator",
+                lambda r: node.handle_find_coordinator(gid, r, 0),
+                found,
+                lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
+                self.request_timeout_ms,
+            )
 
         attempt()
         self.wait_until(lambda: bool(box), 60.0 if timeout is None else timeout)
@@ -736,11 +871,16 @@ class Producer(ClientNode):
             raise KafkaException(self._fatal)
         if self._txn_failed or self.txn_state == "ABORTABLE_ERROR" or self._queued:
             self.txn_state = "ABORTABLE_ERROR"
-            raise KafkaException(KafkaError("_STATE", "a record of this transaction failed: abort_transaction() "
-                                            "must be called"))
+            raise KafkaException(
+                KafkaError(
+                    "_STATE", "a record of this transaction failed: abort_transaction() must be called"
+                )
+            )
         self.txn_state = "COMMITTING"
         if self._txn_added:
-            err = self._blocking("EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, True), timeout)
+            err = self._blocking(
+                "EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, True), timeout
+            )
             if err != "NO_ERROR":
                 if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
                     self._fence(err)
@@ -757,14 +897,15 @@ class Producer(ClientNode):
         """EndTxn(abort): the transaction's records stay in the log but read_committed consumers skip them."""
         self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR")
         self.txn_state = "ABORTING"
-        for tp, st in self._tps.items():
+        for st in self._tps.values():
             while st.unsent:
                 b = st.unsent.popleft()
                 self._fail_batch(b, st, "_STATE", "transaction aborted")
         self.wait_until(lambda: all(not st.in_flight for st in self._tps.values()), 30.0)
         if self._txn_added:
-            err = self._blocking("EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, False),
-                                 timeout)
+            err = self._blocking(
+                "EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, False), timeout
+            )
             if err != "NO_ERROR":
                 if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
                     self._fence(err)
@@ -772,7 +913,9 @@ class Producer(ClientNode):
                 raise KafkaException(KafkaError(err))
         now = self.kernel.now_ms
         for topic, partition, _off, key, value in self._txn_acked:
-            self.history.append(Op(now, "fail", self.name, topic, partition, None, key, value, "TRANSACTION_ABORTED"))
+            self.history.append(
+                Op(now, "fail", self.name, topic, partition, None, key, value, "TRANSACTION_ABORTED")
+            )
         self._txn_acked = []
         self._txn_failed = False
         self.txn_state = "READY"

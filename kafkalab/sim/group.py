@@ -202,8 +202,8 @@ def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, A
     members = []
     for _ in range(v.int32()):
         mid, inst, client, host = v.string(), v.string(), v.string(), v.string()
-        v.int32()
-        v.int32()
+        rebalance_timeout_ms = v.int32()
+        session_timeout_ms = v.int32()
         v.bytes_()
         members.append(
             {
@@ -211,6 +211,8 @@ def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, A
                 "group_instance_id": inst,
                 "client_id": client,
                 "host": host,
+                "rebalance_timeout_ms": rebalance_timeout_ms,
+                "session_timeout_ms": session_timeout_ms,
                 "assignment": decode_assignment(v.bytes_()),
             }
         )
@@ -233,6 +235,7 @@ class _Member:
     last_heartbeat_ms: int = 0
     join_respond: Callable[[Any], None] | None = None
     sync_respond: Callable[[Any], None] | None = None
+    session_timer: Any = None
 
     def metadata_for(self, protocol: str) -> bytes:
         for name, meta in self.protocols:
@@ -357,8 +360,8 @@ class GroupCoordinator:
                             m["member_id"],
                             m["group_instance_id"],
                             m["client_id"],
-                            45000,
-                            300000,
+                            m["session_timeout_ms"],
+                            m["rebalance_timeout_ms"],
                             [],
                             encode_assignment(m["assignment"]),
                             now,
@@ -367,6 +370,10 @@ class GroupCoordinator:
                         if mem.group_instance_id:
                             g.static[mem.group_instance_id] = mem.member_id
                     g.state = STABLE if g.members else EMPTY
+        for gid, g in self.groups.items():
+            if self.partition_for(gid) == part.index:
+                for mem in g.members.values():  # loaded members get a fresh session to heartbeat in
+                    self._schedule_session(g, mem)
         n = sum(1 for g in self.groups if self.partition_for(g) == part.index)
         if n:
             self.broker.emit(f"broker {self.broker.broker_id} loaded {n} group(s) from {part.name}")
@@ -636,7 +643,10 @@ class GroupCoordinator:
             respond({"error": "NO_ERROR"})
 
     def _schedule_session(self, g: _Group, m: _Member) -> None:
+        """One session timer per member: it expires the member unless heartbeats moved its deadline."""
         mid = m.member_id
+        if m.session_timer is not None:
+            m.session_timer.cancel()
 
         def check() -> None:
             cur = self.groups.get(g.group_id)
@@ -645,7 +655,7 @@ class GroupCoordinator:
             mm = g.members[mid]
             now = self.broker.kernel.now_ms
             if mm.join_respond is not None and g.state == PREPARING:
-                self._schedule(mm.session_timeout_ms, "session-check", check)
+                mm.session_timer = self._schedule(mm.session_timeout_ms, "session-check", check)
                 return
             expires = mm.last_heartbeat_ms + mm.session_timeout_ms
             if now >= expires:
@@ -656,14 +666,16 @@ class GroupCoordinator:
                     self._prepare_rebalance(g, f"member {mid} left")
                 self._maybe_complete_join(g)
             else:
-                self._schedule(expires - now, "session-check", check)
+                mm.session_timer = self._schedule(expires - now, "session-check", check)
 
-        self._schedule(m.session_timeout_ms, "session-check", check)
+        m.session_timer = self._schedule(m.session_timeout_ms, "session-check", check)
 
     def _remove_member(self, g: _Group, mid: str, why: str) -> None:
         m = g.members.pop(mid, None)
         if m is None:
             return
+        if m.session_timer is not None:
+            m.session_timer.cancel()
         if m.group_instance_id and g.static.get(m.group_instance_id) == mid:
             del g.static[m.group_instance_id]
         for r in (m.join_respond, m.sync_respond):

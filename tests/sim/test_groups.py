@@ -315,3 +315,18 @@ def test_a_consumer_that_stops_polling_leaves_after_max_poll_interval() -> None:
     d = c.describe_group("g")
     assert len(d.members) == 1 and owned(b) == {("t", 0), ("t", 1)}
     assert any("max.poll.interval.ms" in e.text for e in c.timeline)
+
+
+def test_a_member_that_dies_during_coordinator_failover_is_still_expired() -> None:
+    c = make(partitions=2)
+    a, b = group_consumer(c), group_consumer(c)
+    poll_all([a, b])
+    coordinator = c.describe_group("g").coordinator
+    c.kill_broker(coordinator)
+    c.crash_client(b.name)  # b dies while the group moves to a new coordinator
+    for _ in range(30):
+        a.consume(100, timeout=1.0)
+    d = c.describe_group("g")
+    assert d.coordinator != coordinator
+    assert d.state == "Stable" and [m.client_id for m in d.members] == [a.name]
+    assert owned(a) == {("t", 0), ("t", 1)}

@@ -298,14 +298,19 @@ class Consumer(ClientNode):
             st = self._parts[key]
             buf = st.buffer
             pos = st.position
-            while buf and len(out) < num_messages:
-                m = buf.popleft()
-                if pos is not None and m._offset < pos:
-                    continue
-                pos = m._offset + 1
-                out.append(m)
+            start = len(out)
+            if buf and (pos is None or buf[0]._offset >= pos) and len(buf) <= num_messages - start:
+                out.extend(buf)  # the usual case: hand over the whole buffer at once
+                buf.clear()
+            else:
+                while buf and len(out) < num_messages:
+                    m = buf.popleft()
+                    if pos is None or m._offset >= pos:
+                        out.append(m)
+            if len(out) > start:
+                pos = out[-1]._offset + 1
                 if record:
-                    ops.append(
+                    ops.extend(
                         Op(
                             now,
                             "consume",
@@ -318,6 +323,7 @@ class Consumer(ClientNode):
                             None,
                             group,
                         )
+                        for m in out[start:]
                     )
             if not buf and pos is not None and st.fetch_position is not None and st.fetch_position > pos:
                 pos = st.fetch_position  # past control records and aborted transactions, as Java's consumer

@@ -161,7 +161,8 @@ class Producer(ClientNode):
                 ]
             ],
         ] = {}
-        self._key_partition: dict[int, dict[bytes, int]] = {}
+        #: topic -> (key -> partition cache, per-partition states) for the produce() fast path
+        self._fast: dict[str, tuple[dict[bytes, int], list[_TpState | None]]] = {}
         self._sticky: dict[str, int] = {}
         self._reports: deque[tuple[Callback | None, KafkaError | None, Message]] = deque()
         self._in_flight_per_broker: dict[int, int] = {}
@@ -199,6 +200,57 @@ class Producer(ClientNode):
         callback: Callback | None = None,
     ) -> None:
         """Queue a record; the delivery report comes later through ``poll()``/``flush()``."""
+        # fast path (the common case, kept lean): a bytes key, default partitioner, no headers, and the
+        # open batch of that partition has room
+        if (
+            partition < 0
+            and type(key) is bytes
+            and headers is None
+            and timestamp == 0
+            and (value is None or type(value) is bytes)
+            and self._accepting
+        ):
+            fast = self._fast.get(topic)
+            if fast is not None:
+                kcache, states = fast
+                p = kcache.get(key)
+                if p is None:
+                    if len(kcache) > 100_000:
+                        kcache.clear()
+                    p = kcache[key] = default_partition(key, len(states))
+                st = states[p]
+                if st is not None and st.unsent:
+                    batch = st.unsent[-1]
+                    size = _RECORD_OVERHEAD + len(key) + (len(value) if value is not None else 0)
+                    if not batch.closed and batch.size + size < self.batch_size:
+                        now = self.kernel.now_ms
+                        batch.records.append(Record(key, value, (), now))
+                        batch.callbacks.append(on_delivery or callback)
+                        batch.size += size
+                        self._queued += 1
+                        if self._history_on:
+                            self.history.ops.append(Op(now, "send", self.name, topic, p, None, key, value))
+                        return
+        self._produce_slow(topic, value, key, partition, on_delivery or callback, timestamp, headers)
+
+    @property
+    def _accepting(self) -> bool:
+        return not self.closed and (self.transactional_id is None or self.txn_state == "IN_TRANSACTION")
+
+    @property
+    def _history_on(self) -> bool:
+        return self.history.enabled
+
+    def _produce_slow(
+        self,
+        topic: str,
+        value: str | bytes | None,
+        key: str | bytes | None,
+        partition: int,
+        cb: Callback | None,
+        timestamp: int,
+        headers: dict[str, Any] | list[tuple[str, Any]] | None,
+    ) -> None:
         if self.closed:
             raise KafkaException(KafkaError("_STATE", "producer is closed"))
         if self.transactional_id:
@@ -211,7 +263,6 @@ class Producer(ClientNode):
                         f"Operation not valid in state {self.txn_state}: call begin_transaction() first",
                     )
                 )
-        cb = on_delivery or callback
         k = key if key is None or type(key) is bytes else to_bytes(key)
         v = value if value is None or type(value) is bytes else to_bytes(value)
         hdrs: tuple[tuple[str, bytes | None], ...] = ()
@@ -221,32 +272,6 @@ class Producer(ClientNode):
         ts = timestamp if timestamp > 0 else self.kernel.now_ms
         self._queued += 1
         t = self.topics.get(topic)
-        if t is not None and partition < 0 and k is not None:
-            # fast path: keyed record appended to the open batch of its partition
-            n = t.partitions
-            cache = self._key_partition.get(n)
-            if cache is None:
-                cache = self._key_partition[n] = {}
-            p = cache.get(k)
-            if p is None:
-                if len(cache) > 100_000:
-                    cache.clear()
-                p = cache[k] = default_partition(k, n)
-            st = self._tps.get((topic, p))
-            if st is not None and st.unsent:
-                batch = st.unsent[-1]
-                size = _RECORD_OVERHEAD + len(k) + (len(v) if v is not None else 0)
-                if not batch.closed and batch.size + size < self.batch_size:
-                    batch.records.append(Record(k, v, hdrs, ts))
-                    batch.callbacks.append(cb)
-                    batch.size += size
-                    if self.history.enabled:
-                        self.history.ops.append(
-                            Op(self.kernel.now_ms, "send", self.name, topic, p, None, k, v)
-                        )
-                    return
-            self._append(topic, p, k, v, hdrs, ts, cb)
-            return
         if t is None:
             pending = self._no_metadata.setdefault(topic, [])
             pending.append((k, v, hdrs, ts, cb, partition))
@@ -254,6 +279,18 @@ class Producer(ClientNode):
                 self.refresh_metadata(self._on_metadata)
             return
         self._append(topic, partition, k, v, hdrs, ts, cb)
+
+    def _fast_states(self, topic: str) -> list[_TpState | None]:
+        """Per-partition states of ``topic`` as a list, for the fast path (rebuilt if partitions change)."""
+        n = self.topics[topic].partitions
+        fast = self._fast.get(topic)
+        if fast is None or len(fast[1]) != n:
+            states: list[_TpState | None] = [None] * n
+            for (t, p), st in self._tps.items():
+                if t == topic and p < n:
+                    states[p] = st
+            fast = self._fast[topic] = ({}, states)
+        return fast[1]
 
     def poll(self, timeout: float | None = 0) -> int:
         """Serve queued delivery reports (calling their callbacks); waits up to ``timeout`` s for one."""
@@ -306,7 +343,14 @@ class Producer(ClientNode):
 
     def _choose_partition(self, topic: str, key: bytes | None, n: int) -> int:
         if key is not None:
-            return default_partition(key, n)
+            self._fast_states(topic)
+            kcache = self._fast[topic][0]
+            p = kcache.get(key)
+            if p is None:
+                if len(kcache) > 100_000:
+                    kcache.clear()
+                p = kcache[key] = default_partition(key, n)
+            return p
         p = self._sticky.get(topic)
         if p is None:
             choices = [i for i in range(n) if self.leader_of(topic, i) != NO_LEADER] or list(range(n))
@@ -336,6 +380,7 @@ class Producer(ClientNode):
         st = self._tps.get(tp)
         if st is None:
             st = self._tps[tp] = _TpState()
+            self._fast_states(topic)[partition] = st
         rec_size = _RECORD_OVERHEAD + (len(key) if key else 0) + (len(value) if value else 0)
         batch = st.unsent[-1] if st.unsent else None
         if batch is None or batch.closed or batch.size + rec_size > self.batch_size:

@@ -152,12 +152,12 @@ class Cluster:
         self.quorum = ControllerQuorum(
             self.kernel, self.net, [3000 + i for i in range(controllers)], defaults
         )
-        self.quorum.listeners.append(self._note)
+        self.quorum.listeners.append(self.note)
         self.cluster_id = f"{self.kernel.rng.getrandbits(88):022x}"
         self.brokers: dict[int, Broker] = {}
         for i in range(1, brokers + 1):
             b = Broker(self.kernel, self.net, i, self.data_dir / f"broker-{i}", self.quorum, self.config)
-            b.listeners.append(self._note)
+            b.listeners.append(self.note)
             self.brokers[i] = b
         #: storage events recorded when ``track_storage()`` was called (appends, HW moves, truncations)
         self.storage_events: list[tuple[Any, ...]] = []
@@ -197,7 +197,8 @@ class Cluster:
         return self.kernel.trace_hash()
 
     # -- timeline ---------------------------------------------------------------------------------------
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
+        """Add a plain-language entry to the timeline (faults, client events, workloads)."""
         self.timeline.append(TimelineEntry(self.kernel.now_ms, text))
 
     # -- configuration ----------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ class Cluster:
         if not b.alive:
             return
         b.crash()
-        self._note(f"broker {broker_id} died")
+        self.note(f"broker {broker_id} died")
 
     def restart_broker(self, broker_id: int) -> None:
         """Start a killed broker: it recovers its logs from the segment files and rejoins."""
@@ -318,20 +319,20 @@ class Cluster:
         if b.alive:
             return
         b.boot()
-        self._note(f"broker {broker_id} restarted")
+        self.note(f"broker {broker_id} restarted")
 
     def pause_broker(self, broker_id: int) -> None:
         """SIGSTOP: the process keeps its memory but does nothing (a long GC pause)."""
         b = self._broker(broker_id)
         if b.alive and not b.paused:
             b.pause()
-            self._note(f"broker {broker_id} paused")
+            self.note(f"broker {broker_id} paused")
 
     def resume_broker(self, broker_id: int) -> None:
         b = self._broker(broker_id)
         if b.alive and b.paused:
             b.resume()
-            self._note(f"broker {broker_id} resumed")
+            self.note(f"broker {broker_id} resumed")
 
     def kill_controller(self, node_id: int | None = None) -> None:
         c = self.quorum.voters[node_id] if node_id is not None else self.quorum.active
@@ -340,7 +341,7 @@ class Cluster:
         c.crash()
         if self.quorum.state.leader == c.node_id:
             self.quorum.state.leader = None
-        self._note(f"controller {c.node_id} died")
+        self.note(f"controller {c.node_id} died")
 
     def restart_controller(self, node_id: int) -> None:
         c = self.quorum.voters[node_id]
@@ -348,7 +349,7 @@ class Cluster:
             return
         c.start()
         c.boot()
-        self._note(f"controller {node_id} restarted")
+        self.note(f"controller {node_id} restarted")
 
     def _names(self, nodes: Iterable[int | str]) -> list[str]:
         out = []
@@ -371,11 +372,18 @@ class Cluster:
         a = self._names(side_a)
         b = self._names(side_b) if side_b is not None else [n for n in self.net.nodes if n not in a]
         self.net.partition(a, b)
-        self._note(f"network partition: {sorted(a)} cannot reach {sorted(b)}")
+        self.note(f"network partition: {sorted(a)} cannot reach {sorted(b)}")
+
+    def drop_messages(self, src: int | str, dst: int | str) -> None:
+        """One-way network fault: everything ``src`` sends to ``dst`` is lost (e.g. responses to a client)."""
+        (a,) = self._names([src])
+        (b,) = self._names([dst])
+        self.net.cut(a, b)
+        self.note(f"network: messages from {a} to {b} are lost")
 
     def heal(self) -> None:
         self.net.heal()
-        self._note("network healed")
+        self.note("network healed")
 
     def track_storage(self) -> None:
         """Record every append (leader and follower), leader HW move and truncation in ``storage_events``."""
@@ -509,7 +517,7 @@ class Cluster:
         for c in self.clients:
             if c.name == name:
                 c.crash()
-                self._note(f"{name} crashed")
+                self.note(f"{name} crashed")
                 return
         raise KafkaException(KafkaError("_INVALID_ARG", f"no client named {name!r}"))
 

@@ -20,7 +20,8 @@ __all__ = ["History", "Op", "OP_TYPES"]
 #: commit    a consumer's offset commit succeeded: ``offset`` is the next offset to read
 #: read_complete  a reader read the partition from its log start up to ``offset`` (the HW at that time)
 #:           with no gap: every acknowledged write below ``offset`` must have been seen by then
-OP_TYPES = ("send", "ack", "fail", "consume", "process", "commit", "read_complete")
+#: retry     the producer will send the record again after ``error`` (a retriable failure of its batch)
+OP_TYPES = ("send", "ack", "fail", "retry", "consume", "process", "commit", "read_complete")
 
 
 class Op(NamedTuple):

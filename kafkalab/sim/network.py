@@ -41,6 +41,10 @@ class Network:
                     self._cut.add((x, y))
                     self._cut.add((y, x))
 
+    def cut(self, src: str, dst: str) -> None:
+        """Cut one direction only: messages from ``src`` to ``dst`` are lost, the other way still works."""
+        self._cut.add((src, dst))
+
     def isolate(self, name: str) -> None:
         self.partition([name], [n for n in self.nodes if n != name])
 

@@ -87,10 +87,11 @@ class Copier:
         for node in (self.consumer, self.producer):
             if node is not None and node.alive:
                 node.crash()
-        self.cluster._note("the copier process crashed")
+        self.cluster.note("the copier process crashed")
 
     def restart(self) -> None:
-        self.crash()
+        if not self.crashed:
+            self.crash()
         self.restarts += 1
         self.start()
 
@@ -150,7 +151,9 @@ class Copier:
                 p.flush(30)
             elif self.mode == "at_least_once":
                 self._process(msgs)
-                p.flush(30)
+                if p.flush(30):  # not everything was delivered: do not commit past it, read it again
+                    self._rewind()
+                    return 0
                 if crash_before_commit:
                     self.crash()
                     return 0

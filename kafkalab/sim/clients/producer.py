@@ -547,6 +547,10 @@ class Producer(ClientNode):
             self._on_error(leader, batches, "_TRANSPORT")
             return
         if self.acks == 0:
+            if not node.alive:
+                # no connection to a dead broker: nothing is written to a socket, the batches wait
+                self._on_error(leader, batches, "_TRANSPORT")
+                return
             self.net.send(
                 self,
                 broker_name,
@@ -607,6 +611,11 @@ class Producer(ClientNode):
             # an earlier batch of this partition is being retried: this one follows it
             retriable = any(o.sequence < b.sequence for o in list(st.unsent) + st.in_flight)
         if retriable and b.attempts <= self.retries and now < b.deadline_ms:
+            if self.history.enabled:
+                for rec in b.records:
+                    self.history.ops.append(
+                        Op(now, "retry", self.name, b.topic, b.partition, None, rec.key, rec.value, err)
+                    )
             b.retry_at_ms = now + self.retry_backoff_ms
             st.retrying = True
             st.unsent.appendleft(b)
@@ -786,7 +795,7 @@ class Producer(ClientNode):
                 fatal=True,
             )
             self.txn_state = "FATAL_ERROR"
-            self.cluster._note(
+            self.cluster.note(
                 f"producer {self.name} was fenced ({err}): a newer producer owns "
                 f"transactional.id {self.transactional_id}"
             )

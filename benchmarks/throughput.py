@@ -19,7 +19,9 @@ def run(records: int, partitions: int, history: bool, batch_size: int) -> float:
     cluster = Cluster(brokers=3, seed=1, keep_trace=False)
     cluster.history.enabled = history
     cluster.create_topic("bench", partitions, 3, {"min.insync.replicas": "2"})
-    producer = cluster.producer({"acks": "all", "enable.idempotence": True, "linger.ms": 5, "batch.size": batch_size})
+    producer = cluster.producer(
+        {"acks": "all", "enable.idempotence": True, "linger.ms": 5, "batch.size": batch_size}
+    )
     consumer = cluster.consumer({"auto.offset.reset": "earliest"})
     consumer.assign([TopicPartition("bench", p, OFFSET_BEGINNING) for p in range(partitions)])
     value = b"x" * 100
@@ -45,7 +47,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=300_000)
     ap.add_argument("--partitions", type=int, default=6)
-    ap.add_argument("--batch-size", type=int, default=16384, help="producer batch.size (default Kafka's 16384)")
+    ap.add_argument(
+        "--batch-size", type=int, default=16384, help="producer batch.size (default Kafka's 16384)"
+    )
     ap.add_argument("--no-history", action="store_true", help="do not record the checker history")
     args = ap.parse_args()
     rate = run(args.records, args.partitions, not args.no_history, args.batch_size)

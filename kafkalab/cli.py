@@ -20,6 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="free play on a fresh cluster")
     sandbox.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
     sandbox.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
+    from .compare import add_arguments as add_compare_arguments
+
+    compare = sub.add_parser("compare", help="one fault schedule, several delivery guarantees, side by side")
+    add_compare_arguments(compare)
+    from .lessons.cli import add_parsers as add_lesson_parsers
+
+    add_lesson_parsers(sub)
     return parser
 
 
@@ -28,7 +35,9 @@ def run_demo(brokers: int, seed: int) -> int:
 
     cluster = Cluster(brokers=brokers, seed=seed)
     rf = min(3, brokers)
-    cluster.create_topic("events", partitions=3, replication_factor=rf, config={"min.insync.replicas": min(2, rf)})
+    cluster.create_topic(
+        "events", partitions=3, replication_factor=rf, config={"min.insync.replicas": min(2, rf)}
+    )
     producer = cluster.producer({"acks": "all"})
     for i in range(30):
         producer.produce("events", key=f"user-{i % 5}", value=f"click-{i}")
@@ -56,6 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         return run_demo(args.brokers, args.seed)
+    if args.command == "compare":
+        from .compare import main as compare_main
+
+        return compare_main(args)
+    if args.command == "lessons":
+        from .lessons.cli import run_lessons
+
+        return run_lessons(args)
+    if args.command == "lesson":
+        from .lessons.cli import run_lesson
+
+        return run_lesson(args)
     if args.command in (None, "sandbox"):
         try:
             from .ui.app import run_app  # type: ignore[import-not-found]

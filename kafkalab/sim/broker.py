@@ -1149,7 +1149,7 @@ class Broker(Endpoint):
             if res is not None and (res.records_removed or res.tombstones_removed):
                 self.emit(
                     f"broker {self.broker_id} compacted {part.name}: {res.records_removed} record(s) removed "
-                    f"({res.tombstones_removed} tombstones), {res.segments_cleaned} segment(s) cleaned"
+                    f"({res.tombstones_removed} tombstones), {len(res.segments_cleaned)} segment(s) cleaned"
                 )
         self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
 

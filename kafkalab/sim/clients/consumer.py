@@ -639,7 +639,8 @@ class Consumer(ClientNode):
         if not keys:
             return
         if commit:
-            self._commit_positions(sync=True, only=keys)
+            # inside a simulation event (a background client) nothing can wait: send it, do not block
+            self._commit_positions(sync=not self.kernel.running, only=keys)
         if self._on_revoke is not None:
             self._on_revoke(self, [TopicPartition(t, p) for (t, p) in sorted(keys)])
         for k in keys:

@@ -167,34 +167,44 @@ def _encode_headers(headers: tuple[tuple[str, bytes | None], ...]) -> bytes:
 def _encode_records_fast(records: Sequence[Record], base_ts: int, chunks: list[bytes]) -> int:
     """Append the encoded records to ``chunks``; return the max timestamp.
 
-    Uses the precomputed varint tables only; raises IndexError when a value does not fit them (a very
-    large key/value, more than 16k records), in which case the caller falls back to the general path.
+    Each record goes in as its pieces (length, prefix, key length, key, value length, value, headers) so
+    nothing is copied until the caller's single ``b"".join``. Uses the precomputed varint tables only;
+    raises IndexError when a value does not fit them (a very large key/value, more than 16k records), in
+    which case the caller falls back to the general path.
     """
     table = _VARINT
     prefix0 = _PREFIX_TS0
-    append = chunks.append
+    null = _NULL
+    extend = chunks.extend
     max_ts = base_ts
     for i, r in enumerate(records):
         key = r.key
         value = r.value
         ts = r.timestamp_ms
         if ts == base_ts:
-            body = prefix0[i]
+            head = prefix0[i]
         else:
             if ts > max_ts:
                 max_ts = ts
             delta = ts - base_ts
-            body = (
+            head = (
                 b"\x00"
                 + (table[delta] if 0 < delta < _VARINT_TABLE_SIZE else _encode_varint(delta))
                 + table[i]
             )
-        body = body + _NULL if key is None else body + table[len(key)] + key
-        body = body + _NULL if value is None else body + table[len(value)] + value
-        headers = r.headers
-        body = body + _encode_headers(headers) if headers else body + _ZERO
-        append(table[len(body)])
-        append(body)
+        hdrs = _encode_headers(r.headers) if r.headers else _ZERO
+        if key is None:
+            tk, lk, key = null, 0, b""
+        else:
+            lk = len(key)
+            tk = table[lk]
+        if value is None:
+            tv, lv, value = null, 0, b""
+        else:
+            lv = len(value)
+            tv = table[lv]
+        n = len(head) + len(tk) + lk + len(tv) + lv + len(hdrs)
+        extend((table[n], head, tk, key, tv, value, hdrs))
     return max_ts
 
 

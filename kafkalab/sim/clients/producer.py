@@ -208,7 +208,8 @@ class Producer(ClientNode):
             and headers is None
             and timestamp == 0
             and (value is None or type(value) is bytes)
-            and self._accepting
+            and not self.closed
+            and (self.transactional_id is None or self.txn_state == "IN_TRANSACTION")
         ):
             fast = self._fast.get(topic)
             if fast is not None:
@@ -228,18 +229,11 @@ class Producer(ClientNode):
                         batch.callbacks.append(on_delivery or callback)
                         batch.size += size
                         self._queued += 1
-                        if self._history_on:
-                            self.history.ops.append(Op(now, "send", self.name, topic, p, None, key, value))
+                        history = self.history
+                        if history.enabled:
+                            history.ops.append(Op(now, "send", self.name, topic, p, None, key, value))
                         return
         self._produce_slow(topic, value, key, partition, on_delivery or callback, timestamp, headers)
-
-    @property
-    def _accepting(self) -> bool:
-        return not self.closed and (self.transactional_id is None or self.txn_state == "IN_TRANSACTION")
-
-    @property
-    def _history_on(self) -> bool:
-        return self.history.enabled
 
     def _produce_slow(
         self,

@@ -10,7 +10,10 @@ __all__ = ["add_parsers", "run_lesson", "run_lessons"]
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    lessons = sub.add_parser("lessons", help="list the lessons, or check lesson files for mistakes")
+    lessons = sub.add_parser(
+        "lessons",
+        help="browse the lessons (on a terminal; 'list' prints them), or check lesson files for mistakes",
+    )
     lsub = lessons.add_subparsers(dest="lessons_command", metavar="ACTION")
     lsub.add_parser("list", help="list the lessons with their level and your progress")
     check = lsub.add_parser("check", help="validate lesson files; prints file:line: problem for each")
@@ -27,7 +30,16 @@ def run_lessons(args: argparse.Namespace) -> int:
     from .model import LESSONS_DIR, check_path, load_all
     from .progress import ProgressStore
 
-    action = getattr(args, "lessons_command", None) or "list"
+    action = getattr(args, "lessons_command", None)
+    if action is None and sys.stdin.isatty() and sys.stdout.isatty():
+        try:
+            from ..ui import app as ui_app
+        except ImportError:
+            ui_app = None  # type: ignore[assignment]
+        browse = getattr(ui_app, "run_lessons_app", None)
+        if callable(browse):  # the lesson browser, in the lab
+            return int(browse(ProgressStore()) or 0)
+    action = action or "list"
     if action == "check":
         target = Path(args.path) if args.path else LESSONS_DIR
         if not target.exists():

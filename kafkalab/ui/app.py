@@ -12,6 +12,7 @@ timer off so nothing moves unless a test says so.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import importlib
 import inspect
@@ -29,8 +30,10 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, TabbedContent, TabPane
 
+from .lesson_mode import LESSON_BINDINGS, LessonHost
 from .messages import CommandSubmitted, ConsoleEOF, PartitionSelected, SimTick
 from .screens import HelpScreen, RewindScreen
+from .screens.compare import CompareScreen
 from .screens.help import describe_commands
 from .view import LabView, build_view
 from .widgets import (
@@ -43,9 +46,10 @@ from .widgets import (
     TimelinePanel,
     TopicsTable,
 )
+from .widgets.lesson_pane import LessonPane
 from .widgets.status import format_ms, format_speed
 
-__all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app"]
+__all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 #: the speeds the learner can step through (virtual seconds per wall second)
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0)
@@ -119,7 +123,7 @@ def _key_name(display: str) -> str:
     return display.upper() if display[:1] == "f" and display[1:].isdigit() else display
 
 
-class KafkaLabApp(App[None]):
+class KafkaLabApp(LessonHost, App[None]):
     """The kafkalab lab screen."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -209,6 +213,17 @@ class KafkaLabApp(App[None]):
             id="lab.next-tab",
             tooltip="Cycle the right-hand tabs: Log, Groups, Producers, Timeline",
         ),
+        Binding(
+            "f10,c",
+            "compare",
+            "Compare",
+            key_display="F10",
+            show=False,
+            id="lab.compare",
+            tooltip="Compare delivery guarantees: one fault schedule, several setups, every record's fate "
+            "(c when the console is not focused)",
+        ),
+        *LESSON_BINDINGS,
     ]
 
     view: reactive[LabView | None] = reactive(None)
@@ -228,6 +243,10 @@ class KafkaLabApp(App[None]):
         autoplay: bool = True,
         cursor_blink: bool = True,
         session_factory: Callable[[int, int], Any] | None = None,
+        lesson: Any = None,
+        progress: Any = None,
+        lessons_dir: Path | None = None,
+        open_browser: bool = False,
     ) -> None:
         super().__init__()
         self.brokers = brokers
@@ -239,6 +258,8 @@ class KafkaLabApp(App[None]):
         if factory is None:
             raise RuntimeError("kafkalab.commands is not available: the lab needs its LabSession")
         self.session: Any = factory(brokers, seed) if session_factory else factory(brokers=brokers, seed=seed)
+        # a lesson brings its own cluster: its run's session replaces the sandbox one
+        self._init_lessons(lesson, progress, lessons_dir, open_browser)
         self.session_id = 0
         self._last_wall = time.perf_counter()
         self._owed_ms = 0.0
@@ -280,6 +301,7 @@ class KafkaLabApp(App[None]):
                 side = TimelinePanel(id="timeline-side").data_bind(KafkaLabApp.view)
                 side.border_title = "Timeline"
                 yield side
+            yield LessonPane(id="lesson-pane")  # shown while a lesson is open (see app.tcss)
             console = Console(self._complete_line if self._complete else None, id="console")
             console.border_title = "Console"
             yield console
@@ -288,10 +310,11 @@ class KafkaLabApp(App[None]):
     def on_mount(self) -> None:
         if not self.cursor_blink:
             self.query_one("#console-input", Input).cursor_blink = False
+        # (with a lesson open, the lesson's own lines follow: they name its keys)
+        more = "" if self.lesson_run is not None else "; F9: lessons"
+        mode = "lesson" if self.lesson_run is not None else "sandbox"
         self.lab_console.write_lines(
-            [
-                f"kafkalab sandbox: {self.brokers} brokers, seed {self.seed}. F1: keys and help; 'help': commands."
-            ],
+            [f"kafkalab {mode}: {self.brokers} brokers, seed {self.seed}. F1: help; 'help': commands{more}"],
             "dim",
         )
         self.query_one("#console-input", Input).focus()
@@ -300,6 +323,7 @@ class KafkaLabApp(App[None]):
         if self.autoplay:
             self._last_wall = time.perf_counter()
             self.set_interval(1 / TICK_HZ, self._post_tick, name="sim-tick")
+        self._mount_lessons()
 
     def on_resize(self, event: events.Resize) -> None:
         self._arrange(event.size.width, event.size.height)
@@ -357,7 +381,7 @@ class KafkaLabApp(App[None]):
         deadline = now + SLICE_BUDGET_S
         while self._owed_ms >= 1 and time.perf_counter() < deadline:
             n = min(slice_ms, int(self._owed_ms))
-            self.session.tick(n)
+            self._sim_tick(n)  # through the lesson when one is open: its goals are checked as time passes
             self._owed_ms -= n
         if dropped != self._behind:
             self._behind = dropped
@@ -370,11 +394,16 @@ class KafkaLabApp(App[None]):
 
     def set_speed(self, speed: float) -> None:
         self.session.speed = max(SPEEDS[0], min(SPEEDS[-1], speed))
-        self.refresh_view()
+        if self.view is not None and self.view.session_id == self.session_id:
+            # only the speed changed: a new snapshot with it repaints the status bar alone, at once (the
+            # panels see equal data and skip their redraws); the next periodic refresh brings the rest
+            self.view = dataclasses.replace(self.view, speed=self.speed)
+        else:
+            self.refresh_view()
 
     def advance(self, virtual_ms: int) -> None:
         """Advance virtual time by ``virtual_ms`` right now, whatever the play state (tests, scripts)."""
-        self.session.tick(int(virtual_ms))
+        self._sim_tick(int(virtual_ms))
         self.refresh_view()
 
     def refresh_view(self) -> None:
@@ -399,6 +428,7 @@ class KafkaLabApp(App[None]):
         lines, self._output_seen = self._read_output(self._output_seen)
         if lines:
             self.lab_console.write_lines(lines)
+        self._refresh_lesson()
 
     def _collect_garbage(self) -> None:
         if gc.get_threshold()[2] >= 1_000_000_000:  # tune_gc() is on: the old world is garbage now
@@ -456,8 +486,13 @@ class KafkaLabApp(App[None]):
                 ["error: the command layer (kafkalab.commands) is not available"], style="bold red"
             )
             return
+        if self._lesson_command(line):  # 'hint', 'next', 'lessons' while a lesson is open
+            return
         try:
-            result = _call_flex(self._execute, self.session, line)
+            if self.lesson_run is not None:  # lesson verbs, and goals checked after every line
+                result = self.lesson_run.execute(line)
+            else:
+                result = _call_flex(self._execute, self.session, line)
         except Exception as e:  # the console must survive any bug below it
             console.write_lines([f"error: internal error: {type(e).__name__}: {e}"], style="bold red")
             self.refresh_view()
@@ -510,6 +545,27 @@ class KafkaLabApp(App[None]):
         return _call_flex(self._complete, self.session, text) or []
 
     # -- actions (key bindings, command palette) -----------------------------------------------------
+    #: actions on the lab's session, off while the Compare screen covers the lab (it pauses the lab)
+    _LAB_ACTIONS = frozenset(
+        {
+            "toggle_play",
+            "step",
+            "rewind_one",
+            "rewind_to",
+            "slower",
+            "faster",
+            "restart",
+            "toggle_console",
+            "cycle_tab",
+            "help",
+        }
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self._LAB_ACTIONS and isinstance(self.screen, CompareScreen):
+            return False
+        return super().check_action(action, parameters)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
@@ -588,6 +644,9 @@ class KafkaLabApp(App[None]):
         self.set_speed(higher[0] if higher else SPEEDS[-1])
 
     def action_restart(self) -> None:
+        if self.lesson_run is not None:  # a lesson starts its current step over on its own cluster
+            self.restart_lesson()
+            return
         speed = self.speed
         session = self.session.restart_same_seed()
         session.speed = speed
@@ -602,6 +661,21 @@ class KafkaLabApp(App[None]):
             target.focus()
         else:
             inp.focus()
+
+    def action_compare(self) -> None:
+        """Open the Compare screen; the lab pauses meanwhile and keeps its state (and the screen its results)."""
+        if isinstance(self.screen, CompareScreen):
+            return
+        if not self.is_screen_installed("compare"):
+            self.install_screen(CompareScreen(seed=self.seed), name="compare")
+        was_playing = self.playing
+        self.playing = False
+
+        def back(_: None) -> None:
+            if was_playing:
+                self.playing = True
+
+        self.push_screen("compare", back)
 
     def action_cycle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
@@ -632,6 +706,13 @@ class KafkaLabApp(App[None]):
                 f"Speed {format_speed(s)}", "Set the simulation speed", lambda s=s: self.set_speed(s)
             )
         yield SystemCommand("Lab help", "Keys, commands and legend (F1)", self.action_help)
+        for title, help_text, callback in self.lesson_system_commands():
+            yield SystemCommand(title, help_text, callback)
+        yield SystemCommand(
+            "Compare delivery guarantees",
+            "One fault schedule against at-most-once, at-least-once, exactly-once… with every record's fate (F10)",
+            self.action_compare,
+        )
         for tab, title in (
             ("tab-log", "Log"),
             ("tab-groups", "Groups"),
@@ -659,10 +740,28 @@ def create_app(
     autoplay: bool = True,
     cursor_blink: bool = True,
     session_factory: Callable[[int, int], Any] | None = None,
+    lesson: Any = None,
+    progress: Any = None,
+    lessons_dir: Path | None = None,
+    open_browser: bool = False,
 ) -> KafkaLabApp:
-    """Build the lab app. Tests and snapshots use ``autoplay=False, cursor_blink=False``."""
+    """Build the lab app. Tests and snapshots use ``autoplay=False, cursor_blink=False``.
+
+    ``lesson`` opens that lesson (its own cluster, the lesson pane); ``progress`` is the
+    :class:`~kafkalab.lessons.ProgressStore` (default: the learner's); ``lessons_dir`` is where the browser
+    looks (default: the shipped lessons); ``open_browser`` opens the lesson browser at start.
+    Raises :class:`~kafkalab.lessons.LessonError` when the lesson's setup fails.
+    """
     app = KafkaLabApp(
-        brokers, seed, autoplay=autoplay, cursor_blink=cursor_blink, session_factory=session_factory
+        brokers,
+        seed,
+        autoplay=autoplay,
+        cursor_blink=cursor_blink,
+        session_factory=session_factory,
+        lesson=lesson,
+        progress=progress,
+        lessons_dir=lessons_dir,
+        open_browser=open_browser,
     )
     if not cursor_blink:
         app.animation_level = "none"
@@ -675,4 +774,31 @@ def run_app(args: Any = None) -> int:
     seed = getattr(args, "seed", None)
     tune_gc()
     create_app(brokers=brokers, seed=42 if seed is None else seed).run()
+    return 0
+
+
+def run_lesson_app(lesson: Any, progress_store: Any = None) -> int:
+    """Entry point of ``kafkalab lesson ID``: the lab with ``lesson`` open beside it.
+
+    A lesson whose setup fails prints its ``file:line`` problems and returns 2 instead of opening.
+    """
+    import sys
+
+    from kafkalab.lessons import LessonError
+
+    try:
+        app = create_app(lesson=lesson, progress=progress_store)
+    except LessonError as e:
+        for issue in e.issues:
+            print(issue, file=sys.stderr)
+        return 2
+    tune_gc()
+    app.run()
+    return 0
+
+
+def run_lessons_app(progress_store: Any = None, lessons_dir: Path | None = None) -> int:
+    """Entry point of ``kafkalab lessons`` on a terminal: the lab with the lesson browser open."""
+    tune_gc()
+    create_app(progress=progress_store, lessons_dir=lessons_dir, open_browser=True).run()
     return 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-__all__ = ["CommandSubmitted", "ConsoleEOF", "PartitionSelected", "SimTick"]
+__all__ = ["ChoicePicked", "CommandSubmitted", "ConsoleEOF", "LessonAction", "PartitionSelected", "SimTick"]
 
 
 @dataclass
@@ -39,3 +39,17 @@ class PartitionSelected(Message):
 
     topic: str
     partition: int
+
+
+@dataclass
+class ChoicePicked(Message):
+    """The learner picked an answer to the lesson step's question (0-based index into its choices)."""
+
+    index: int
+
+
+@dataclass
+class LessonAction(Message):
+    """The learner pressed a button of the lesson pane: ``hint``, ``next`` or ``lessons``."""
+
+    action: str

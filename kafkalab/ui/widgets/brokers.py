@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from ..view import LabView
+from .shape import needs_layout
 
 __all__ = ["BrokersPanel", "render_brokers", "summarize_cuts"]
 
@@ -88,6 +89,7 @@ class BrokersPanel(Static):
 
     def watch_view(self, view: LabView | None) -> None:
         text = render_brokers(view) if view is not None else Text("")
-        if text != self._shown:  # repaint only when what it shows changed
+        if text != self._shown:  # repaint only when what it shows changed, re-layout only when its shape did
+            layout = needs_layout(self._shown, text)
             self._shown = text
-            self.update(text)
+            self.update(text, layout=layout)

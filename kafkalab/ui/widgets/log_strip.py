@@ -174,20 +174,35 @@ class LogStrip(Widget, can_focus=True):
     """List the newest records' keys and values under the strip."""
 
     _log: LogView | None = None
+    #: (log, width, show_records) -> the text drawn for them (the last one only)
+    _drawn: tuple[tuple[LogView | None, int, bool], Text] | None = None
 
     def watch_view(self, view: LabView | None) -> None:
         log = view.log if view is not None else None
         if log != self._log or self._log is None:  # redraw only when the partition's log changed
             self._log = log
-            self.refresh(layout=True)
+            # a layout pass (which repaints the whole screen) only when the strip's height changes
+            old = self._drawn[1] if self._drawn is not None else None
+            new = self._text()
+            self.refresh(layout=old is None or len(old.plain.split("\n")) != len(new.plain.split("\n")))
 
     def action_toggle_records(self) -> None:
         self.show_records = not self.show_records
 
-    def render(self) -> Text:
+    def _text(self) -> Text:
         v = self.view
-        if v is None or v.log is None:
-            return Text(
+        log = v.log if v is not None else None
+        key = (log, max(20, self.size.width), self.show_records)
+        if self._drawn is not None and self._drawn[0] == key:
+            return self._drawn[1]
+        if log is None:
+            text = Text(
                 "No partition selected. Create a topic, then pick a partition in the table.", style="dim"
             )
-        return render_log(v.log, max(20, self.size.width), self.show_records)
+        else:
+            text = render_log(log, key[1], self.show_records)
+        self._drawn = (key, text)
+        return text
+
+    def render(self) -> Text:
+        return self._text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import DataTable
@@ -50,6 +52,11 @@ def partition_cells(p: PartitionView) -> tuple[Text, ...]:
     return name, leader, _isr_cell(p), Text(str(p.leader_epoch)), offsets
 
 
+#: while time plays, changed numbers are redrawn at most this often (per wall second): every cell update
+#: re-renders the whole table, and HW/LEO counters moving faster than this cannot be read anyway
+PLAYING_HZ = 5
+
+
 class TopicsTable(DataTable[Text]):
     """One row per partition; moving the cursor selects the partition shown in the log strip."""
 
@@ -61,6 +68,7 @@ class TopicsTable(DataTable[Text]):
         self._cells: dict[str, tuple[Text, ...]] = {}
         self._keys: list[str] = []
         self._rebuilding = False
+        self._updated_at = 0.0
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -85,6 +93,10 @@ class TopicsTable(DataTable[Text]):
             finally:
                 self._rebuilding = False
         else:
+            now = time.perf_counter()
+            if view.playing and now - self._updated_at < 1 / PLAYING_HZ:
+                return  # the next snapshot (time is playing: one comes soon) brings the latest numbers
+            self._updated_at = now
             for k in keys:
                 old = self._cells.get(k)
                 for (col, _), new_cell, i in zip(COLUMNS, rows[k], range(len(COLUMNS)), strict=True):

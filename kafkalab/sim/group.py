@@ -575,16 +575,22 @@ class GroupCoordinator:
         return resp
 
     # -- SyncGroup -----------------------------------------------------------------------------------
-    def handle_sync(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
-        gid = req["group_id"]
-        if self.owns(gid) is None:
+    def _known_member(self, req: dict[str, Any], respond: Callable[[Any], None]) -> _Group | None:
+        """The request's group if this broker coordinates it and knows the member; else answer the error."""
+        if self.owns(req["group_id"]) is None:
             respond({"error": "NOT_COORDINATOR"})
-            return
-        g = self.groups.get(gid)
-        mid = req["member_id"]
-        if g is None or mid not in g.members:
+            return None
+        g = self.groups.get(req["group_id"])
+        if g is None or req["member_id"] not in g.members:
             respond({"error": "UNKNOWN_MEMBER_ID"})
+            return None
+        return g
+
+    def handle_sync(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        g = self._known_member(req, respond)
+        if g is None:
             return
+        mid = req["member_id"]
         if req["generation"] != g.generation:
             respond({"error": "ILLEGAL_GENERATION"})
             return
@@ -686,15 +692,10 @@ class GroupCoordinator:
         self._announce(g, f"member {mid} removed: {why}")
 
     def handle_leave(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
-        gid = req["group_id"]
-        if self.owns(gid) is None:
-            respond({"error": "NOT_COORDINATOR"})
+        g = self._known_member(req, respond)
+        if g is None:
             return
-        g = self.groups.get(gid)
         mid = req["member_id"]
-        if g is None or mid not in g.members:
-            respond({"error": "UNKNOWN_MEMBER_ID"})
-            return
         self._remove_member(g, mid, "left the group (LeaveGroup)")
         if g.state in (STABLE, COMPLETING):
             self._prepare_rebalance(g, f"member {mid} left")

@@ -29,7 +29,6 @@ import crc32c as _crc32c_mod
 __all__ = [
     "BATCH_OVERHEAD",
     "ControlType",
-    "RecordsBuilder",
     "CorruptRecordError",
     "Record",
     "RecordBatch",
@@ -166,12 +165,6 @@ def _encode_headers(headers: tuple[tuple[str, bytes | None], ...]) -> bytes:
 
 
 def _encode_records_fast(records: Sequence[Record], base_ts: int, chunks: list[bytes]) -> int:
-    return _encode_records_fast_from(0, records, base_ts, base_ts, chunks)
-
-
-def _encode_records_fast_from(
-    start: int, records: Sequence[Record], base_ts: int, max_ts: int, chunks: list[bytes]
-) -> int:
     """Append the encoded records to ``chunks``; return the max timestamp.
 
     Each record goes in as its pieces (length, prefix, key length, key, value length, value, headers) so
@@ -183,7 +176,8 @@ def _encode_records_fast_from(
     prefix0 = _PREFIX_TS0
     null = _NULL
     extend = chunks.extend
-    for i, r in enumerate(records, start):
+    max_ts = base_ts
+    for i, r in enumerate(records):
         key = r.key
         value = r.value
         ts = r.timestamp_ms
@@ -416,37 +410,6 @@ class RecordBatch:
         except IndexError:
             del chunks[1:]
             max_ts = _encode_records_general(records, base_ts, chunks)
-        return cls._finish(
-            chunks,
-            list(records),
-            base_ts,
-            max_ts,
-            base_offset,
-            partition_leader_epoch,
-            producer_id,
-            producer_epoch,
-            base_sequence,
-            transactional,
-            control,
-        )
-
-    @classmethod
-    def _finish(
-        cls,
-        chunks: list[bytes],
-        records: list[Record],
-        base_ts: int,
-        max_ts: int,
-        base_offset: int,
-        partition_leader_epoch: int,
-        producer_id: int,
-        producer_epoch: int,
-        base_sequence: int,
-        transactional: bool,
-        control: bool,
-    ) -> RecordBatch:
-        """Header + CRC around already encoded records (``chunks[0]`` is the slot for the header)."""
-        n = len(records)
         attributes = (ATTR_TRANSACTIONAL if transactional else 0) | (ATTR_CONTROL if control else 0)
         last_offset_delta = n - 1
         chunks[0] = _POST_CRC.pack(
@@ -476,7 +439,7 @@ class RecordBatch:
             producer_epoch=producer_epoch,
             base_sequence=base_sequence,
             record_count=n,
-            records=records,
+            records=list(records),
         )
 
     @classmethod
@@ -702,71 +665,6 @@ class RecordBatch:
             f"RecordBatch({kind} offsets={self.base_offset}..{self.last_offset} "
             f"epoch={self.partition_leader_epoch} pid={self.producer_id} seq={self.base_sequence} "
             f"records={self.record_count} bytes={len(self.raw)})"
-        )
-
-
-class RecordsBuilder:
-    """Kafka's ``MemoryRecordsBuilder``: each record is encoded when it is appended (while it is still hot
-    in memory); :meth:`build` only adds the batch header and the CRC. Used by the producer's accumulator."""
-
-    __slots__ = ("records", "_chunks", "_base_ts", "_max_ts", "_general")
-
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-        self._chunks: list[bytes] = [b""]
-        self._base_ts = 0
-        self._max_ts = 0
-        self._general = False
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def append(self, record: Record) -> None:
-        i = len(self.records)
-        if i == 0:
-            self._base_ts = self._max_ts = record.timestamp_ms
-        self.records.append(record)
-        if self._general:
-            return
-        try:
-            self._max_ts = _encode_records_fast_from(i, (record,), self._base_ts, self._max_ts, self._chunks)
-        except IndexError:
-            self._general = True
-
-    def build(
-        self,
-        *,
-        base_offset: int = 0,
-        partition_leader_epoch: int = NO_PARTITION_LEADER_EPOCH,
-        producer_id: int = NO_PRODUCER_ID,
-        producer_epoch: int = NO_PRODUCER_EPOCH,
-        base_sequence: int = NO_SEQUENCE,
-        transactional: bool = False,
-    ) -> RecordBatch:
-        if not self.records:
-            raise ValueError("a record batch needs at least one record")
-        if self._general:
-            return RecordBatch.build(
-                self.records,
-                base_offset=base_offset,
-                partition_leader_epoch=partition_leader_epoch,
-                producer_id=producer_id,
-                producer_epoch=producer_epoch,
-                base_sequence=base_sequence,
-                transactional=transactional,
-            )
-        return RecordBatch._finish(
-            list(self._chunks),
-            list(self.records),
-            self._base_ts,
-            self._max_ts,
-            base_offset,
-            partition_leader_epoch,
-            producer_id,
-            producer_epoch,
-            base_sequence,
-            transactional,
-            False,
         )
 
 

@@ -19,7 +19,7 @@ from ..errors import KafkaError, KafkaException, is_retriable
 from ..history import Op
 from ..metadata import NO_LEADER
 from ..partitioner import default_partition
-from ..records import Record, RecordBatch, RecordsBuilder
+from ..records import Record, RecordBatch
 from .common import OFFSET_INVALID, ClientNode, Message, config_bool, to_bytes
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ class _Batch:
     __slots__ = (
         "topic",
         "partition",
-        "builder",
         "records",
         "callbacks",
         "size",
@@ -70,9 +69,7 @@ class _Batch:
     def __init__(self, topic: str, partition: int, now_ms: int, deadline_ms: int) -> None:
         self.topic = topic
         self.partition = partition
-        #: records are encoded as they are appended, like the Java client's MemoryRecordsBuilder
-        self.builder = RecordsBuilder()
-        self.records: list[Record] = self.builder.records
+        self.records: list[Record] = []
         self.callbacks: list[Callback | None] = []
         self.size = _BATCH_OVERHEAD
         self.created_ms = now_ms
@@ -228,7 +225,7 @@ class Producer(ClientNode):
                     size = _RECORD_OVERHEAD + len(key) + (len(value) if value is not None else 0)
                     if not batch.closed and batch.size + size < self.batch_size:
                         now = self.kernel.now_ms
-                        batch.builder.append(Record(key, value, (), now))
+                        batch.records.append(Record(key, value, (), now))
                         batch.callbacks.append(on_delivery or callback)
                         batch.size += size
                         self._queued += 1
@@ -393,7 +390,7 @@ class Producer(ClientNode):
             batch = _Batch(topic, partition, now, now + self.delivery_timeout_ms)
             st.unsent.append(batch)
             self._wake(self.linger_ms)
-        batch.builder.append(Record(key, value, headers, ts))
+        batch.records.append(Record(key, value, headers, ts))
         batch.callbacks.append(cb)
         batch.size += rec_size
         if self.history.enabled:
@@ -527,7 +524,8 @@ class Producer(ClientNode):
                     b.sequence = st.next_sequence
                     st.next_sequence += len(b.records)
                     b.producer_id, b.producer_epoch = self.producer_id, self.producer_epoch
-                b.built = b.builder.build(
+                b.built = RecordBatch.build(
+                    b.records,
                     producer_id=b.producer_id,
                     producer_epoch=b.producer_epoch,
                     base_sequence=b.sequence,

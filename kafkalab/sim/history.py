@@ -7,8 +7,8 @@ write from a duplicate, as in Jepsen's kafka workload.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple, overload
 
 __all__ = ["History", "Op", "OP_TYPES"]
 
@@ -43,22 +43,81 @@ class Op(NamedTuple):
         return None if self.partition is None else (self.topic, self.partition)
 
 
+#: the fields of an :class:`Op` as a plain tuple, in order (what :attr:`History.raw` holds)
+RawOp = tuple[
+    int, str, str, str, "int | None", "int | None", "bytes | None", "bytes | None", "str | None", "str | None"
+]
+
+
+class OpsView(Sequence[Op]):
+    """The history as :class:`Op` objects, made on demand from the stored plain tuples."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: list[RawOp]) -> None:
+        self._raw = raw
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, i: int) -> Op: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Op]: ...
+
+    def __getitem__(self, i: int | slice) -> Op | list[Op]:
+        if isinstance(i, slice):
+            return [Op._make(t) for t in self._raw[i]]
+        return Op._make(self._raw[i])
+
+    def __iter__(self) -> Iterator[Op]:
+        make = Op._make
+        for t in self._raw:
+            yield make(t)
+
+
 class History:
-    """Append-only list of :class:`Op`; cheap to append on the hot path."""
+    """Append-only history of client operations, cheap on the hot path.
+
+    Operations are stored as plain tuples (``raw``): CPython's cycle collector stops tracking a plain tuple
+    of atoms, but never a NamedTuple instance, and a long run holds millions of them. Read them as
+    :class:`Op` objects through ``ops`` or by iterating.
+    """
 
     def __init__(self) -> None:
-        self.ops: list[Op] = []
+        self.raw: list[RawOp] = []
         self.enabled = True
+
+    @property
+    def ops(self) -> OpsView:
+        return OpsView(self.raw)
 
     def append(self, op: Op) -> None:
         if self.enabled:
-            self.ops.append(op)
+            self.raw.append(tuple(op))  # type: ignore[arg-type]
+
+    def add(
+        self,
+        time_ms: int,
+        type_: str,
+        client: str,
+        topic: str,
+        partition: int | None = None,
+        offset: int | None = None,
+        key: bytes | None = None,
+        value: bytes | None = None,
+        error: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        if self.enabled:
+            self.raw.append((time_ms, type_, client, topic, partition, offset, key, value, error, group))
 
     def __iter__(self) -> Iterator[Op]:
-        return iter(self.ops)
+        return iter(OpsView(self.raw))
 
     def __len__(self) -> int:
-        return len(self.ops)
+        return len(self.raw)
 
     def of_type(self, type_: str) -> list[Op]:
-        return [op for op in self.ops if op.type == type_]
+        return [Op._make(t) for t in self.raw if t[1] == type_]

@@ -292,7 +292,7 @@ class Consumer(ClientNode):
             return out
         now = self.kernel.now_ms
         record = self.history.enabled
-        ops = self.history.ops
+        ops = self.history.raw
         name, group = self.name, self.group_id
         for key in sorted(self._parts):
             st = self._parts[key]
@@ -311,7 +311,7 @@ class Consumer(ClientNode):
                 pos = out[-1]._offset + 1
                 if record:
                     ops.extend(
-                        Op(
+                        (
                             now,
                             "consume",
                             name,

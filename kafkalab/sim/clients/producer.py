@@ -231,7 +231,9 @@ class Producer(ClientNode):
                         self._queued += 1
                         history = self.history
                         if history.enabled:
-                            history.ops.append(Op(now, "send", self.name, topic, p, None, key, value))
+                            history.raw.append(
+                                (now, "send", self.name, topic, p, None, key, value, None, None)
+                            )
                         return
         self._produce_slow(topic, value, key, partition, on_delivery or callback, timestamp, headers)
 
@@ -394,9 +396,7 @@ class Producer(ClientNode):
         batch.callbacks.append(cb)
         batch.size += rec_size
         if self.history.enabled:
-            self.history.ops.append(
-                Op(self.kernel.now_ms, "send", self.name, topic, partition, None, key, value)
-            )
+            self.history.add(self.kernel.now_ms, "send", self.name, topic, partition, None, key, value)
         if batch.size >= self.batch_size:
             batch.closed = True
             if key is None and self._sticky.get(topic) == partition:
@@ -607,8 +607,8 @@ class Producer(ClientNode):
         if retriable and b.attempts <= self.retries and now < b.deadline_ms:
             if self.history.enabled:
                 for rec in b.records:
-                    self.history.ops.append(
-                        Op(now, "retry", self.name, b.topic, b.partition, None, rec.key, rec.value, err)
+                    self.history.add(
+                        now, "retry", self.name, b.topic, b.partition, None, rec.key, rec.value, err
                     )
             b.retry_at_ms = now + self.retry_backoff_ms
             st.retrying = True
@@ -640,10 +640,10 @@ class Producer(ClientNode):
             for i, rec in enumerate(b.records):
                 self._txn_acked.append((topic, partition, base_offset + i, rec.key, rec.value))
         elif self.history.enabled:
-            ops = self.history.ops
+            ops = self.history.raw
             for i, rec in enumerate(b.records):
                 ops.append(
-                    Op(
+                    (
                         now,
                         "ack",
                         name,
@@ -652,6 +652,8 @@ class Producer(ClientNode):
                         base_offset + i if known else None,
                         rec.key,
                         rec.value,
+                        None,
+                        None,
                     )
                 )
         reports = self._reports

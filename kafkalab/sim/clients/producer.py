@@ -273,6 +273,9 @@ class Producer(ClientNode):
             pending.append((k, v, hdrs, ts, cb, partition))
             if len(pending) == 1:
                 self.refresh_metadata(self._on_metadata)
+                self.schedule(
+                    self.delivery_timeout_ms, "metadata-wait-expiry", lambda: self._expire_unknown(topic)
+                )
             return
         self._append(topic, partition, k, v, hdrs, ts, cb)
 
@@ -320,6 +323,32 @@ class Producer(ClientNode):
         return out
 
     # -- accumulating ---------------------------------------------------------------------------------
+    def _expire_unknown(self, topic: str) -> None:
+        """Records still waiting for the topic's metadata after delivery.timeout.ms fail (_MSG_TIMED_OUT)."""
+        pending = self._no_metadata.get(topic)
+        if not pending:
+            return
+        now = self.kernel.now_ms
+        keep = []
+        for rec in pending:
+            k, v, _h, ts, cb, p = rec
+            if now - ts >= self.delivery_timeout_ms:
+                self._queued -= 1
+                err = KafkaError("_MSG_TIMED_OUT", "Local: Message timed out (no metadata for the topic)")
+                self.history.append(Op(now, "fail", self.name, topic, None, None, k, v, err.name()))
+                self._reports.append((cb, err, Message(topic, p, OFFSET_INVALID, k, v, error=err)))
+            else:
+                keep.append(rec)
+        if keep:
+            self._no_metadata[topic] = keep
+            self.schedule(
+                max(1, keep[0][3] + self.delivery_timeout_ms - now),
+                "metadata-wait-expiry",
+                lambda: self._expire_unknown(topic),
+            )
+        else:
+            del self._no_metadata[topic]
+
     def _on_metadata(self) -> None:
         pending, self._no_metadata = self._no_metadata, {}
         for topic, recs in pending.items():

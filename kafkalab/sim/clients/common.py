@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KafkaError, KafkaException
@@ -89,23 +90,17 @@ class TopicPartition:
         return (self.topic, self.partition) < (other.topic, other.partition)
 
 
-class Message:
-    """Like ``confluent_kafka.Message``: accessor methods, not attributes."""
+class Message(tuple):  # type: ignore[type-arg]
+    """Like ``confluent_kafka.Message``: accessor methods, not attributes.
 
-    __slots__ = (
-        "_topic",
-        "_partition",
-        "_offset",
-        "_key",
-        "_value",
-        "_headers",
-        "_timestamp",
-        "_error",
-        "_leader_epoch",
-    )
+    A tuple underneath so the consumer can make millions of them cheaply (``tuple.__new__`` is C code):
+    (topic, partition, offset, key, value, headers, timestamp_ms, error, leader_epoch).
+    """
 
-    def __init__(
-        self,
+    __slots__ = ()
+
+    def __new__(
+        cls,
         topic: str,
         partition: int,
         offset: int,
@@ -115,53 +110,68 @@ class Message:
         timestamp_ms: int = -1,
         error: KafkaError | None = None,
         leader_epoch: int | None = None,
-    ) -> None:
-        self._topic = topic
-        self._partition = partition
-        self._offset = offset
-        self._key = key
-        self._value = value
-        self._headers = headers
-        self._timestamp = timestamp_ms
-        self._error = error
-        self._leader_epoch = leader_epoch
+    ) -> Message:
+        return tuple.__new__(
+            cls, (topic, partition, offset, key, value, headers, timestamp_ms, error, leader_epoch)
+        )
+
+    _topic: str = property(itemgetter(0))  # type: ignore[assignment]
+    _partition: int = property(itemgetter(1))  # type: ignore[assignment]
+    _offset: int = property(itemgetter(2))  # type: ignore[assignment]
+    _key: bytes | None = property(itemgetter(3))  # type: ignore[assignment]
+    _value: bytes | None = property(itemgetter(4))  # type: ignore[assignment]
+    _headers: list[tuple[str, bytes | None]] | None = property(itemgetter(5))  # type: ignore[assignment]
+    _timestamp: int = property(itemgetter(6))  # type: ignore[assignment]
+    _error: KafkaError | None = property(itemgetter(7))  # type: ignore[assignment]
+    _leader_epoch: int | None = property(itemgetter(8))  # type: ignore[assignment]
 
     def topic(self) -> str:
-        return self._topic
+        return self[0]  # type: ignore[no-any-return]
 
     def partition(self) -> int:
-        return self._partition
+        return self[1]  # type: ignore[no-any-return]
 
     def offset(self) -> int:
-        return self._offset
+        return self[2]  # type: ignore[no-any-return]
 
     def key(self) -> bytes | None:
-        return self._key
+        return self[3]  # type: ignore[no-any-return]
 
     def value(self) -> bytes | None:
-        return self._value
+        return self[4]  # type: ignore[no-any-return]
 
     def headers(self) -> list[tuple[str, bytes | None]] | None:
-        return self._headers
+        return self[5]  # type: ignore[no-any-return]
 
     def timestamp(self) -> tuple[int, int]:
-        if self._timestamp < 0:
+        ts: int = self[6]
+        if ts < 0:
             return (TIMESTAMP_NOT_AVAILABLE, -1)
-        return (TIMESTAMP_CREATE_TIME, self._timestamp)
+        return (TIMESTAMP_CREATE_TIME, ts)
 
     def error(self) -> KafkaError | None:
-        return self._error
+        return self[7]  # type: ignore[no-any-return]
 
     def leader_epoch(self) -> int | None:
-        return self._leader_epoch
+        return self[8]  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
-        return len(self._value) if self._value is not None else 0
+        value = self[4]
+        return len(value) if value is not None else 0
+
+    def __bool__(self) -> bool:
+        return True
 
     def __repr__(self) -> str:
-        if self._error is not None:
-            return f"<Message error={self._error.name()}>"
-        return f"<Message {self._topic}-{self._partition}@{self._offset} key={self._key!r} value={self._value!r}>"
+        if self[7] is not None:
+            return f"<Message error={self[7].name()}>"
+        return f"<Message {self[0]}-{self[1]}@{self[2]} key={self[3]!r} value={self[4]!r}>"
+
+    __str__ = __repr__
+
+
+#: make a Message from a 9-tuple without a Python-level call (the consumer's hot path)
+new_message = tuple.__new__
 
 
 class ClientNode(Endpoint):

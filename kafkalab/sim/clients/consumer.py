@@ -25,6 +25,7 @@ from .common import (
     Message,
     TopicPartition,
     config_bool,
+    new_message,
 )
 
 if TYPE_CHECKING:
@@ -552,16 +553,19 @@ class Consumer(ClientNode):
                     if off >= pos:
                         h = rec.headers
                         append(
-                            Message(
-                                topic,
-                                partition,
-                                off,
-                                rec.key,
-                                rec.value,
-                                list(h) if h else None,
-                                rec.timestamp_ms,
-                                None,
-                                epoch,
+                            new_message(
+                                Message,
+                                (
+                                    topic,
+                                    partition,
+                                    off,
+                                    rec[0],
+                                    rec[1],
+                                    list(h) if h else None,
+                                    rec[3],
+                                    None,
+                                    epoch,
+                                ),
                             )
                         )
                     off += 1

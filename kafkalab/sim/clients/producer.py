@@ -46,6 +46,9 @@ _BATCH_OVERHEAD = 61
 
 Callback = Callable[[KafkaError | None, Message], None]
 
+#: make a Record from a 4-tuple without the NamedTuple's Python-level __new__ (produce()'s hot path)
+_new_record = tuple.__new__
+
 
 class _Batch:
     __slots__ = (
@@ -225,7 +228,7 @@ class Producer(ClientNode):
                     size = _RECORD_OVERHEAD + len(key) + (len(value) if value is not None else 0)
                     if not batch.closed and batch.size + size < self.batch_size:
                         now = self.kernel.now_ms
-                        batch.records.append(Record(key, value, (), now))
+                        batch.records.append(_new_record(Record, (key, value, (), now)))
                         batch.callbacks.append(on_delivery or callback)
                         batch.size += size
                         self._queued += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -330,3 +331,76 @@ def test_a_member_that_dies_during_coordinator_failover_is_still_expired() -> No
     assert d.coordinator != coordinator
     assert d.state == "Stable" and [m.client_id for m in d.members] == [a.name]
     assert owned(a) == {("t", 0), ("t", 1)}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_at_least_once_group_misses_nothing_through_broker_and_member_failures(seed: int) -> None:
+    """Seeded faults: brokers die and come back, members crash and are replaced; commit-after-processing
+    still processes every record at least once (the checker finds no missing delivery)."""
+    import random
+
+    c = make(seed=seed, partitions=3, records=0)
+    rng = random.Random(seed)
+    h = c.history
+    p = c.producer()
+    members = [group_consumer(c, **{"enable.auto.commit": False}) for _ in range(2)]
+    down: int | None = None
+    for r in range(40):
+        for i in range(3):
+            p.produce("t", key=f"k{r}-{i}", value=f"v{r}-{i}")
+        for con in list(members):
+            for m in con.consume(50, timeout=0.2):
+                h.append(
+                    Op(
+                        c.now_ms,
+                        "process",
+                        con.name,
+                        m.topic(),
+                        m.partition(),
+                        m.offset(),
+                        m.key(),
+                        m.value(),
+                        None,
+                        "g",
+                    )
+                )
+            # a failed commit only means the records are processed again
+            with contextlib.suppress(KafkaException):
+                con.commit(asynchronous=False)
+        roll = rng.random()
+        if roll < 0.1:
+            victim = members.pop(rng.randrange(len(members)))
+            c.crash_client(victim.name)
+            members.append(group_consumer(c, **{"enable.auto.commit": False}))
+        elif roll < 0.2 and down is None:
+            down = rng.choice([1, 2, 3])
+            c.kill_broker(down)
+        elif roll < 0.3 and down is not None:
+            c.restart_broker(down)
+            down = None
+    if down is not None:
+        c.restart_broker(down)
+    p.flush(120)
+    for _ in range(60):
+        for con in members:
+            for m in con.consume(200, timeout=0.5):
+                h.append(
+                    Op(
+                        c.now_ms,
+                        "process",
+                        con.name,
+                        m.topic(),
+                        m.partition(),
+                        m.offset(),
+                        m.key(),
+                        m.value(),
+                        None,
+                        "g",
+                    )
+                )
+            with contextlib.suppress(KafkaException):
+                con.commit(asynchronous=False)
+    result = check(h)
+    assert result.summary()["acked"] == 120
+    assert result.groups["g"].missing_count == 0
+    assert result.summary()["lost"] == 0

@@ -171,3 +171,28 @@ def test_the_same_crashes_duplicate_records_without_transactions() -> None:
         assert set(counts) == {f"b-{i}".encode() for i in range(60)}
         duplicated += sum(n - 1 for n in counts.values())
     assert duplicated > 0
+
+
+def test_groups_and_transactions_replay_identically_from_the_seed() -> None:
+    """Determinism beyond plain produce: group rebalances, coordinators and transactions included."""
+
+    def run() -> tuple[str, list[str]]:
+        c = Cluster(3, seed=11, broker_config=CFG)
+        c.create_topic("A", 2, 3)
+        c.create_topic("B", 2, 3)
+        src = c.producer()
+        for i in range(30):
+            src.produce("A", key=f"k{i % 5}", value=f"a-{i}")
+        src.flush()
+        copier = Copier(c, "A", "B", "exactly_once", batch=5)
+        for r in range(20):
+            copier.step(0.3, crash_before_commit=copier.restarts == 0 and r >= 3)
+            if copier.crashed:
+                copier.restart()
+            if r == 10:
+                c.kill_broker(2)
+        return c.trace_hash(), [e.text for e in c.timeline]
+
+    first = run()
+    assert run() == first
+    assert any("aborting the open transaction" in t for t in first[1])

@@ -99,6 +99,14 @@ class Record(NamedTuple):
     timestamp_ms: int = 0
 
 
+#: a record as a plain tuple (key, value, headers, timestamp_ms): what batches store. CPython's cycle
+#: collector stops tracking a plain tuple of atoms (it never does for a NamedTuple instance), so the
+#: millions of records a long run keeps in its logs cost no garbage-collection time.
+RecordRow = tuple[bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...], int]
+
+_new_record = tuple.__new__
+
+
 # ---------------------------------------------------------------------------------------------------------
 # zig-zag varints
 
@@ -167,7 +175,7 @@ def _encode_headers(headers: tuple[tuple[str, bytes | None], ...]) -> bytes:
     return b"".join(parts)
 
 
-def _encode_records_fast(records: Sequence[Record], base_ts: int, chunks: list[bytes]) -> int:
+def _encode_records_fast(records: Sequence[RecordRow], base_ts: int, chunks: list[bytes]) -> int:
     """Append the encoded records to ``chunks``; return the max timestamp.
 
     Each record goes in as its pieces (length, prefix, key length, key, value length, value, headers) so
@@ -181,9 +189,7 @@ def _encode_records_fast(records: Sequence[Record], base_ts: int, chunks: list[b
     extend = chunks.extend
     max_ts = base_ts
     for i, r in enumerate(records):
-        key = r.key
-        value = r.value
-        ts = r.timestamp_ms
+        key, value, headers, ts = r
         if ts == base_ts:
             head = prefix0[i]
         else:
@@ -195,7 +201,7 @@ def _encode_records_fast(records: Sequence[Record], base_ts: int, chunks: list[b
                 + (table[delta] if 0 < delta < _VARINT_TABLE_SIZE else _encode_varint(delta))
                 + table[i]
             )
-        hdrs = _encode_headers(r.headers) if r.headers else _ZERO
+        hdrs = _encode_headers(headers) if headers else _ZERO
         if key is None:
             tk, lk, key = null, 0, b""
         else:
@@ -211,24 +217,23 @@ def _encode_records_fast(records: Sequence[Record], base_ts: int, chunks: list[b
     return max_ts
 
 
-def _encode_records_general(records: Sequence[Record], base_ts: int, chunks: list[bytes]) -> int:
+def _encode_records_general(records: Sequence[RecordRow], base_ts: int, chunks: list[bytes]) -> int:
     max_ts = base_ts
-    for i, r in enumerate(records):
-        ts = r.timestamp_ms
+    for i, (key, value, headers, ts) in enumerate(records):
         if ts > max_ts:
             max_ts = ts
         parts = [_ZERO, _varint(ts - base_ts), _varint(i)]
-        if r.key is None:
+        if key is None:
             parts.append(_NULL)
         else:
-            parts.append(_varint(len(r.key)))
-            parts.append(r.key)
-        if r.value is None:
+            parts.append(_varint(len(key)))
+            parts.append(key)
+        if value is None:
             parts.append(_NULL)
         else:
-            parts.append(_varint(len(r.value)))
-            parts.append(r.value)
-        parts.append(_encode_headers(r.headers))
+            parts.append(_varint(len(value)))
+            parts.append(value)
+        parts.append(_encode_headers(headers))
         body = b"".join(parts)
         chunks.append(_varint(len(body)))
         chunks.append(body)
@@ -241,9 +246,9 @@ def _encode_records_general(records: Sequence[Record], base_ts: int, chunks: lis
 
 def _decode_records(
     raw: bytes, count: int, base_ts: int, max_ts: int, log_append_time: bool
-) -> tuple[list[Record], list[int] | None]:
-    """Decode the records section of ``raw``; return the records and their offset deltas (None if 0..n-1)."""
-    records: list[Record] = []
+) -> tuple[list[RecordRow], list[int] | None]:
+    """Decode the records section of ``raw``; return the rows and their offset deltas (None if 0..n-1)."""
+    records: list[RecordRow] = []
     deltas: list[int] = []
     contiguous = True
     pos = BATCH_OVERHEAD
@@ -298,7 +303,7 @@ def _decode_records(
                 contiguous = False
             deltas.append(off_delta)
             ts = max_ts if log_append_time else base_ts + ts_delta
-            records.append(Record(key, value, headers, ts))
+            records.append((key, value, headers, ts))
     except (IndexError, UnicodeDecodeError) as exc:
         raise CorruptRecordError(f"malformed records: {exc}") from exc
     if pos != end:
@@ -313,7 +318,9 @@ def _decode_records(
 class RecordBatch:
     """An immutable v2 record batch: header fields plus ``raw``, its exact encoding.
 
-    Built batches keep their ``Record`` objects; decoded batches decode records lazily on first access.
+    Built batches keep their records as plain-tuple rows (see :data:`RecordRow`); decoded batches decode
+    them lazily on first access. ``rows`` gives the tuples (hot paths), ``records`` makes :class:`Record`
+    objects on demand.
     """
 
     __slots__ = (
@@ -347,7 +354,7 @@ class RecordBatch:
     record_count: int
     attributes: int
     raw: bytes
-    _records: list[Record] | None
+    _records: list[RecordRow] | None
     _deltas: list[int] | None
 
     def __init__(
@@ -364,7 +371,7 @@ class RecordBatch:
         producer_epoch: int,
         base_sequence: int,
         record_count: int,
-        records: list[Record] | None = None,
+        records: list[RecordRow] | None = None,
         deltas: list[int] | None = None,
     ) -> None:
         self.raw = raw
@@ -388,7 +395,7 @@ class RecordBatch:
     @classmethod
     def build(
         cls,
-        records: Sequence[Record],
+        records: Sequence[RecordRow],
         *,
         base_offset: int = 0,
         partition_leader_epoch: int = NO_PARTITION_LEADER_EPOCH,
@@ -406,7 +413,7 @@ class RecordBatch:
         n = len(records)
         if n == 0:
             raise ValueError("a record batch needs at least one record")
-        base_ts = records[0].timestamp_ms
+        base_ts = records[0][3]
         chunks: list[bytes] = [b""]  # slot 0: attributes .. recordsCount, filled in below
         try:
             max_ts = _encode_records_fast(records, base_ts, chunks)
@@ -561,7 +568,7 @@ class RecordBatch:
 
     # -- records ----------------------------------------------------------------------------------------
 
-    def _decode(self) -> list[Record]:
+    def _decode(self) -> list[RecordRow]:
         records, deltas = _decode_records(
             self.raw,
             self.record_count,
@@ -574,24 +581,36 @@ class RecordBatch:
         return records
 
     @property
-    def records(self) -> list[Record]:
-        """The records (do not mutate the list). Decoded on first access for batches read from bytes."""
-        records = self._records
-        if records is None:
-            records = self._decode()
-        return records
+    def rows(self) -> list[RecordRow]:
+        """The records as plain tuples (do not mutate). Decoded on first access for batches read from bytes."""
+        rows = self._records
+        if rows is None:
+            rows = self._decode()
+        return rows
 
-    def iter_records(self) -> Iterator[tuple[int, Record]]:
-        """Yield ``(absolute offset, record)`` for every record of the batch."""
-        records = self.records
+    @property
+    def records(self) -> list[Record]:
+        """The records as :class:`Record` objects, made on demand from :attr:`rows`."""
+        new = _new_record
+        return [new(Record, r) for r in self.rows]
+
+    def iter_rows(self) -> Iterator[tuple[int, RecordRow]]:
+        """Yield ``(absolute offset, row)``: offsets follow the stored deltas (compacted batches have gaps)."""
+        rows = self.rows
         base = self.base_offset
         deltas = self._deltas
         if deltas is None:
-            for i, record in enumerate(records):
-                yield base + i, record
+            for i, row in enumerate(rows):
+                yield base + i, row
         else:
-            for delta, record in zip(deltas, records, strict=True):
-                yield base + delta, record
+            for delta, row in zip(deltas, rows, strict=True):
+                yield base + delta, row
+
+    def iter_records(self) -> Iterator[tuple[int, Record]]:
+        """Yield ``(absolute offset, record)`` for every record of the batch."""
+        new = _new_record
+        for offset, row in self.iter_rows():
+            yield offset, new(Record, row)
 
     # -- derived fields ---------------------------------------------------------------------------------
 
@@ -629,10 +648,10 @@ class RecordBatch:
         """The marker type of a control batch (None for a data batch)."""
         if not self.is_control:
             return None
-        records = self.records
-        if not records or records[0].key is None or len(records[0].key) < 4:
+        records = self.rows
+        if not records or records[0][0] is None or len(records[0][0]) < 4:
             raise CorruptRecordError("control batch without a valid control record key")
-        _version, type_id = _CONTROL_KEY.unpack_from(records[0].key)
+        _version, type_id = _CONTROL_KEY.unpack_from(records[0][0])
         try:
             return ControlType(type_id)
         except ValueError:
@@ -643,7 +662,7 @@ class RecordBatch:
         """The coordinator epoch stored in a transaction marker (-1 for a data batch)."""
         if not self.is_control:
             return -1
-        value = self.records[0].value
+        value = self.rows[0][1]
         if value is None or len(value) < 6:
             raise CorruptRecordError("control batch without a valid marker value")
         epoch: int = _CONTROL_VALUE.unpack_from(value)[1]

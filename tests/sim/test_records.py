@@ -266,7 +266,7 @@ def test_with_offsets_patches_header_and_keeps_crc_valid() -> None:
     decoded, _ = RecordBatch.decode(moved.raw)  # the CRC still validates
     assert decoded.base_offset == 1000 and decoded.partition_leader_epoch == 9
     assert decoded.last_offset == 1003
-    assert moved.records is batch.records
+    assert moved.rows is batch.rows  # the decoded rows are shared, not copied
     assert [o for o, _ in moved.iter_records()] == [1000, 1001, 1002, 1003]
 
 

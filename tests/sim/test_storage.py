@@ -68,3 +68,24 @@ def test_compaction_keeps_the_latest_value_per_key_at_its_original_offset() -> N
     offsets = [o for o, _k, _v in got]
     assert offsets != list(range(offsets[0], offsets[0] + len(offsets)))  # gaps are visible
     assert any("compacted k-0" in e.text for e in c.timeline)
+
+
+def test_consumers_read_the_original_offsets_inside_a_compacted_batch() -> None:
+    c = Cluster(3, seed=7, broker_config=BROKER)
+    c.create_topic(
+        "k", 1, 3, {"cleanup.policy": "compact", "segment.bytes": 300, "min.cleanable.dirty.ratio": "0.01"}
+    )
+    p = c.producer({"linger.ms": 50})
+    for i in range(6):  # one batch: a0 b0 a1 b1 a2 b2 at offsets 0..5
+        p.produce("k", key=b"ab"[i % 2 : i % 2 + 1], value=f"{'ab'[i % 2]}{i // 2}".encode(), partition=0)
+    p.flush()
+    produce(c, "k", [(b"z", b"filler")] * 6)  # roll, so the first batch is in a closed segment
+    c.run_for(5_000)
+    assert any("compacted k-0" in e.text for e in c.timeline)
+    con = c.consumer({"auto.offset.reset": "earliest"})
+    con.assign([TopicPartition("k", 0, OFFSET_BEGINNING)])
+    got = []
+    for _ in range(5):
+        got += [(m.offset(), m.key(), m.value()) for m in con.consume(100, timeout=0.5)]
+    assert (4, b"a", b"a2") in got and (5, b"b", b"b2") in got  # the survivors keep offsets 4 and 5
+    assert all(o >= 4 for o, k, _v in got if k in (b"a", b"b"))

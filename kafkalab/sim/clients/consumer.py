@@ -548,10 +548,9 @@ class Consumer(ClientNode):
                 continue
             if not b.is_control:
                 epoch = b.partition_leader_epoch
-                off = b.base_offset
-                for rec in b.records:
+                for off, row in b.iter_rows():  # compacted batches have gaps: offsets come from the batch
                     if off >= pos:
-                        h = rec.headers
+                        h = row[2]
                         append(
                             new_message(
                                 Message,
@@ -559,16 +558,15 @@ class Consumer(ClientNode):
                                     topic,
                                     partition,
                                     off,
-                                    rec[0],
-                                    rec[1],
+                                    row[0],
+                                    row[1],
                                     list(h) if h else None,
-                                    rec[3],
+                                    row[3],
                                     None,
                                     epoch,
                                 ),
                             )
                         )
-                    off += 1
             pos = last + 1
         st.fetch_position = pos
 

@@ -19,7 +19,7 @@ from ..errors import KafkaError, KafkaException, is_retriable
 from ..history import Op
 from ..metadata import NO_LEADER
 from ..partitioner import default_partition
-from ..records import Record, RecordBatch
+from ..records import RecordBatch, RecordRow
 from .common import OFFSET_INVALID, ClientNode, Message, config_bool, to_bytes
 
 if TYPE_CHECKING:
@@ -46,9 +46,6 @@ _BATCH_OVERHEAD = 61
 
 Callback = Callable[[KafkaError | None, Message], None]
 
-#: make a Record from a 4-tuple without the NamedTuple's Python-level __new__ (produce()'s hot path)
-_new_record = tuple.__new__
-
 
 class _Batch:
     __slots__ = (
@@ -72,7 +69,7 @@ class _Batch:
     def __init__(self, topic: str, partition: int, now_ms: int, deadline_ms: int) -> None:
         self.topic = topic
         self.partition = partition
-        self.records: list[Record] = []
+        self.records: list[RecordRow] = []
         self.callbacks: list[Callback | None] = []
         self.size = _BATCH_OVERHEAD
         self.created_ms = now_ms
@@ -228,7 +225,7 @@ class Producer(ClientNode):
                     size = _RECORD_OVERHEAD + len(key) + (len(value) if value is not None else 0)
                     if not batch.closed and batch.size + size < self.batch_size:
                         now = self.kernel.now_ms
-                        batch.records.append(_new_record(Record, (key, value, (), now)))
+                        batch.records.append((key, value, (), now))
                         batch.callbacks.append(on_delivery or callback)
                         batch.size += size
                         self._queued += 1
@@ -424,7 +421,7 @@ class Producer(ClientNode):
             batch = _Batch(topic, partition, now, now + self.delivery_timeout_ms)
             st.unsent.append(batch)
             self._wake(self.linger_ms)
-        batch.records.append(Record(key, value, headers, ts))
+        batch.records.append((key, value, headers, ts))
         batch.callbacks.append(cb)
         batch.size += rec_size
         if self.history.enabled:
@@ -546,7 +543,7 @@ class Producer(ClientNode):
             st.in_flight.append(b)
             if b.closed is False:
                 b.closed = True
-                if b.records[0].key is None and self._sticky.get(b.topic) == b.partition:
+                if b.records[0][0] is None and self._sticky.get(b.topic) == b.partition:
                     self._switch_sticky(b.topic, b.partition)
             stale = self.idempotent and (
                 b.sequence < 0 or b.producer_id != self.producer_id or b.producer_epoch != self.producer_epoch
@@ -639,9 +636,7 @@ class Producer(ClientNode):
         if retriable and b.attempts <= self.retries and now < b.deadline_ms:
             if self.history.enabled:
                 for rec in b.records:
-                    self.history.add(
-                        now, "retry", self.name, b.topic, b.partition, None, rec.key, rec.value, err
-                    )
+                    self.history.add(now, "retry", self.name, b.topic, b.partition, None, rec[0], rec[1], err)
             b.retry_at_ms = now + self.retry_backoff_ms
             st.retrying = True
             st.unsent.appendleft(b)
@@ -670,7 +665,7 @@ class Producer(ClientNode):
         if self.transactional_id:
             # acknowledged means committed: the history gets these records when the transaction commits
             for i, rec in enumerate(b.records):
-                self._txn_acked.append((topic, partition, base_offset + i, rec.key, rec.value))
+                self._txn_acked.append((topic, partition, base_offset + i, rec[0], rec[1]))
         elif self.history.enabled:
             ops = self.history.raw
             for i, rec in enumerate(b.records):
@@ -682,8 +677,8 @@ class Producer(ClientNode):
                         topic,
                         partition,
                         base_offset + i if known else None,
-                        rec.key,
-                        rec.value,
+                        rec[0],
+                        rec[1],
                         None,
                         None,
                     )
@@ -701,10 +696,10 @@ class Producer(ClientNode):
                             topic,
                             partition,
                             off,
-                            rec.key,
-                            rec.value,
-                            list(rec.headers) or None,
-                            rec.timestamp_ms,
+                            rec[0],
+                            rec[1],
+                            list(rec[2]) or None,
+                            rec[3],
                         ),
                     )
                 )
@@ -718,10 +713,10 @@ class Producer(ClientNode):
         self.last_error = err
         for rec, cb in zip(b.records, b.callbacks, strict=True):
             self.history.append(
-                Op(now, "fail", self.name, b.topic, b.partition, None, rec.key, rec.value, err_name)
+                Op(now, "fail", self.name, b.topic, b.partition, None, rec[0], rec[1], err_name)
             )
             self._reports.append(
-                (cb, err, Message(b.topic, b.partition, OFFSET_INVALID, rec.key, rec.value, error=err))
+                (cb, err, Message(b.topic, b.partition, OFFSET_INVALID, rec[0], rec[1], error=err))
             )
         self._queued -= len(b.records)
         self.failed_records += len(b.records)

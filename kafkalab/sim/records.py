@@ -594,6 +594,13 @@ class RecordBatch:
         new = _new_record
         return [new(Record, r) for r in self.rows]
 
+    @property
+    def offset_deltas(self) -> list[int] | None:
+        """Offset deltas of the records, or None when they are 0..n-1 (no gaps: the usual case)."""
+        if self._records is None:
+            self._decode()
+        return self._deltas
+
     def iter_rows(self) -> Iterator[tuple[int, RecordRow]]:
         """Yield ``(absolute offset, row)``: offsets follow the stored deltas (compacted batches have gaps)."""
         rows = self.rows

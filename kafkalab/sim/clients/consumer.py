@@ -548,25 +548,43 @@ class Consumer(ClientNode):
                 continue
             if not b.is_control:
                 epoch = b.partition_leader_epoch
-                for off, row in b.iter_rows():  # compacted batches have gaps: offsets come from the batch
-                    if off >= pos:
+                if b.offset_deltas is None:  # no gaps: offset = base offset + index
+                    off = b.base_offset
+                    rows = b.rows
+                    if pos > off:
+                        rows = rows[pos - off :]
+                        off = pos
+                    for row in rows:
                         h = row[2]
-                        append(
-                            new_message(
-                                Message,
-                                (
-                                    topic,
-                                    partition,
-                                    off,
-                                    row[0],
-                                    row[1],
-                                    list(h) if h else None,
-                                    row[3],
-                                    None,
-                                    epoch,
-                                ),
-                            )
+                        msg = (
+                            topic,
+                            partition,
+                            off,
+                            row[0],
+                            row[1],
+                            list(h) if h else None,
+                            row[3],
+                            None,
+                            epoch,
                         )
+                        append(new_message(Message, msg))
+                        off += 1
+                else:  # a compacted batch has gaps: the offsets come from the batch
+                    for off, row in b.iter_rows():
+                        if off >= pos:
+                            h = row[2]
+                            msg = (
+                                topic,
+                                partition,
+                                off,
+                                row[0],
+                                row[1],
+                                list(h) if h else None,
+                                row[3],
+                                None,
+                                epoch,
+                            )
+                            append(new_message(Message, msg))
             pos = last + 1
         st.fetch_position = pos
 

@@ -125,6 +125,8 @@ def _encode_varint(n: int) -> bytes:
 #: Precomputed encodings of 0 <= n < _VARINT_TABLE_SIZE (covers lengths up to 16 KiB and offset deltas).
 _VARINT_TABLE_SIZE = 1 << 14
 _VARINT: list[bytes] = [_encode_varint(n) for n in range(_VARINT_TABLE_SIZE)]
+#: ``len(_VARINT[n])`` (a list lookup is cheaper than calling len() on the hot path)
+_VARINT_SIZE: list[int] = [len(v) for v in _VARINT]
 #: ``attributes(0) + timestampDelta(0) + offsetDelta(i)``: the common prefix of a record body.
 _PREFIX_TS0: list[bytes] = [b"\x00\x00" + _VARINT[i] for i in range(_VARINT_TABLE_SIZE)]
 _NULL = b"\x01"  # zig-zag varint of -1
@@ -184,14 +186,16 @@ def _encode_records_fast(records: Sequence[RecordRow], base_ts: int, chunks: lis
     which case the caller falls back to the general path.
     """
     table = _VARINT
+    sizes = _VARINT_SIZE
     prefix0 = _PREFIX_TS0
     null = _NULL
+    zero = _ZERO
     extend = chunks.extend
     max_ts = base_ts
-    for i, r in enumerate(records):
-        key, value, headers, ts = r
+    for i, (key, value, headers, ts) in enumerate(records):
         if ts == base_ts:
             head = prefix0[i]
+            n = 2 + sizes[i]
         else:
             if ts > max_ts:
                 max_ts = ts
@@ -201,18 +205,29 @@ def _encode_records_fast(records: Sequence[RecordRow], base_ts: int, chunks: lis
                 + (table[delta] if 0 < delta < _VARINT_TABLE_SIZE else _encode_varint(delta))
                 + table[i]
             )
-        hdrs = _encode_headers(headers) if headers else _ZERO
+            n = len(head)
+        if headers:
+            hdrs = _encode_headers(headers)
+            n += len(hdrs)
+        else:
+            hdrs = zero
+            n += 1
         if key is None:
-            tk, lk, key = null, 0, b""
+            tk = null
+            key = b""
+            n += 1
         else:
             lk = len(key)
             tk = table[lk]
+            n += sizes[lk] + lk
         if value is None:
-            tv, lv, value = null, 0, b""
+            tv = null
+            value = b""
+            n += 1
         else:
             lv = len(value)
             tv = table[lv]
-        n = len(head) + len(tk) + lk + len(tv) + lv + len(hdrs)
+            n += sizes[lv] + lv
         extend((table[n], head, tk, key, tv, value, hdrs))
     return max_ts
 

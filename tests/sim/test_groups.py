@@ -333,6 +333,28 @@ def test_a_member_that_dies_during_coordinator_failover_is_still_expired() -> No
     assert owned(a) == {("t", 0), ("t", 1)}
 
 
+def process_then_commit(c: Cluster, con: Consumer, max_records: int, timeout: float) -> None:
+    """At-least-once: record each polled record as processed, then commit (a failed commit only means
+    the records are processed again)."""
+    for m in con.consume(max_records, timeout=timeout):
+        c.history.append(
+            Op(
+                c.now_ms,
+                "process",
+                con.name,
+                m.topic(),
+                m.partition(),
+                m.offset(),
+                m.key(),
+                m.value(),
+                None,
+                "g",
+            )
+        )
+    with contextlib.suppress(KafkaException):
+        con.commit(asynchronous=False)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_at_least_once_group_misses_nothing_through_broker_and_member_failures(seed: int) -> None:
     """Seeded faults: brokers die and come back, members crash and are replaced; commit-after-processing
@@ -349,24 +371,7 @@ def test_at_least_once_group_misses_nothing_through_broker_and_member_failures(s
         for i in range(3):
             p.produce("t", key=f"k{r}-{i}", value=f"v{r}-{i}")
         for con in list(members):
-            for m in con.consume(50, timeout=0.2):
-                h.append(
-                    Op(
-                        c.now_ms,
-                        "process",
-                        con.name,
-                        m.topic(),
-                        m.partition(),
-                        m.offset(),
-                        m.key(),
-                        m.value(),
-                        None,
-                        "g",
-                    )
-                )
-            # a failed commit only means the records are processed again
-            with contextlib.suppress(KafkaException):
-                con.commit(asynchronous=False)
+            process_then_commit(c, con, 50, 0.2)
         roll = rng.random()
         if roll < 0.1:
             victim = members.pop(rng.randrange(len(members)))
@@ -383,23 +388,7 @@ def test_at_least_once_group_misses_nothing_through_broker_and_member_failures(s
     p.flush(120)
     for _ in range(60):
         for con in members:
-            for m in con.consume(200, timeout=0.5):
-                h.append(
-                    Op(
-                        c.now_ms,
-                        "process",
-                        con.name,
-                        m.topic(),
-                        m.partition(),
-                        m.offset(),
-                        m.key(),
-                        m.value(),
-                        None,
-                        "g",
-                    )
-                )
-            with contextlib.suppress(KafkaException):
-                con.commit(asynchronous=False)
+            process_then_commit(c, con, 200, 0.5)
     result = check(h)
     assert result.summary()["acked"] == 120
     assert result.groups["g"].missing_count == 0

@@ -17,6 +17,7 @@ from ..errors import KafkaError, KafkaException
 from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
 from ..history import Op
 from ..metadata import NO_LEADER
+from ..records import RecordRow
 from .common import (
     OFFSET_BEGINNING,
     OFFSET_END,
@@ -549,42 +550,15 @@ class Consumer(ClientNode):
             if not b.is_control:
                 epoch = b.partition_leader_epoch
                 if b.offset_deltas is None:  # no gaps: offset = base offset + index
-                    off = b.base_offset
-                    rows = b.rows
-                    if pos > off:
-                        rows = rows[pos - off :]
-                        off = pos
-                    for row in rows:
-                        h = row[2]
-                        msg = (
-                            topic,
-                            partition,
-                            off,
-                            row[0],
-                            row[1],
-                            list(h) if h else None,
-                            row[3],
-                            None,
-                            epoch,
-                        )
-                        append(new_message(Message, msg))
-                        off += 1
+                    base = b.base_offset
+                    start = max(0, pos - base)
+                    numbered: Iterable[tuple[int, RecordRow]] = enumerate(b.rows[start:], base + start)
                 else:  # a compacted batch has gaps: the offsets come from the batch
-                    for off, row in b.iter_rows():
-                        if off >= pos:
-                            h = row[2]
-                            msg = (
-                                topic,
-                                partition,
-                                off,
-                                row[0],
-                                row[1],
-                                list(h) if h else None,
-                                row[3],
-                                None,
-                                epoch,
-                            )
-                            append(new_message(Message, msg))
+                    numbered = ((off, row) for off, row in b.iter_rows() if off >= pos)
+                for off, row in numbered:
+                    h = row[2]
+                    msg = (topic, partition, off, row[0], row[1], list(h) if h else None, row[3], None, epoch)
+                    append(new_message(Message, msg))
             pos = last + 1
         st.fetch_position = pos
 

@@ -31,6 +31,10 @@ class TraceEvent:
         return f"{self.time_ms} {self.seq} {self.node} {self.kind} {self.detail}"
 
 
+def _cancelled() -> None:
+    """What a cancelled timer holds instead of its callback."""
+
+
 @dataclass(slots=True, eq=False)
 class Timer:
     """Handle of a scheduled event; ``cancel()`` makes the kernel skip it."""
@@ -46,6 +50,9 @@ class Timer:
 
     def cancel(self) -> None:
         self.cancelled = True
+        # a cancelled timer stays in the heap until its time comes (a request timeout: 30 s of virtual
+        # time); dropping the callback now frees the closure it holds
+        self.fn = _cancelled
 
     def __lt__(self, other: Timer) -> bool:  # heap tie-break never reaches here: (time, seq) is unique
         return self.seq < other.seq

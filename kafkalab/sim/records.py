@@ -261,7 +261,7 @@ def _encode_records_general(records: Sequence[RecordRow], base_ts: int, chunks: 
 
 def _decode_records(
     raw: bytes, count: int, base_ts: int, max_ts: int, log_append_time: bool
-) -> tuple[list[RecordRow], list[int] | None]:
+) -> tuple[tuple[RecordRow, ...], list[int] | None]:
     """Decode the records section of ``raw``; return the rows and their offset deltas (None if 0..n-1)."""
     records: list[RecordRow] = []
     deltas: list[int] = []
@@ -323,7 +323,7 @@ def _decode_records(
         raise CorruptRecordError(f"malformed records: {exc}") from exc
     if pos != end:
         raise CorruptRecordError("trailing bytes after the last record")
-    return records, (None if contiguous else deltas)
+    return tuple(records), (None if contiguous else deltas)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -369,7 +369,7 @@ class RecordBatch:
     record_count: int
     attributes: int
     raw: bytes
-    _records: list[RecordRow] | None
+    _records: tuple[RecordRow, ...] | None
     _deltas: list[int] | None
 
     def __init__(
@@ -386,7 +386,7 @@ class RecordBatch:
         producer_epoch: int,
         base_sequence: int,
         record_count: int,
-        records: list[RecordRow] | None = None,
+        records: tuple[RecordRow, ...] | None = None,
         deltas: list[int] | None = None,
     ) -> None:
         self.raw = raw
@@ -464,7 +464,9 @@ class RecordBatch:
             producer_epoch=producer_epoch,
             base_sequence=base_sequence,
             record_count=n,
-            records=list(records),
+            # a tuple, not a list: once the collector sees it holds only atoms it stops tracking it,
+            # so a log of millions of records costs a full collection nothing
+            records=tuple(records),
         )
 
     @classmethod
@@ -583,7 +585,7 @@ class RecordBatch:
 
     # -- records ----------------------------------------------------------------------------------------
 
-    def _decode(self) -> list[RecordRow]:
+    def _decode(self) -> tuple[RecordRow, ...]:
         records, deltas = _decode_records(
             self.raw,
             self.record_count,
@@ -596,7 +598,7 @@ class RecordBatch:
         return records
 
     @property
-    def rows(self) -> list[RecordRow]:
+    def rows(self) -> tuple[RecordRow, ...]:
         """The records as plain tuples (do not mutate). Decoded on first access for batches read from bytes."""
         rows = self._records
         if rows is None:

@@ -66,3 +66,22 @@ def test_same_seed_and_actions_give_identical_traces_over_20_reruns() -> None:
 
 def test_different_seeds_give_different_traces() -> None:
     assert _run(7) != _run(8)
+
+
+def test_a_cancelled_timer_lets_go_of_its_callback() -> None:
+    import weakref
+
+    k = Kernel(seed=1)
+
+    class Callback:
+        def __call__(self) -> None:
+            raise AssertionError("a cancelled timer must not run")
+
+    cb = Callback()
+    ref = weakref.ref(cb)
+    t = k.schedule(30_000, "request-timeout", cb)
+    del cb
+    assert ref() is not None  # held by the pending timer
+    t.cancel()
+    assert ref() is None  # freed at once, though the timer stays in the heap until its time
+    k.run_for(60_000)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import partial
+from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..assignors import COOPERATIVE, MemberSubscription, parse_strategy
@@ -54,6 +57,14 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 
 #: stop prefetching a partition once this many records wait in the buffer
 _PREFETCH_RECORDS = 2000
+
+
+# pieces of a record row (key, value, headers, timestamp) and a Message maker, for the fetch hot path
+_KEY = itemgetter(0)
+_VALUE = itemgetter(1)
+_HEADERS = itemgetter(2)
+_TIMESTAMP = itemgetter(3)
+_MAKE_MESSAGE = partial(new_message, Message)
 
 
 class _PartState:
@@ -294,7 +305,8 @@ class Consumer(ClientNode):
             return out
         now = self.kernel.now_ms
         record = self.history.enabled
-        ops = self.history.raw
+        history = self.history
+        ops = history.tail
         name, group = self.name, self.group_id
         for key in sorted(self._parts):
             st = self._parts[key]
@@ -312,21 +324,13 @@ class Consumer(ClientNode):
             if len(out) > start:
                 pos = out[-1]._offset + 1
                 if record:
+                    topic, partition = key
+                    # a Message is a tuple: (topic, partition, offset, key, value, ...)
                     ops.extend(
-                        (
-                            now,
-                            "consume",
-                            name,
-                            m._topic,
-                            m._partition,
-                            m._offset,
-                            m._key,
-                            m._value,
-                            None,
-                            group,
-                        )
+                        (now, "consume", name, topic, partition, m[2], m[3], m[4], None, group)
                         for m in out[start:]
                     )
+                    history.seal()
             if not buf and pos is not None and st.fetch_position is not None and st.fetch_position > pos:
                 pos = st.fetch_position  # past control records and aborted transactions, as Java's consumer
             st.position = pos
@@ -552,7 +556,29 @@ class Consumer(ClientNode):
                 if b.offset_deltas is None:  # no gaps: offset = base offset + index
                     base = b.base_offset
                     start = max(0, pos - base)
-                    numbered: Iterable[tuple[int, RecordRow]] = enumerate(b.rows[start:], base + start)
+                    rows = b.rows[start:] if start else b.rows
+                    if not any(map(_HEADERS, rows)):
+                        # the usual case, no headers: every Message is put together by C iterators
+                        first = base + start
+                        buf.extend(
+                            map(
+                                _MAKE_MESSAGE,
+                                zip(
+                                    repeat(topic),
+                                    repeat(partition),
+                                    range(first, first + len(rows)),
+                                    map(_KEY, rows),
+                                    map(_VALUE, rows),
+                                    repeat(None),
+                                    map(_TIMESTAMP, rows),
+                                    repeat(None),
+                                    repeat(epoch),
+                                ),
+                            )
+                        )
+                        pos = last + 1
+                        continue
+                    numbered: Iterable[tuple[int, RecordRow]] = enumerate(rows, base + start)
                 else:  # a compacted batch has gaps: the offsets come from the batch
                     numbered = ((off, row) for off, row in b.iter_rows() if off >= pos)
                 for off, row in numbered:

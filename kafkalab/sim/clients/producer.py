@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from ..broker import ProduceRequest, ProduceResult
@@ -231,7 +232,7 @@ class Producer(ClientNode):
                         self._queued += 1
                         history = self.history
                         if history.enabled:
-                            history.raw.append(
+                            history.tail.append(
                                 (now, "send", self.name, topic, p, None, key, value, None, None)
                             )
                         return
@@ -667,22 +668,16 @@ class Producer(ClientNode):
             for i, rec in enumerate(b.records):
                 self._txn_acked.append((topic, partition, base_offset + i, rec[0], rec[1]))
         elif self.history.enabled:
-            ops = self.history.raw
-            for i, rec in enumerate(b.records):
-                ops.append(
-                    (
-                        now,
-                        "ack",
-                        name,
-                        topic,
-                        partition,
-                        base_offset + i if known else None,
-                        rec[0],
-                        rec[1],
-                        None,
-                        None,
-                    )
+            history = self.history
+            history.tail.extend(
+                (now, "ack", name, topic, partition, off, rec[0], rec[1], None, None)
+                for off, rec in zip(
+                    range(base_offset, base_offset + len(b.records)) if known else repeat(None),
+                    b.records,
+                    strict=False,  # repeat(None) is endless
                 )
+            )
+            history.seal()
         reports = self._reports
         for i, cb in enumerate(b.callbacks):
             if cb is not None:  # like librdkafka, a report without a callback costs nothing

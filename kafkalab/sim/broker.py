@@ -502,7 +502,9 @@ class Broker(Endpoint):
             self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
 
     def crash(self) -> None:
-        """kill -9: memory is gone; files stay exactly as written."""
+        """kill -9: memory is gone; files stay exactly as written (the OS still has every write)."""
+        for p in self.partitions.values():
+            p.log.flush()
         super().crash()
         for p in self.partitions.values():
             p.fetch_token += 1

@@ -206,7 +206,7 @@ def build_batch_with_offset_deltas(
         base_sequence=base_sequence,
         record_count=len(records),
         # LogAppendTime records read back with the batch's max timestamp: let them decode lazily
-        records=None if log_append_time else [r for _, r in records],
+        records=None if log_append_time else tuple(r for _, r in records),
         deltas=None if contiguous or log_append_time else deltas,
     )
 
@@ -300,6 +300,10 @@ class SegmentInfo:
     active: bool
 
 
+#: write buffer of an active segment's .log file (see _Segment._files)
+_WRITE_BUFFER_BYTES = 1 << 18
+
+
 class _Segment:
     """One segment: its three files, its batches in memory and its index entries."""
 
@@ -352,12 +356,21 @@ class _Segment:
                 pass
 
     def _files(self) -> tuple[BinaryIO, BinaryIO, BinaryIO]:
+        # Buffered: the buffer stands in for the OS page cache that Kafka's write() goes to. Whatever
+        # reads the files flushes first (segments_info, close, truncation), and a broker crash flushes,
+        # because what a Kafka broker wrote survives the death of its process.
         if self._log_f is None or self._index_f is None or self._timeindex_f is None:
             self.close_files()
-            self._log_f = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - kept open while active
-            self._index_f = open(self.index_path, "ab", buffering=0)  # noqa: SIM115
-            self._timeindex_f = open(self.timeindex_path, "ab", buffering=0)  # noqa: SIM115
+            self._log_f = open(self.log_path, "ab", buffering=_WRITE_BUFFER_BYTES)  # noqa: SIM115 - kept open while active
+            self._index_f = open(self.index_path, "ab")  # noqa: SIM115
+            self._timeindex_f = open(self.timeindex_path, "ab")  # noqa: SIM115
         return self._log_f, self._index_f, self._timeindex_f
+
+    def flush_files(self) -> None:
+        """Hand every buffered write to the OS, so the files hold all that was appended."""
+        for f in (self._log_f, self._index_f, self._timeindex_f):
+            if f is not None:
+                f.flush()
 
     def close_files(self) -> None:
         for f in (self._log_f, self._index_f, self._timeindex_f):
@@ -385,7 +398,7 @@ class _Segment:
     def append(self, batch: RecordBatch, index_interval_bytes: int) -> None:
         log_f, index_f, timeindex_f = self._files()
         position = self.size
-        self._write_all(log_f, batch.raw)
+        log_f.write(batch.raw)  # a buffered file writes everything it is given
         self.batches.append(batch)
         self.bases.append(batch.base_offset)
         self.positions.append(position)
@@ -397,10 +410,10 @@ class _Segment:
         if self.bytes_since_index > index_interval_bytes:
             entry = (batch.last_offset - self.base_offset, position)
             self.index_entries.append(entry)
-            self._write_all(index_f, _INDEX_ENTRY.pack(*entry))
+            index_f.write(_INDEX_ENTRY.pack(*entry))
             time_entry = self._maybe_time_entry()
             if time_entry is not None:
-                self._write_all(timeindex_f, _TIMEINDEX_ENTRY.pack(*time_entry))
+                timeindex_f.write(_TIMEINDEX_ENTRY.pack(*time_entry))
             self.bytes_since_index = 0
         self.bytes_since_index += len(batch.raw)
 
@@ -415,11 +428,11 @@ class _Segment:
 
     def on_become_inactive(self) -> None:
         """The segment is no longer the active one: final time index entry, close the files."""
+        self.close_files()  # first: the entry goes after whatever is still buffered
         entry = self._maybe_time_entry()
         if entry is not None:
             with open(self.timeindex_path, "ab", buffering=0) as f:
                 self._write_all(f, _TIMEINDEX_ENTRY.pack(*entry))
-        self.close_files()
 
     # -- rebuilding -------------------------------------------------------------------------------------
 
@@ -510,6 +523,10 @@ class PartitionLog:
     """The log of one partition replica (Kafka's ``UnifiedLog`` + ``LeaderEpochFileCache``).
 
     ``clock()`` returns virtual time in milliseconds; it is used for ``segment.ms`` rolling only.
+
+    Appends to the active segment are buffered in memory, standing in for the OS page cache: call
+    :meth:`flush` (or :meth:`segments_info`, or :meth:`close`) before reading the files of a live log from
+    outside, e.g. by opening a second ``PartitionLog`` on the same directory. A broker crash flushes.
     """
 
     def __init__(self, directory: Path, config: LogConfig, clock: Callable[[], int]) -> None:
@@ -822,6 +839,8 @@ class PartitionLog:
             yield from batches[bi if i == si else 0 :]
 
     def segments_info(self) -> list[SegmentInfo]:
+        """Each segment's files and extent; the files are flushed first, so they can be read."""
+        self.flush()
         last = len(self._segments) - 1
         return [s.info(active=i == last) for i, s in enumerate(self._segments)]
 
@@ -1315,6 +1334,11 @@ class PartitionLog:
         return epochs[hi - 1][0], epochs[hi][1]
 
     # ------------------------------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Hand buffered appends to the OS (what a crash of the broker process must not lose)."""
+        for segment in self._segments:
+            segment.flush_files()
 
     def close(self) -> None:
         for segment in self._segments:

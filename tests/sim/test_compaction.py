@@ -342,6 +342,7 @@ def test_interrupted_swap_is_completed_on_open(tmp_path: Path) -> None:
     put(log, clock, ("b", "2"))
     roll(clock)
     put(log, clock, ("z", "z"))
+    log.flush()  # what a crash leaves: every write is in the files
     shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same log, not cleaned
     uncleaned = entries(log)
     result = log.clean(clock.now)
@@ -352,6 +353,7 @@ def test_interrupted_swap_is_completed_on_open(tmp_path: Path) -> None:
     shutil.copy(tmp_path / "a" / first, tmp_path / "b" / (first + ".swap"))
     (tmp_path / "b" / (segment_file_name(0, ".index") + ".swap")).write_bytes(b"")
     (tmp_path / "b" / (segment_file_name(5, ".log") + ".cleaned")).write_bytes(b"garbage")
+    log.flush()
     assert entries(open_log(tmp_path / "a", clock)) == entries(log)
     recovered = open_log(tmp_path / "b", clock)
     # old segments 0 and 4 lie in the swapped range [0, 5): deleted, the swap file took their place

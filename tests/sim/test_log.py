@@ -76,6 +76,7 @@ def test_append_assigns_offsets_and_reads_back(tmp_path: Path) -> None:
     assert values(log.read(0, 10**6)) == [(0, b"a0"), (1, b"a1"), (2, b"a2"), (3, b"b0"), (4, b"b1")]
     assert list(log.iter_batches(3)) == [b]
     # the stored bytes are the batch with patched offsets and a still valid CRC
+    log.flush()  # appends are buffered as in the OS page cache; reading the file directly needs this
     on_disk, valid = decode_batches((tmp_path / segment_file_name(0, ".log")).read_bytes())
     assert on_disk == [a, b] and valid == a.size_bytes + b.size_bytes
 
@@ -377,6 +378,7 @@ def test_truncate_fully_and_start_at(tmp_path: Path) -> None:
         log.read(0, 100)
     batch = log.append_as_leader(make_batch(1), 2)
     assert batch.base_offset == 50
+    log.flush()
     reopened = open_log(tmp_path)
     assert reopened.log_start_offset == 50 and reopened.log_end_offset == 51
     assert reopened.epoch_entries() == [(2, 50)]

@@ -175,6 +175,7 @@ def test_log_start_offset_truncates_the_epoch_cache_from_start(tmp_path: Path) -
     assert log.epoch_entries() == [(1, 0), (2, 4), (3, 6)]
     log.maybe_increment_log_start_offset(5)
     assert log.epoch_entries() == [(2, 5), (3, 6)]  # LeaderEpochFileCache.truncateFromStart
+    log.flush()
     assert open_log(tmp_path, clock).epoch_entries() == [(2, 5), (3, 6)]
 
 

@@ -89,3 +89,22 @@ def test_consumers_read_the_original_offsets_inside_a_compacted_batch() -> None:
         got += [(m.offset(), m.key(), m.value()) for m in con.consume(100, timeout=0.5)]
     assert (4, b"a", b"a2") in got and (5, b"b", b"b2") in got  # the survivors keep offsets 4 and 5
     assert all(o >= 4 for o, k, _v in got if k in (b"a", b"b"))
+
+
+def test_a_killed_broker_leaves_every_appended_byte_in_its_files() -> None:
+    """Appends are buffered like the OS page cache; a process crash must not lose what was written."""
+    c = Cluster(brokers=3, seed=5)
+    c.create_topic("t", 1, 3)
+    produce(c, "t", [(None, b"x" * 100)] * 30)
+    leader = c.describe_topic("t")[0].leader
+    log = c.brokers[leader].partitions[("t", 0)].log
+    expected = [(s.log_path, s.size_bytes) for s in log.segments_info()]
+    produce(c, "t", [(None, b"y" * 100)] * 5)  # buffered, not yet flushed by anything
+    expected_size = log.log_end_offset
+    c.kill_broker(leader)
+    on_disk = sum(path.stat().st_size for path, _ in expected)
+    assert on_disk > sum(size for _, size in expected)
+    c.restart_broker(leader)
+    c.run_for(5_000)
+    assert c.brokers[leader].partitions[("t", 0)].log.log_end_offset == expected_size == 35
+    c.close()

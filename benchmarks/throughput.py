@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import tempfile
 import time
 
@@ -76,9 +77,13 @@ def main() -> None:
     )
     args = ap.parse_args()
     data_dir = tempfile.mkdtemp(prefix="kafkalab-bench-", dir="/dev/shm") if args.tmpfs else None
-    rate, cpu_rate = run(
-        args.records, args.partitions, not args.no_history, args.batch_size, args.tune_gc, data_dir
-    )
+    try:
+        rate, cpu_rate = run(
+            args.records, args.partitions, not args.no_history, args.batch_size, args.tune_gc, data_dir
+        )
+    finally:
+        if data_dir is not None:  # a cluster leaves a data dir it was given; tmpfs is memory
+            shutil.rmtree(data_dir, ignore_errors=True)
     print(
         f"produce->replicate(RF=3, acks=all)->consume: {args.records} records of 100 bytes, "
         f"{args.partitions} partitions, batch.size={args.batch_size}, history={'off' if args.no_history else 'on'}, "

@@ -7,7 +7,8 @@ write from a duplicate, as in Jepsen's kafka workload.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice, repeat
 from typing import NamedTuple, overload
 
 __all__ = ["CHUNK_OPS", "History", "Op", "OP_TYPES"]
@@ -49,8 +50,35 @@ RawOp = tuple[
 ]
 
 
-#: ops per sealed chunk of a :class:`History`
+#: a run of ops of one type, client and partition at one time, stored column-wise:
+#: (time_ms, type, client, topic, partition, offsets (None: each None), keys, values, group)
+BatchOp = tuple[
+    int,
+    str,
+    str,
+    str,
+    int,
+    "range | tuple[int, ...] | None",
+    tuple["bytes | None", ...],
+    tuple["bytes | None", ...],
+    "str | None",
+]
+Entry = RawOp | BatchOp
+
+#: entries per sealed chunk of a :class:`History`
 CHUNK_OPS = 4096
+
+
+def _expand(entries: Iterable[Entry]) -> Iterator[RawOp]:
+    for e in entries:
+        if len(e) == 10:
+            yield e  # type: ignore[misc]
+        else:
+            time_ms, type_, client, topic, partition, offsets, keys, values, group = e  # type: ignore[misc]
+            for offset, key, value in zip(
+                repeat(None) if offsets is None else offsets, keys, values, strict=False
+            ):
+                yield (time_ms, type_, client, topic, partition, offset, key, value, None, group)
 
 
 class OpsView(Sequence[Op]):
@@ -71,9 +99,14 @@ class OpsView(Sequence[Op]):
     def __getitem__(self, i: slice) -> list[Op]: ...
 
     def __getitem__(self, i: int | slice) -> Op | list[Op]:
+        """By position (walks the history: iterate instead where you can)."""
         if isinstance(i, slice):
             return [Op._make(t) for t in list(self._history.iter_raw())[i]]
-        return Op._make(self._history.raw_at(i))
+        n = len(self._history)
+        j = i + n if i < 0 else i
+        if not 0 <= j < n:
+            raise IndexError("history index out of range")
+        return Op._make(next(islice(self._history.iter_raw(), j, None)))
 
     def __iter__(self) -> Iterator[Op]:
         make = Op._make
@@ -84,17 +117,18 @@ class OpsView(Sequence[Op]):
 class History:
     """Append-only history of client operations, cheap on the hot path.
 
-    Operations are stored as plain tuples: clients append to :attr:`tail`, and every
-    :data:`CHUNK_OPS` of them are sealed into one tuple. CPython's cycle collector stops tracking a tuple
-    that holds only atoms, so a sealed chunk (a tuple of such tuples) costs a full collection nothing,
-    where one list of millions of ops would be walked every time. Read the ops as :class:`Op` objects
-    through ``ops`` or by iterating.
+    Operations are stored as plain tuples: clients append to :attr:`tail` (one op, or with
+    :meth:`add_batch` a run of ops stored column-wise), and every :data:`CHUNK_OPS` entries are sealed into
+    one tuple. CPython's cycle collector stops tracking a tuple that holds only atoms, so a sealed chunk
+    (a tuple of such tuples) costs a full collection nothing, where one list of millions of ops would be
+    walked every time. Read the ops as :class:`Op` objects through ``ops`` or by iterating.
     """
 
     def __init__(self) -> None:
-        self._sealed: list[tuple[RawOp, ...]] = []
+        self._sealed: list[tuple[Entry, ...]] = []
         #: the open chunk; hot paths append here and call :meth:`seal` now and then
-        self.tail: list[RawOp] = []
+        self.tail: list[Entry] = []
+        self._extra_ops = 0  # ops beyond one per entry, from add_batch
         self.enabled = True
 
     @property
@@ -132,28 +166,36 @@ class History:
             if len(self.tail) >= CHUNK_OPS:
                 self.seal()
 
+    def add_batch(
+        self,
+        time_ms: int,
+        type_: str,
+        client: str,
+        topic: str,
+        partition: int,
+        offsets: range | tuple[int, ...] | None,
+        keys: tuple[bytes | None, ...],
+        values: tuple[bytes | None, ...],
+        group: str | None = None,
+    ) -> None:
+        """One op per key (all of ``type_``, at ``time_ms``, no error) in a single entry."""
+        if self.enabled and keys:
+            self.tail.append((time_ms, type_, client, topic, partition, offsets, keys, values, group))
+            self._extra_ops += len(keys) - 1
+            if len(self.tail) >= CHUNK_OPS:
+                self.seal()
+
     def iter_raw(self) -> Iterator[RawOp]:
         """Every op as a plain tuple, in order."""
         for chunk in self._sealed:
-            yield from chunk
-        yield from self.tail
-
-    def raw_at(self, i: int) -> RawOp:
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("history index out of range")
-        sealed_ops = len(self._sealed) * CHUNK_OPS
-        if i < sealed_ops:
-            return self._sealed[i // CHUNK_OPS][i % CHUNK_OPS]
-        return self.tail[i - sealed_ops]
+            yield from _expand(chunk)
+        yield from _expand(self.tail)
 
     def __iter__(self) -> Iterator[Op]:
         return iter(OpsView(self))
 
     def __len__(self) -> int:
-        return len(self._sealed) * CHUNK_OPS + len(self.tail)
+        return len(self._sealed) * CHUNK_OPS + len(self.tail) + self._extra_ops
 
     def of_type(self, type_: str) -> list[Op]:
         return [Op._make(t) for t in self.iter_raw() if t[1] == type_]

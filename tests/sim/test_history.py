@@ -54,3 +54,25 @@ def test_a_busy_run_records_every_send_ack_and_consume_once() -> None:
     consumes = {(op.partition, op.offset): op.value for op in c.history if op.type == "consume"}
     assert acks == consumes
     c.close()
+
+
+def test_runs_added_column_wise_read_back_as_single_ops() -> None:
+    h = History()
+    h.add(1, "send", "p", "t", 0, None, b"k0", b"v0")
+    h.add_batch(2, "ack", "p", "t", 0, range(10, 13), (b"k0", b"k1", b"k2"), (b"v0", b"v1", b"v2"))
+    h.add_batch(3, "ack", "p", "t", 1, None, (None,), (b"w",))  # acks=0: no offsets
+    h.add_batch(4, "consume", "c", "t", 0, (10, 12), (b"k0", b"k2"), (b"v0", b"v2"), "g")
+    h.add_batch(5, "consume", "c", "t", 0, (), (), (), "g")  # nothing taken: nothing recorded
+    expected = [
+        Op(1, "send", "p", "t", 0, None, b"k0", b"v0"),
+        Op(2, "ack", "p", "t", 0, 10, b"k0", b"v0"),
+        Op(2, "ack", "p", "t", 0, 11, b"k1", b"v1"),
+        Op(2, "ack", "p", "t", 0, 12, b"k2", b"v2"),
+        Op(3, "ack", "p", "t", 1, None, None, b"w"),
+        Op(4, "consume", "c", "t", 0, 10, b"k0", b"v0", None, "g"),
+        Op(4, "consume", "c", "t", 0, 12, b"k2", b"v2", None, "g"),
+    ]
+    assert list(h) == expected
+    assert len(h) == len(expected)
+    assert [h.ops[i] for i in range(-len(expected), len(expected))] == expected * 2
+    assert h.ops[2:4] == expected[2:4]

@@ -65,6 +65,9 @@ _VALUE = itemgetter(1)
 _HEADERS = itemgetter(2)
 _TIMESTAMP = itemgetter(3)
 _MAKE_MESSAGE = partial(new_message, Message)
+_MESSAGE_OFFSET = itemgetter(2)
+_MESSAGE_KEY = itemgetter(3)
+_MESSAGE_VALUE = itemgetter(4)
 
 
 class _PartState:
@@ -306,7 +309,6 @@ class Consumer(ClientNode):
         now = self.kernel.now_ms
         record = self.history.enabled
         history = self.history
-        ops = history.tail
         name, group = self.name, self.group_id
         for key in sorted(self._parts):
             st = self._parts[key]
@@ -324,13 +326,21 @@ class Consumer(ClientNode):
             if len(out) > start:
                 pos = out[-1]._offset + 1
                 if record:
-                    topic, partition = key
-                    # a Message is a tuple: (topic, partition, offset, key, value, ...)
-                    ops.extend(
-                        (now, "consume", name, topic, partition, m[2], m[3], m[4], None, group)
-                        for m in out[start:]
+                    taken = out[start:]
+                    first = taken[0][2]  # a Message is a tuple: (topic, partition, offset, key, value, ...)
+                    history.add_batch(
+                        now,
+                        "consume",
+                        name,
+                        key[0],
+                        key[1],
+                        range(first, pos)
+                        if pos - first == len(taken)
+                        else tuple(map(_MESSAGE_OFFSET, taken)),
+                        tuple(map(_MESSAGE_KEY, taken)),
+                        tuple(map(_MESSAGE_VALUE, taken)),
+                        group,
                     )
-                    history.seal()
             if not buf and pos is not None and st.fetch_position is not None and st.fetch_position > pos:
                 pos = st.fetch_position  # past control records and aborted transactions, as Java's consumer
             st.position = pos

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..broker import ProduceRequest, ProduceResult
@@ -45,6 +45,8 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 _RECORD_OVERHEAD = 8
 _BATCH_OVERHEAD = 61
 
+_KEY = itemgetter(0)  # of a record row (key, value, headers, timestamp)
+_VALUE = itemgetter(1)
 Callback = Callable[[KafkaError | None, Message], None]
 
 
@@ -668,16 +670,17 @@ class Producer(ClientNode):
             for i, rec in enumerate(b.records):
                 self._txn_acked.append((topic, partition, base_offset + i, rec[0], rec[1]))
         elif self.history.enabled:
-            history = self.history
-            history.tail.extend(
-                (now, "ack", name, topic, partition, off, rec[0], rec[1], None, None)
-                for off, rec in zip(
-                    range(base_offset, base_offset + len(b.records)) if known else repeat(None),
-                    b.records,
-                    strict=False,  # repeat(None) is endless
-                )
+            records = b.records
+            self.history.add_batch(
+                now,
+                "ack",
+                name,
+                topic,
+                partition,
+                range(base_offset, base_offset + len(records)) if known else None,
+                tuple(map(_KEY, records)),
+                tuple(map(_VALUE, records)),
             )
-            history.seal()
         reports = self._reports
         for i, cb in enumerate(b.callbacks):
             if cb is not None:  # like librdkafka, a report without a callback costs nothing
@@ -805,7 +808,8 @@ class Producer(ClientNode):
             raise KafkaException(KafkaError("_TIMED_OUT", f"{op} timed out"))
         return box[0]
 
-    def _fence(self, err: str) -> None:
+    def _fence(self, err: str) -> KafkaError:
+        """A newer producer owns our transactional.id: every later call fails with the returned error."""
         if self._fatal is None:
             self._fatal = KafkaError(
                 "_FENCED",
@@ -817,6 +821,7 @@ class Producer(ClientNode):
                 f"producer {self.name} was fenced ({err}): a newer producer owns "
                 f"transactional.id {self.transactional_id}"
             )
+        return self._fatal
 
     def _check_txn(self, *states: str) -> None:
         if not self.transactional_id:
@@ -930,7 +935,7 @@ class Producer(ClientNode):
         if box[0]["error"] != "NO_ERROR":
             e = box[0]["error"]
             if e == "PRODUCER_FENCED":
-                self._fence(e)
+                raise KafkaException(self._fence(e))
             self.txn_state = "ABORTABLE_ERROR"
             raise KafkaException(KafkaError(e, f"TxnOffsetCommit failed: {e}"))
 
@@ -955,8 +960,7 @@ class Producer(ClientNode):
             )
             if err != "NO_ERROR":
                 if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
-                    self._fence(err)
-                    raise KafkaException(self._fatal or KafkaError(err))
+                    raise KafkaException(self._fence(err))
                 self.txn_state = "ABORTABLE_ERROR"
                 raise KafkaException(KafkaError(err))
         now = self.kernel.now_ms
@@ -980,8 +984,7 @@ class Producer(ClientNode):
             )
             if err != "NO_ERROR":
                 if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
-                    self._fence(err)
-                    raise KafkaException(self._fatal or KafkaError(err))
+                    raise KafkaException(self._fence(err))
                 raise KafkaException(KafkaError(err))
         now = self.kernel.now_ms
         for topic, partition, _off, key, value in self._txn_acked:

@@ -12,7 +12,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kafkalab",
         description="An interactive lab that teaches Apache Kafka on a deterministic in-process cluster.",
     )
-    parser.add_argument("--version", action="version", version="kafkalab 0.1.0")
+    parser.add_argument(
+        "--version", action="store_true", help="print the version and how the simulation runs"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="run a short scripted scenario headless and print what happened")
     demo.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
@@ -63,6 +65,14 @@ def run_demo(brokers: int, seed: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from . import build
+
+    if args.version:
+        print(f"kafkalab 0.1.0 ({build.describe()})")
+        return 0
+    stale = build.stale_sources()
+    if stale:
+        print("kafkalab: warning: " + build.STALE_HINT.format(files=", ".join(stale)), file=sys.stderr)
     if args.command == "demo":
         return run_demo(args.brokers, args.seed)
     if args.command == "compare":

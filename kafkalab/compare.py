@@ -37,7 +37,6 @@ from typing import Any
 
 from .checker import check
 from .sim.cluster import Cluster, TimelineEntry
-from .sim.errors import KafkaException
 from .sim.history import Op
 from .sim.workloads import Copier
 
@@ -473,34 +472,6 @@ class _Driver:
             raise ValueError(f"unknown fault kind {k!r}")
 
 
-class _Copier(Copier):
-    """The sim's Copier, with failed offset commits and transaction commits noted on the timeline."""
-
-    def start(self) -> None:
-        super().start()
-        consumer, producer, note = self.consumer, self.producer, self.cluster.note
-        assert consumer is not None and producer is not None
-
-        def noting(fn: Any, what: str) -> Any:
-            def call(*args: Any, **kwargs: Any) -> Any:
-                try:
-                    return fn(*args, **kwargs)
-                except KafkaException as e:
-                    note(f"{what} failed ({e.error.name()})")
-                    raise
-
-            return call
-
-        consumer.commit = noting(consumer.commit, f"{consumer.name}: offset commit")  # type: ignore[method-assign]
-        if self.mode == "exactly_once":
-            producer.send_offsets_to_transaction = noting(  # type: ignore[method-assign]
-                producer.send_offsets_to_transaction, f"{producer.name}: send_offsets_to_transaction"
-            )
-            producer.commit_transaction = noting(  # type: ignore[method-assign]
-                producer.commit_transaction, f"{producer.name}: commit_transaction"
-            )
-
-
 def run_setup(setup: Setup, schedule: Schedule, seed: int, records: int) -> SetupRun:
     """Run the pipeline for one setup on a fresh cluster; deterministic in (setup, schedule, seed, records)."""
     cluster = Cluster(3, seed=seed, broker_config=BROKER_CONFIG)
@@ -515,7 +486,7 @@ def _run(cluster: Cluster, setup: Setup, schedule: Schedule, seed: int, records:
     cluster.create_topic("in", 2, 3, TOPIC_CONFIG)
     cluster.create_topic("out", 2, 3, TOPIC_CONFIG)
     source = cluster.producer(setup.producer_config(), name=SOURCE)
-    copier = _Copier(
+    copier = Copier(
         cluster,
         "in",
         "out",
@@ -523,6 +494,7 @@ def _run(cluster: Cluster, setup: Setup, schedule: Schedule, seed: int, records:
         group_id=GROUP,
         batch=5,
         transform=lambda v: (v or b"").replace(b"in-", b"out-", 1),
+        note_failures=True,
     )
     # the workload starts at the same virtual time in every setup, so their timelines line up
     start = max(cluster.now_ms, START_MS)

@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mypy_extensions import mypyc_attr
 
 from .broker import BROKER_DEFAULTS, Broker
 from .clients.admin import AdminClient, NewTopic
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 
+@mypyc_attr(native_class=False)
 class InvariantViolation(AssertionError):
     """A replication invariant broke: a bug in the simulation, never expected behaviour."""
 
@@ -137,10 +138,13 @@ class Cluster:
         self.net = Network(self.kernel, latency_ms=latency_ms, jitter_ms=jitter_ms)
         self.history = History()
         self.timeline: list[TimelineEntry] = []
-        self._own_dir = data_dir is None
-        self.data_dir = Path(tempfile.mkdtemp(prefix="kafkalab-")) if data_dir is None else Path(data_dir)
-        if self._own_dir:
-            self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.data_dir), True)
+        # the temporary data dir (if we made it) is removed on close() or when the cluster is collected
+        self._tmp_dir: tempfile.TemporaryDirectory[str] | None = None
+        if data_dir is None:
+            self._tmp_dir = tempfile.TemporaryDirectory(prefix="kafkalab-", ignore_cleanup_errors=True)
+            self.data_dir = Path(self._tmp_dir.name)
+        else:
+            self.data_dir = Path(data_dir)
         self.config = dict(BROKER_DEFAULTS)
         self.config.update(
             {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (broker_config or {}).items()}
@@ -601,5 +605,5 @@ class Cluster:
         for b in self.brokers.values():
             for part in b.partitions.values():
                 part.log.close()
-        if self._own_dir:
-            self._finalizer()
+        if self._tmp_dir is not None:
+            self._tmp_dir.cleanup()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import builtins
 from typing import ClassVar
 
+from mypy_extensions import mypyc_attr
+
 # name -> (code, retriable)
 _ERRORS: dict[str, tuple[int, bool]] = {
     "NO_ERROR": (0, False),
@@ -91,6 +93,7 @@ _ERRORS: dict[str, tuple[int, bool]] = {
 _BY_CODE: dict[int, str] = {code: name for name, (code, _r) in _ERRORS.items()}
 
 
+@mypyc_attr(native_class=False)
 class KafkaError:
     """An error, shaped like ``confluent_kafka.KafkaError``: ``code()``, ``name()``, ``str()``."""
 
@@ -141,7 +144,8 @@ class KafkaError:
     def __repr__(self) -> builtins.str:
         return f'KafkaError{{code={self._name},val={self._code},str="{self._reason}"}}'
 
-    __str__ = __repr__
+    def __str__(self) -> builtins.str:
+        return self.__repr__()
 
 
 for _name, (_code, _r) in _ERRORS.items():

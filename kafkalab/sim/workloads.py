@@ -39,7 +39,9 @@ class Copier:
         transform: Callable[[bytes | None], bytes | None] = lambda v: v,
         batch: int = 20,
         producer_config: dict[str, Any] | None = None,
+        note_failures: bool = False,
     ) -> None:
+        """``note_failures``: put failed offset and transaction commits on the cluster's timeline."""
         if mode not in COPY_MODES:
             raise ValueError(f"mode must be one of {', '.join(COPY_MODES)}, not {mode!r}")
         self.cluster = cluster
@@ -51,6 +53,7 @@ class Copier:
         self.transform = transform
         self.batch = batch
         self.producer_config = dict(producer_config or {})
+        self.note_failures = note_failures
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
         self.restarts = 0
@@ -110,6 +113,14 @@ class Copier:
         return None
 
     # -- one iteration ---------------------------------------------------------------------------------
+    def _noted(self, what: str, call: Callable[[], object]) -> None:
+        try:
+            call()
+        except KafkaException as e:
+            if self.note_failures:
+                self.cluster.note(f"{what} failed ({e.error.name()})")
+            raise
+
     def _process(self, msgs: list[Any]) -> None:
         assert self.producer is not None and self.consumer is not None
         h = self.cluster.history
@@ -143,7 +154,7 @@ class Copier:
             return 0
         try:
             if self.mode == "at_most_once":
-                c.commit(asynchronous=False)
+                self._noted(f"{c.name}: offset commit", lambda: c.commit(asynchronous=False))
                 if crash_before_commit:  # here the commit came first: the crash loses the batch
                     self.crash()
                     return 0
@@ -157,7 +168,7 @@ class Copier:
                 if crash_before_commit:
                     self.crash()
                     return 0
-                c.commit(asynchronous=False)
+                self._noted(f"{c.name}: offset commit", lambda: c.commit(asynchronous=False))
             else:
                 p.begin_transaction()
                 self._process(msgs)
@@ -165,8 +176,13 @@ class Copier:
                     p.flush(30)
                     self.crash()
                     return 0
-                p.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 30.0)
-                p.commit_transaction(30.0)
+                self._noted(
+                    f"{p.name}: send_offsets_to_transaction",
+                    lambda: p.send_offsets_to_transaction(
+                        c.position(c.assignment()), c.consumer_group_metadata(), 30.0
+                    ),
+                )
+                self._noted(f"{p.name}: commit_transaction", lambda: p.commit_transaction(30.0))
         except KafkaException as e:
             if self.mode == "exactly_once":
                 if e.error.fatal():

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SIM = Path(__file__).resolve().parents[2] / "kafkalab" / "sim"
 
 
@@ -41,3 +43,46 @@ def test_sim_sources_use_no_ui_wall_clock_or_global_random() -> None:
             ):
                 offenders.append(f"{path.name}:{node.lineno} calls random.{node.func.attr}")
     assert offenders == []
+
+
+def test_the_simulation_is_compiled_where_a_c_compiler_is_available() -> None:
+    """setup.py compiles kafkalab.sim with mypyc unless KAFKALAB_PURE_PYTHON is set."""
+    import os
+    import shutil
+
+    from kafkalab import build
+
+    if os.environ.get("KAFKALAB_PURE_PYTHON", "") not in ("", "0"):
+        pytest.skip("installed with KAFKALAB_PURE_PYTHON")
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler: the build falls back to pure Python")
+    assert build.sim_is_compiled(), "kafkalab.sim runs as Python: did the mypyc build fail?"
+    assert build.stale_sources() == []
+
+
+def test_stale_sources_names_every_file_changed_since_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import json
+
+    from kafkalab import build
+
+    sim = tmp_path / "kafkalab" / "sim"
+    sim.mkdir(parents=True)
+    (sim / "a.py").write_text("x = 1\n")
+    (sim / "b.py").write_text("y = 2\n")
+    manifest = sim / "_compiled_from.json"
+    digests = {
+        f"kafkalab/sim/{n}": hashlib.sha256((sim / n).read_bytes()).hexdigest() for n in ("a.py", "b.py")
+    }
+    manifest.write_text(json.dumps(digests))
+    monkeypatch.setattr(build, "_SIM", sim)
+    monkeypatch.setattr(build, "_ROOT", tmp_path)
+    monkeypatch.setattr(build, "_MANIFEST", manifest)
+    monkeypatch.setattr(build, "sim_is_compiled", lambda: True)
+    assert build.stale_sources() == []
+    (sim / "b.py").write_text("y = 3\n")
+    (sim / "c.py").write_text("z = 0\n")
+    assert build.stale_sources() == ["kafkalab/sim/b.py", "kafkalab/sim/c.py"]
+    assert "STALE (2 sources" in build.describe()

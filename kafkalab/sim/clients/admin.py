@@ -229,7 +229,8 @@ class AdminClient(ClientNode):
             self._admin_call("alter_configs", (res.name, dict(res.set_config_dict)), fut)
         return out
 
-    incremental_alter_configs = alter_configs
+    def incremental_alter_configs(self, resources: Iterable[ConfigResource]) -> dict[ConfigResource, Future]:
+        return self.alter_configs(resources)
 
     def describe_configs(self, resources: Iterable[ConfigResource]) -> dict[ConfigResource, Future]:
         out: dict[ConfigResource, Future] = {}

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from mypy_extensions import mypyc_attr
+
 from ..errors import KafkaError, KafkaException
 from ..metadata import NO_LEADER, PartitionRecord, TopicRecord
 from ..network import Endpoint
@@ -90,6 +92,7 @@ class TopicPartition:
         return (self.topic, self.partition) < (other.topic, other.partition)
 
 
+@mypyc_attr(native_class=False)
 class Message(tuple):  # type: ignore[type-arg]
     """Like ``confluent_kafka.Message``: accessor methods, not attributes.
 
@@ -167,7 +170,8 @@ class Message(tuple):  # type: ignore[type-arg]
             return f"<Message error={self[7].name()}>"
         return f"<Message {self[0]}-{self[1]}@{self[2]} key={self[3]!r} value={self[4]!r}>"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.__repr__()
 
 
 #: make a Message from a 9-tuple without a Python-level call (the consumer's hot path)

@@ -1,0 +1,53 @@
+"""How this install runs the simulation: compiled with mypyc (see setup.py) or as plain Python.
+
+An editable install compiles ``kafkalab/sim`` in place, and Python imports a compiled module in preference
+to its source. Edit a source file after that and the old code keeps running until the next
+``pip install -e .``; :func:`stale_sources` spots this by comparing the sources with the digests written
+at build time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+_SIM = Path(__file__).resolve().parent / "sim"
+_ROOT = _SIM.parent.parent
+_MANIFEST = _SIM / "_compiled_from.json"
+
+
+def sim_is_compiled() -> bool:
+    """True when the simulation's modules are C extensions built by mypyc."""
+    from .sim import kernel
+
+    return not (kernel.__file__ or "").endswith(".py")
+
+
+def stale_sources() -> list[str]:
+    """Sources of ``kafkalab.sim`` changed (or added) since the compiled modules were built."""
+    if not sim_is_compiled() or not _MANIFEST.exists():
+        return []
+    built: dict[str, str] = json.loads(_MANIFEST.read_text())
+    stale = []
+    for path in sorted(_SIM.rglob("*.py")):
+        rel = path.relative_to(_ROOT).as_posix()
+        if built.get(rel) != hashlib.sha256(path.read_bytes()).hexdigest():
+            stale.append(rel)
+    return stale
+
+
+def describe() -> str:
+    """One line for ``kafkalab --version``."""
+    if not sim_is_compiled():
+        return "simulation: pure Python"
+    stale = stale_sources()
+    if stale:
+        return f"simulation: compiled with mypyc, STALE ({len(stale)} sources changed since the build)"
+    return "simulation: compiled with mypyc"
+
+
+STALE_HINT = (
+    "kafkalab.sim was compiled from older sources ({files}); rebuild with `pip install -e .` "
+    "(or `KAFKALAB_PURE_PYTHON=1 pip install -e .` to run the Python sources)"
+)

@@ -20,7 +20,8 @@ import time
 from rich.text import Text
 from textual import events
 
-from kafkalab.ui.app import create_app, tune_gc
+from kafkalab.gc_tuning import tune_gc
+from kafkalab.ui.app import create_app
 from kafkalab.ui.messages import CommandSubmitted
 from kafkalab.ui.widgets.status import StatusBar, format_speed
 

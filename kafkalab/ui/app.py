@@ -30,6 +30,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, TabbedContent, TabPane
 
+from ..gc_tuning import tune_gc
 from .lesson_mode import LESSON_BINDINGS, LessonHost
 from .messages import CommandSubmitted, ConsoleEOF, PartitionSelected, SimTick
 from .screens import HelpScreen, RewindScreen
@@ -105,18 +106,6 @@ def _call_flex(fn: Callable[..., Any], session: Any, text: str) -> Any:
     if len(required) >= 2:
         return fn(session, text)
     return fn(text)
-
-
-def tune_gc() -> None:
-    """Keep Python's full garbage collections from freezing the screen.
-
-    The simulation keeps a large, growing heap (logs, trace, history); a generation-2 collection has to walk
-    all of it and stalls one simulation event for hundreds of ms. The interactive app therefore freezes what
-    exists at start-up and stops automatic generation-2 collections (young generations still run); it
-    collects fully when the learner rewinds or restarts, which throws a whole simulated world away.
-    """
-    gc.freeze()
-    gc.set_threshold(700, 10, 1_000_000_000)
 
 
 def _key_name(display: str) -> str:

@@ -23,8 +23,8 @@ from setuptools import setup
 HERE = Path(__file__).resolve().parent
 SIM = HERE / "kafkalab" / "sim"
 PURE = os.environ.get("KAFKALAB_PURE_PYTHON", "") not in ("", "0")
-#: which sources the compiled modules were built from (read by kafkalab.build to spot stale builds)
-MANIFEST = SIM / "_compiled_from.json"
+#: how the sim was built, and from which sources (read by kafkalab.build to spot stale or failed builds)
+BUILD_INFO = SIM / "_build.json"
 
 
 def _remove_stale_extensions() -> None:
@@ -32,26 +32,28 @@ def _remove_stale_extensions() -> None:
     for pattern in ("*.so", "*.pyd"):
         for path in [*SIM.rglob(pattern), *HERE.glob("*__mypyc*" + pattern[1:])]:
             path.unlink()
-    MANIFEST.unlink(missing_ok=True)
 
 
-def _write_manifest(sources: list[str]) -> None:
+def _write_build_info(compiled: bool, sources: list[str]) -> None:
     digests = {src: hashlib.sha256((HERE / src).read_bytes()).hexdigest() for src in sources}
-    MANIFEST.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    info = {"compiled": compiled, "sources": digests}
+    BUILD_INFO.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
 
 
 def _ext_modules() -> list[object]:
+    sources = sorted(p.relative_to(HERE).as_posix() for p in SIM.rglob("*.py"))
     if PURE:
         _remove_stale_extensions()
+        _write_build_info(False, [])
         return []
     try:
         from mypyc.build import mypycify
     except ImportError:
         print("kafkalab: mypyc is not available; installing the pure-Python simulation", file=sys.stderr)
+        _write_build_info(False, [])
         return []
-    sources = sorted(str(p.relative_to(HERE)) for p in SIM.rglob("*.py"))
     extensions = mypycify(sources, opt_level="3", debug_level="1")
-    _write_manifest(sources)
+    _write_build_info(True, sources)
     for ext in extensions:
         ext.optional = True  # no C compiler: warn and fall back to the Python sources
     return list(extensions)

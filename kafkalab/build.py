@@ -14,7 +14,7 @@ from pathlib import Path
 
 _SIM = Path(__file__).resolve().parent / "sim"
 _ROOT = _SIM.parent.parent
-_MANIFEST = _SIM / "_compiled_from.json"
+_BUILD_INFO = _SIM / "_build.json"  # written by setup.py
 
 
 def sim_is_compiled() -> bool:
@@ -24,11 +24,22 @@ def sim_is_compiled() -> bool:
     return not (kernel.__file__ or "").endswith(".py")
 
 
+def compile_requested() -> bool | None:
+    """Whether the install asked for compiled modules (False: KAFKALAB_PURE_PYTHON; None: unknown)."""
+    try:
+        return bool(json.loads(_BUILD_INFO.read_text())["compiled"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def stale_sources() -> list[str]:
     """Sources of ``kafkalab.sim`` changed (or added) since the compiled modules were built."""
-    if not sim_is_compiled() or not _MANIFEST.exists():
+    if not sim_is_compiled():
         return []
-    built: dict[str, str] = json.loads(_MANIFEST.read_text())
+    try:
+        built: dict[str, str] = json.loads(_BUILD_INFO.read_text())["sources"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
     stale = []
     for path in sorted(_SIM.rglob("*.py")):
         rel = path.relative_to(_ROOT).as_posix()
@@ -40,6 +51,8 @@ def stale_sources() -> list[str]:
 def describe() -> str:
     """One line for ``kafkalab --version``."""
     if not sim_is_compiled():
+        if compile_requested():
+            return "simulation: pure Python (compiling it failed at install)"
         return "simulation: pure Python"
     stale = stale_sources()
     if stale:

@@ -20,7 +20,7 @@ from ..errors import KafkaError, KafkaException
 from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
 from ..history import Op
 from ..metadata import NO_LEADER
-from ..records import RecordRow
+from ..records import ROW_HEADERS, ROW_KEY, ROW_TIMESTAMP, ROW_VALUE, RecordRow
 from .common import (
     OFFSET_BEGINNING,
     OFFSET_END,
@@ -59,11 +59,7 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 _PREFETCH_RECORDS = 2000
 
 
-# pieces of a record row (key, value, headers, timestamp) and a Message maker, for the fetch hot path
-_KEY = itemgetter(0)
-_VALUE = itemgetter(1)
-_HEADERS = itemgetter(2)
-_TIMESTAMP = itemgetter(3)
+# a Message maker and fields of Messages, for the fetch hot path
 _MAKE_MESSAGE = partial(new_message, Message)
 _MESSAGE_OFFSET = itemgetter(2)
 _MESSAGE_KEY = itemgetter(3)
@@ -567,7 +563,7 @@ class Consumer(ClientNode):
                     base = b.base_offset
                     start = max(0, pos - base)
                     rows = b.rows[start:] if start else b.rows
-                    if not any(map(_HEADERS, rows)):
+                    if not any(map(ROW_HEADERS, rows)):
                         # the usual case, no headers: every Message is put together by C iterators
                         first = base + start
                         buf.extend(
@@ -577,10 +573,10 @@ class Consumer(ClientNode):
                                     repeat(topic),
                                     repeat(partition),
                                     range(first, first + len(rows)),
-                                    map(_KEY, rows),
-                                    map(_VALUE, rows),
+                                    map(ROW_KEY, rows),
+                                    map(ROW_VALUE, rows),
                                     repeat(None),
-                                    map(_TIMESTAMP, rows),
+                                    map(ROW_TIMESTAMP, rows),
                                     repeat(None),
                                     repeat(epoch),
                                 ),

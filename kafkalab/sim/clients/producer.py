@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..broker import ProduceRequest, ProduceResult
@@ -20,7 +19,7 @@ from ..errors import KafkaError, KafkaException, is_retriable
 from ..history import Op
 from ..metadata import NO_LEADER
 from ..partitioner import default_partition
-from ..records import RecordBatch, RecordRow
+from ..records import ROW_KEY, ROW_VALUE, RecordBatch, RecordRow
 from .common import OFFSET_INVALID, ClientNode, Message, config_bool, to_bytes
 
 if TYPE_CHECKING:
@@ -45,8 +44,6 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 _RECORD_OVERHEAD = 8
 _BATCH_OVERHEAD = 61
 
-_KEY = itemgetter(0)  # of a record row (key, value, headers, timestamp)
-_VALUE = itemgetter(1)
 Callback = Callable[[KafkaError | None, Message], None]
 
 
@@ -678,8 +675,8 @@ class Producer(ClientNode):
                 topic,
                 partition,
                 range(base_offset, base_offset + len(records)) if known else None,
-                tuple(map(_KEY, records)),
-                tuple(map(_VALUE, records)),
+                tuple(map(ROW_KEY, records)),
+                tuple(map(ROW_VALUE, records)),
             )
         reports = self._reports
         for i, cb in enumerate(b.callbacks):

@@ -266,6 +266,19 @@ def _run_plan(session: LabSession, name: str, line: str, plan: Plan) -> CommandR
     return result
 
 
+def _run_verb(
+    session: LabSession, verb: Callable[[LabSession, str], CommandResult], line: str
+) -> CommandResult:
+    """An extension verb (see ``LabSession.verbs``): kept in the action log when it changed anything."""
+    world = session._w
+    before = _fingerprint(session)
+    start = session.position()
+    result = verb(session, line)
+    if session._w is world and (result.ok or _fingerprint(session) != before):
+        session._finish_record(session._record(line, start))
+    return result
+
+
 def _prefixed(name: str, message: str) -> str:
     if message.startswith(name) or message.startswith("Error") or message == GROUPS_UNAVAILABLE:
         return message
@@ -295,6 +308,9 @@ def _execute(session: LabSession, line: str) -> CommandResult:
         return CommandResult(False, [], str(e))
     if not tokens:
         return CommandResult(True, [])
+    verb = session.verbs.get(tokens[0])
+    if verb is not None:
+        return _run_verb(session, verb, text)
     name, argv = _normalize(tokens)
     spec = _SPECS.get(name)
     if spec is None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..sim.clients.consumer import Consumer
     from ..sim.clients.producer import Producer
     from ..sim.kernel import TraceEvent
+    from .base import CommandResult
 
 __all__ = [
     "BackgroundClient",
@@ -94,6 +95,8 @@ class _World:
         self.msg_counter = 0
         #: lab-shortcut producers (``produce``), one per acks setting, reused
         self.shortcut_producers: dict[str, Producer] = {}
+        #: state of extension verbs (e.g. the copiers lesson verbs start); rebuilt by replaying them
+        self.extension_state: dict[str, Any] = {}
 
     def emit(self, line: str) -> None:
         self.output.append(line)
@@ -435,6 +438,10 @@ class LabSession:
         #: set when a replay did not reach an action at the position it first ran at (a determinism bug)
         self.divergence: str | None = None
         self._wall_carry = 0.0
+        #: extension verbs: console commands a host adds (lessons add theirs), name -> handler(session,
+        #: line). They run through :func:`kafkalab.commands.execute` like any command, are recorded as
+        #: actions and replayed by a rewind; they keep their state in :attr:`extension_state`.
+        self.verbs: dict[str, Callable[[LabSession, str], CommandResult]] = {}
         self._w = self._new_world()
 
     def _new_world(self) -> _World:
@@ -481,6 +488,11 @@ class LabSession:
     @property
     def clients(self) -> dict[str, BackgroundClient]:
         return self._w.clients
+
+    @property
+    def extension_state(self) -> dict[str, Any]:
+        """Where extension verbs keep their objects; a fresh dict after every rewind (see :attr:`verbs`)."""
+        return self._w.extension_state
 
     @property
     def input_mode(self) -> str | None:
@@ -566,6 +578,7 @@ class LabSession:
 
         tmp = LabSession(self.n_brokers, self.seed, self.n_controllers, self.broker_config)
         tmp._speed = self._speed
+        tmp.verbs = self.verbs
         divergence: str | None = None
         for t, line, start, _end, _end_t in plan:
             tmp._advance_to(start, t)

@@ -10,12 +10,16 @@ from ..commands.parsing import CommandError, split_line
 from .goals import GoalContext
 from .model import Lesson, LessonError, Step
 from .progress import ProgressStore
-from .verbs import is_verb, run_verb
+from .verbs import VERB_USAGE, run_verb
 
 __all__ = ["CHUNK_MS", "GoalStatus", "LessonRun", "SolveReport"]
 
 #: goals are checked (and scheduled faults fired) at least this often while time runs
 CHUNK_MS = 100
+
+
+def _lesson_verb(session: LabSession, line: str) -> CommandResult:
+    return run_verb(session, session.extension_state, line)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class LessonRun:
             controllers=s.controllers,
             broker_config=dict(s.broker_config) or None,
         )
+        for verb in VERB_USAGE:  # lesson verbs run (and replay after a rewind) as session actions
+            self.session.verbs[verb] = _lesson_verb
         self.ctx = GoalContext(self.session)
         self.step_index = 0
         self._reached: list[list[bool]] = [[False] * len(st.goals) for st in lesson.steps]
@@ -206,8 +212,6 @@ class LessonRun:
                 tokens = split_line(text)
             except CommandError:
                 tokens = []
-            if tokens and is_verb(tokens[0]):
-                return run_verb(self.session, self.ctx.extras, text)
             if tokens and tokens[0] == "run" and len(tokens) == 2:
                 from ..commands.lab import parse_duration
 

@@ -2,7 +2,8 @@
 
 ``start-copier``, ``copier-step`` and ``restart-copier`` drive :class:`kafkalab.sim.workloads.Copier`, the
 consume-transform-produce loop a learner's application would run, to compare delivery guarantees.
-These verbs are not part of the session's action log, so a rewind does not replay them.
+A lesson registers them as the session's extension verbs: they go into the action log like any command,
+so a rewind replays them and rebuilds the copiers in the new world (``LabSession.extension_state``).
 """
 
 from __future__ import annotations

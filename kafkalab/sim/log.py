@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from kafkalab.sim.records import Record, RecordBatch, crc32c, decode_batches
+from kafkalab.sim.records import Record, RecordBatch, assemble_batch, decode_batches, encode_records
 
 __all__ = [
     "CLEANER_CHECKPOINT_FILE",
@@ -85,10 +85,6 @@ _MAX_RELATIVE_OFFSET = 0x7FFFFFFF
 DELETE_HORIZON_FLAG = 0x40
 _ATTR_TIMESTAMP_TYPE = 0x08
 _NO_TIMESTAMP = -1
-_MAGIC = 2
-# v2 header fields: baseOffset .. crc, then attributes .. recordsCount (the CRC-covered part starts there)
-_BATCH_PREFIX = struct.Struct(">qiibI")
-_BATCH_POST_CRC = struct.Struct(">hiqqqhii")
 
 
 def segment_file_name(base_offset: int, suffix: str) -> str:
@@ -108,39 +104,6 @@ class OffsetOutOfRangeError(Exception):
 
 # ---------------------------------------------------------------------------------------------------------
 # batch encoding for the cleaner
-
-
-def _varint(n: int) -> bytes:
-    """Zig-zag varint (varlong) of a signed 64-bit value, as in records v2."""
-    z = ((n << 1) ^ (n >> 63)) & 0xFFFFFFFFFFFFFFFF
-    out = bytearray()
-    while z >= 0x80:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
-def _encode_record(offset_delta: int, timestamp_delta: int, record: Record) -> bytes:
-    parts = [b"\x00", _varint(timestamp_delta), _varint(offset_delta)]
-    for field in (record.key, record.value):
-        if field is None:
-            parts.append(_varint(-1))
-        else:
-            parts.append(_varint(len(field)))
-            parts.append(field)
-    parts.append(_varint(len(record.headers)))
-    for hkey, hval in record.headers:
-        kb = hkey.encode("utf-8")
-        parts.append(_varint(len(kb)))
-        parts.append(kb)
-        if hval is None:
-            parts.append(_varint(-1))
-        else:
-            parts.append(_varint(len(hval)))
-            parts.append(hval)
-    body = b"".join(parts)
-    return _varint(len(body)) + body
 
 
 def build_batch_with_offset_deltas(
@@ -177,20 +140,20 @@ def build_batch_with_offset_deltas(
     if base_timestamp is None:
         base_timestamp = records[0][1].timestamp_ms if records else _NO_TIMESTAMP
     chunks = [b""]
-    for delta, record in records:
-        chunks.append(_encode_record(delta, record.timestamp_ms - base_timestamp, record))
-    chunks[0] = _BATCH_POST_CRC.pack(
-        attributes,
-        last_offset_delta,
-        base_timestamp,
-        max_timestamp,
-        producer_id,
-        producer_epoch,
-        base_sequence,
-        len(records),
+    encode_records([r for _, r in records], base_timestamp, chunks, deltas)
+    raw = assemble_batch(
+        chunks,
+        base_offset=base_offset,
+        partition_leader_epoch=partition_leader_epoch,
+        attributes=attributes,
+        last_offset_delta=last_offset_delta,
+        base_timestamp=base_timestamp,
+        max_timestamp=max_timestamp,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=base_sequence,
+        record_count=len(records),
     )
-    body = b"".join(chunks)
-    raw = _BATCH_PREFIX.pack(base_offset, len(body) + 9, partition_leader_epoch, _MAGIC, crc32c(body)) + body
     contiguous = deltas == list(range(len(deltas)))
     log_append_time = bool(attributes & _ATTR_TIMESTAMP_TYPE)
     return RecordBatch(

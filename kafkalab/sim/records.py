@@ -33,8 +33,10 @@ __all__ = [
     "CorruptRecordError",
     "Record",
     "RecordBatch",
+    "assemble_batch",
     "crc32c",
     "decode_batches",
+    "encode_records",
 ]
 
 MAGIC = 2
@@ -238,12 +240,22 @@ def _encode_records_fast(records: Sequence[RecordRow], base_ts: int, chunks: lis
     return max_ts
 
 
-def _encode_records_general(records: Sequence[RecordRow], base_ts: int, chunks: list[bytes]) -> int:
+def encode_records(
+    records: Sequence[RecordRow],
+    base_ts: int,
+    chunks: list[bytes],
+    offset_deltas: Sequence[int] | None = None,
+) -> int:
+    """Append the encoded records to ``chunks``; return the max timestamp (``base_ts`` if none is larger).
+
+    The general path: any sizes, headers, timestamps before ``base_ts`` (negative deltas) and, for a
+    compacted batch, explicit offset deltas (default 0..n-1).
+    """
     max_ts = base_ts
     for i, (key, value, headers, ts) in enumerate(records):
         if ts > max_ts:
             max_ts = ts
-        parts = [_ZERO, _varint(ts - base_ts), _varint(i)]
+        parts = [_ZERO, _varint(ts - base_ts), _varint(i if offset_deltas is None else offset_deltas[i])]
         if key is None:
             parts.append(_NULL)
         else:
@@ -259,6 +271,39 @@ def _encode_records_general(records: Sequence[RecordRow], base_ts: int, chunks: 
         chunks.append(_varint(len(body)))
         chunks.append(body)
     return max_ts
+
+
+def assemble_batch(
+    chunks: list[bytes],
+    *,
+    base_offset: int,
+    partition_leader_epoch: int,
+    attributes: int,
+    last_offset_delta: int,
+    base_timestamp: int,
+    max_timestamp: int,
+    producer_id: int,
+    producer_epoch: int,
+    base_sequence: int,
+    record_count: int,
+) -> bytes:
+    """A whole v2 batch: ``chunks[0]`` is a placeholder for the header fields after the CRC, the rest are
+    the encoded records. Fills in the header and computes the CRC-32C over attributes..records."""
+    chunks[0] = _POST_CRC.pack(
+        attributes,
+        last_offset_delta,
+        base_timestamp,
+        max_timestamp,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        record_count,
+    )
+    body = b"".join(chunks)
+    return (
+        _PREFIX.pack(base_offset, len(body) + 9, partition_leader_epoch, MAGIC, _crc32c_mod.crc32c(body))
+        + body
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -440,23 +485,21 @@ class RecordBatch:
             max_ts = _encode_records_fast(records, base_ts, chunks)
         except IndexError:
             del chunks[1:]
-            max_ts = _encode_records_general(records, base_ts, chunks)
+            max_ts = encode_records(records, base_ts, chunks)
         attributes = (ATTR_TRANSACTIONAL if transactional else 0) | (ATTR_CONTROL if control else 0)
         last_offset_delta = n - 1
-        chunks[0] = _POST_CRC.pack(
-            attributes,
-            last_offset_delta,
-            base_ts,
-            max_ts,
-            producer_id,
-            producer_epoch,
-            base_sequence,
-            n,
-        )
-        body = b"".join(chunks)
-        raw = (
-            _PREFIX.pack(base_offset, len(body) + 9, partition_leader_epoch, MAGIC, _crc32c_mod.crc32c(body))
-            + body
+        raw = assemble_batch(
+            chunks,
+            base_offset=base_offset,
+            partition_leader_epoch=partition_leader_epoch,
+            attributes=attributes,
+            last_offset_delta=last_offset_delta,
+            base_timestamp=base_ts,
+            max_timestamp=max_ts,
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            base_sequence=base_sequence,
+            record_count=n,
         )
         return cls(
             raw,

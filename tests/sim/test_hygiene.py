@@ -48,13 +48,18 @@ def test_sim_sources_use_no_ui_wall_clock_or_global_random() -> None:
 def test_the_simulation_runs_compiled_exactly_when_the_install_compiled_it() -> None:
     """setup.py compiles kafkalab.sim with mypyc unless KAFKALAB_PURE_PYTHON was set at install.
 
-    A compile that failed (the install asked for it, the modules are Python) and extension modules left
-    behind by an earlier build (the install asked for pure Python) both fail here.
+    A compile that failed where a C compiler exists (the install asked for it, the modules are Python) and
+    extension modules left behind by an earlier build (the install asked for pure Python) both fail here.
     """
+    import os
+    import shutil
+
     from kafkalab import build
 
     requested = bool(build.compile_requested())  # None: not installed through setup.py, so pure
-    assert build.sim_is_compiled() == requested
+    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    # without a C compiler the build falls back to the Python sources, as the README says
+    assert build.sim_is_compiled() == (requested and compiler is not None)
     assert build.stale_sources() == []
 
 

@@ -167,8 +167,8 @@ class Cluster:
         self.storage_events: list[tuple[Any, ...]] = []
         self._client_counts: dict[str, int] = {}
         self.clients: list[Any] = []
-        self._epoch_leader: dict[tuple[str, int, int], int] = {}
-        self._leader_hw: dict[tuple[str, int, int, int, int], int] = {}
+        self._epoch_leader: dict[tuple[str, str, int, int], int] = {}
+        self._leader_hw: dict[tuple[str, str, int, int, int, int], int] = {}
         if check_invariants:
             self.kernel.observers.append(self._check_invariants)
         # boot: the first controller is active at once, brokers register with it
@@ -587,13 +587,16 @@ class Cluster:
                 if hw > leo:
                     raise InvariantViolation(f"broker {b.broker_id} {t}-{p}: HW {hw} > LEO {leo}")
                 if part.is_leader:
-                    key = (t, p, part.leader_epoch)
+                    # a deleted and re-created topic starts again at epoch 0: its topic id tells them apart
+                    meta = b.image.topics.get(t)
+                    tid = meta.topic_id if meta is not None else ""
+                    key = (tid, t, p, part.leader_epoch)
                     owner = self._epoch_leader.setdefault(key, b.broker_id)
                     if owner != b.broker_id:
                         raise InvariantViolation(
                             f"{t}-{p} epoch {part.leader_epoch} has two leaders: {owner} and {b.broker_id}"
                         )
-                    hkey = (t, p, part.leader_epoch, b.broker_id, b.incarnation)
+                    hkey = (tid, t, p, part.leader_epoch, b.broker_id, b.incarnation)
                     last = self._leader_hw.get(hkey, -1)
                     if hw < last:
                         raise InvariantViolation(

@@ -870,6 +870,9 @@ class GroupCoordinator:
         if part is None:
             then(False)
             return
+        if not records:  # e.g. an OffsetCommit with no partitions: nothing to write, nothing to wait for
+            then(True)
+            return
         batch = RecordBatch.build(records)
 
         def respond(results: Any) -> None:

@@ -110,3 +110,34 @@ def test_null_keys_stick_to_one_partition_per_batch() -> None:
         p.produce("t", value=f"{i}", on_delivery=lambda e, m: got.append(m.partition()))
     p.flush()
     assert len(set(got)) == 1  # all in the one open batch of the sticky partition
+
+
+def test_an_idempotent_producer_waits_out_a_missing_controller_for_its_producer_id() -> None:
+    """InitProducerId is forwarded to the controller; with none active the broker answers an error (a
+    2-tuple, not the 3-tuple of a success) and the producer retries until a controller is back."""
+    c = Cluster(3, seed=2)
+    c.create_topic("t", 1, 3)
+    c.kill_controller()
+    p = c.producer({"acks": "all", "enable.idempotence": True})
+    delivered: list[Any] = []
+    p.produce("t", b"v", on_delivery=lambda err, msg: delivered.append(err))
+    c.run_for(3_000)
+    assert p.producer_id < 0 and not delivered  # no producer id yet: nothing may be sent
+    c.restart_controller(3000)
+    assert p.flush(30) == 0
+    assert delivered == [None] and p.producer_id >= 0
+    c.close()
+
+
+def test_resetting_a_group_without_committed_offsets_commits_nothing_and_succeeds() -> None:
+    c = Cluster(3, seed=2)
+    c.create_topic("t", 1, 3)
+    consumer = c.consumer({"group.id": "g", "auto.offset.reset": "earliest"})
+    consumer.subscribe(["t"])
+    consumer.poll(5.0)
+    consumer.close()
+    c.run_for(1_000)  # the LeaveGroup arrives: the group is Empty and has no offsets
+    assert c.describe_group("g").state == "Empty"
+    c.reset_offsets("g", {})  # used to crash building an empty record batch
+    assert c.describe_group("g").state == "Empty"
+    c.close()

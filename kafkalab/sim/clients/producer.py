@@ -463,11 +463,11 @@ class Producer(ClientNode):
 
         def ok(resp: Any) -> None:
             self._pid_pending = False
-            err, pid, epoch = resp
-            if err != "NO_ERROR":
+            # (error, pid, epoch); a broker that cannot forward to the controller answers (error, reason)
+            if resp[0] != "NO_ERROR":
                 self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
                 return
-            self.producer_id, self.producer_epoch = pid, epoch
+            self.producer_id, self.producer_epoch = resp[1], resp[2]
             for st in self._tps.values():
                 st.next_sequence = 0
             self._wake(0)

@@ -92,6 +92,24 @@ _ERRORS: dict[str, tuple[int, bool]] = {
 
 _BY_CODE: dict[int, str] = {code: name for name, (code, _r) in _ERRORS.items()}
 
+#: librdkafka's texts for its local errors (``rd_kafka_err2str``), the default reason of such a KafkaError
+_LOCAL_REASONS: dict[str, str] = {
+    "_MSG_TIMED_OUT": "Local: Message timed out",
+    "_TIMED_OUT": "Local: Timed out",
+    "_TRANSPORT": "Local: Broker transport failure",
+    "_ALL_BROKERS_DOWN": "Local: All broker connections are down",
+    "_UNKNOWN_PARTITION": "Local: Unknown partition",
+    "_UNKNOWN_TOPIC": "Local: Unknown topic",
+    "_PARTITION_EOF": "Broker: No more messages",
+    "_STATE": "Local: Erroneous state",
+    "_FENCED": "Local: This instance has been fenced by a newer instance",
+    "_NO_OFFSET": "Local: No offset stored",
+    "_ASSIGN_PARTITIONS": "Local: Assign partitions",
+    "_REVOKE_PARTITIONS": "Local: Revoke partitions",
+    "_INVALID_ARG": "Local: Invalid argument or configuration",
+    "_DESTROY": "Local: Broker handle destroyed",
+}
+
 
 @mypyc_attr(native_class=False)
 class KafkaError:
@@ -113,7 +131,7 @@ class KafkaError:
             name = _BY_CODE.get(code, f"ERROR_{code}")
         self._code = code
         self._name = name
-        self._reason = reason or name.lstrip("_").replace("_", " ").capitalize()
+        self._reason = reason or _LOCAL_REASONS.get(name) or name.lstrip("_").replace("_", " ").capitalize()
         self._fatal = fatal
 
     def code(self) -> int:

@@ -55,6 +55,25 @@ def _command(rng: random.Random, n: int) -> str:
         f"step {rng.randint(1, 50)}",
         "status",
         f"rewind {rng.randint(1, 30)}",
+        f"rewind --to {rng.randint(0, 20)}s",
+        f"kafka-consumer-groups --describe --group {group} --members",
+        f"kafka-consumer-groups --describe --group {group} --state",
+        f"kafka-consumer-groups --reset-offsets --group {group} --topic {t} --to-offset {rng.randint(0, 30)} "
+        "--execute",
+        f"kafka-consumer-groups --reset-offsets --group {group} --topic {t}:0 --shift-by {rng.randint(-5, 5)} "
+        "--dry-run",
+        f"kafka-console-consumer --topic {t} --partition {rng.randint(0, 3)} --offset earliest "
+        f"--max-messages {rng.randint(1, 3)} --property print.key=true",
+        f"kafka-console-consumer --topic {t} --group {group} --max-messages 2 --isolation-level read_committed",
+        f"start-consumer {name} --topic {t}",
+        f"start-producer p{n % 3} --topic {t} --key-count {rng.randint(1, 5)} --linger-ms {rng.randint(0, 50)}",
+        f"kafka-configs --alter --topic {t} --add-config cleanup.policy=compact,segment.bytes=1024",
+        f"kafka-configs --alter --topic {t} --delete-config retention.ms",
+        f"kafka-configs --alter --topic {t} --add-config min.insync.replicas={rng.randint(1, 4)}",
+        f"produce {t} x{n} --partition {rng.randint(0, 4)} --acks {acks}",
+        f"speed {rng.choice(['0.5', '10', '1000'])}",
+        "kafka-topics --describe --unavailable-partitions",
+        f"partition {b}",
         f"produce {t}",  # missing value: a usage error
         f"kafka-topics --create --topic {t} --partitions zero",  # malformed
     ]

@@ -141,3 +141,11 @@ def test_resetting_a_group_without_committed_offsets_commits_nothing_and_succeed
     c.reset_offsets("g", {})  # used to crash building an empty record batch
     assert c.describe_group("g").state == "Empty"
     c.close()
+
+
+def test_local_errors_read_like_librdkafka() -> None:
+    """confluent_kafka shows librdkafka's texts: a learner can search for the message they see."""
+    assert KafkaError("_TRANSPORT").str() == "Local: Broker transport failure"
+    assert KafkaError("_MSG_TIMED_OUT").str() == "Local: Message timed out"
+    assert KafkaError("_TRANSPORT", "Failed to get metadata").str() == "Failed to get metadata"
+    assert KafkaError("NOT_ENOUGH_REPLICAS").str() == "Not enough replicas"

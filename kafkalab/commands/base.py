@@ -65,6 +65,15 @@ def live_broker_ids(cluster: Cluster) -> set[int]:
     return {b.broker_id for b in cluster.describe_cluster().brokers if b.state != "down" and not b.fenced}
 
 
+def require_a_running_broker(cluster: Cluster, prefix: str, call: str) -> None:
+    """Kafka's admin tools talk to the brokers; with none running they time out (here: fail at once)."""
+    if not any(b.alive for b in cluster.brokers.values()):
+        raise CommandError(
+            f"{prefix}Timed out waiting for a node assignment. Call: {call} "
+            "(no broker is running, so no bootstrap server answers)"
+        )
+
+
 def kafka_topic_id(cluster: Cluster, topic: str) -> str:
     """The topic id as Kafka prints a Uuid: 22 characters of URL-safe base64 without padding."""
     image_of = getattr(cluster, "_image", None)

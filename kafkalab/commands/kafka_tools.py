@@ -25,6 +25,7 @@ from .base import (
     kafka_topic_id,
     live_broker_ids,
     match_topics,
+    require_a_running_broker,
     require_topic,
 )
 from .parsing import CommandError, Opt, Parsed, parse_kv, parse_options, split_config_list
@@ -318,6 +319,11 @@ def kafka_topics(session: LabSession, argv: list[str]) -> Plan:
     _check_invalid(p, _TOPICS_ALLOWED, action)
     cluster = session.cluster
     topic = p.get_str("topic")
+    require_a_running_broker(
+        cluster,
+        "Error while executing topic command : ",
+        "createTopics" if action == "create" else "listTopics",
+    )
 
     if action == "create":
         assert topic is not None
@@ -468,6 +474,11 @@ def kafka_configs(session: LabSession, argv: list[str]) -> Plan:
         raise CommandError(f"--entity-type {etype} is not supported by this lab (only topics)")
     if action == "describe" and (p.has("add-config") or p.has("delete-config")):
         raise CommandError('Option "[add-config]" can\'t be used with option "[describe]"')
+    require_a_running_broker(
+        cluster,
+        "Error while executing config command : ",
+        "describeConfigs" if action == "describe" else "incrementalAlterConfigs",
+    )
     if action == "alter" and p.has("all"):
         raise CommandError('Option "[all]" can\'t be used with option "[alter]"')
 
@@ -1113,6 +1124,11 @@ def kafka_consumer_groups(session: LabSession, argv: list[str]) -> Plan:
     cluster = session.cluster
     if action in ("delete", "delete-offsets"):
         raise CommandError(f"--{action} is not supported by this lab")
+    require_a_running_broker(
+        cluster,
+        "Error: Executing consumer group command failed due to ",
+        "listConsumerGroups" if action == "list" else "describeConsumerGroups",
+    )
     if not groups_available(cluster):
         raise CommandError(GROUPS_UNAVAILABLE)
     groups = p.get_list("group")

@@ -587,3 +587,21 @@ def test_commands_package_is_headless() -> None:
     for path in root.glob("*.py"):
         text = path.read_text()
         assert "import textual" not in text and "from textual" not in text, path
+
+
+def test_kafka_tools_time_out_when_no_broker_runs(s: LabSession) -> None:
+    """The admin tools reach the cluster through brokers: with every broker down they cannot answer,
+    even though the controller still knows the topics."""
+    assert execute(s, "kafka-topics --create --topic t --partitions 1 --replication-factor 3").ok
+    for b in (1, 2, 3):
+        assert execute(s, f"kill-broker {b}").ok
+    for line, call in [
+        ("kafka-topics --describe --topic t", "listTopics"),
+        ("kafka-topics --create --topic u --partitions 1 --replication-factor 1", "createTopics"),
+        ("kafka-configs --describe --topic t", "describeConfigs"),
+        ("kafka-consumer-groups --list", "listConsumerGroups"),
+    ]:
+        r = execute(s, line)
+        assert not r.ok and f"Timed out waiting for a node assignment. Call: {call}" in (r.error or ""), line
+    assert execute(s, "restart-broker 2").ok
+    assert "t" in execute(s, "kafka-topics --list").lines

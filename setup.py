@@ -52,7 +52,8 @@ def _ext_modules() -> list[object]:
         print("kafkalab: mypyc is not available; installing the pure-Python simulation", file=sys.stderr)
         _write_build_info(False, [])
         return []
-    extensions = mypycify(sources, opt_level="3", debug_level="1")
+    # multi_file: many smaller C files compile in ~1.5 min instead of ~2.5 min, and run as fast
+    extensions = mypycify(sources, opt_level="3", debug_level="1", multi_file=True)
     _write_build_info(True, sources)
     for ext in extensions:
         ext.optional = True  # no C compiler: warn and fall back to the Python sources

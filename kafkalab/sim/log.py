@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from kafkalab.sim.records import Record, RecordBatch, assemble_batch, decode_batches, encode_records
+from kafkalab.sim.records import Record, RecordBatch, decode_batches, encode_records
 
 __all__ = [
     "CLEANER_CHECKPOINT_FILE",
@@ -141,23 +141,10 @@ def build_batch_with_offset_deltas(
         base_timestamp = records[0][1].timestamp_ms if records else _NO_TIMESTAMP
     chunks = [b""]
     encode_records([r for _, r in records], base_timestamp, chunks, deltas)
-    raw = assemble_batch(
-        chunks,
-        base_offset=base_offset,
-        partition_leader_epoch=partition_leader_epoch,
-        attributes=attributes,
-        last_offset_delta=last_offset_delta,
-        base_timestamp=base_timestamp,
-        max_timestamp=max_timestamp,
-        producer_id=producer_id,
-        producer_epoch=producer_epoch,
-        base_sequence=base_sequence,
-        record_count=len(records),
-    )
     contiguous = deltas == list(range(len(deltas)))
     log_append_time = bool(attributes & _ATTR_TIMESTAMP_TYPE)
-    return RecordBatch(
-        raw,
+    return RecordBatch.from_chunks(
+        chunks,
         base_offset=base_offset,
         partition_leader_epoch=partition_leader_epoch,
         attributes=attributes,

@@ -33,7 +33,6 @@ __all__ = [
     "CorruptRecordError",
     "Record",
     "RecordBatch",
-    "assemble_batch",
     "crc32c",
     "decode_batches",
     "encode_records",
@@ -273,39 +272,6 @@ def encode_records(
     return max_ts
 
 
-def assemble_batch(
-    chunks: list[bytes],
-    *,
-    base_offset: int,
-    partition_leader_epoch: int,
-    attributes: int,
-    last_offset_delta: int,
-    base_timestamp: int,
-    max_timestamp: int,
-    producer_id: int,
-    producer_epoch: int,
-    base_sequence: int,
-    record_count: int,
-) -> bytes:
-    """A whole v2 batch: ``chunks[0]`` is a placeholder for the header fields after the CRC, the rest are
-    the encoded records. Fills in the header and computes the CRC-32C over attributes..records."""
-    chunks[0] = _POST_CRC.pack(
-        attributes,
-        last_offset_delta,
-        base_timestamp,
-        max_timestamp,
-        producer_id,
-        producer_epoch,
-        base_sequence,
-        record_count,
-    )
-    body = b"".join(chunks)
-    return (
-        _PREFIX.pack(base_offset, len(body) + 9, partition_leader_epoch, MAGIC, _crc32c_mod.crc32c(body))
-        + body
-    )
-
-
 # ---------------------------------------------------------------------------------------------------------
 # record decoding
 
@@ -488,7 +454,7 @@ class RecordBatch:
             max_ts = encode_records(records, base_ts, chunks)
         attributes = (ATTR_TRANSACTIONAL if transactional else 0) | (ATTR_CONTROL if control else 0)
         last_offset_delta = n - 1
-        raw = assemble_batch(
+        return cls.from_chunks(
             chunks,
             base_offset=base_offset,
             partition_leader_epoch=partition_leader_epoch,
@@ -500,22 +466,58 @@ class RecordBatch:
             producer_epoch=producer_epoch,
             base_sequence=base_sequence,
             record_count=n,
+            records=tuple(records),
         )
+
+    @classmethod
+    def from_chunks(
+        cls,
+        chunks: list[bytes],
+        *,
+        base_offset: int,
+        partition_leader_epoch: int,
+        attributes: int,
+        last_offset_delta: int,
+        base_timestamp: int,
+        max_timestamp: int,
+        producer_id: int,
+        producer_epoch: int,
+        base_sequence: int,
+        record_count: int,
+        records: tuple[RecordRow, ...] | None,
+        deltas: list[int] | None = None,
+    ) -> RecordBatch:
+        """A batch from its encoded records: ``chunks[0]`` is a placeholder for the header fields after
+        the CRC, the rest come from :func:`encode_records`. Fills in the header and the CRC-32C (over
+        attributes..records). ``records`` (None: decode lazily from the bytes) are kept as the rows; a tuple,
+        not a list, so the collector stops tracking it once it sees it holds only atoms."""
+        chunks[0] = _POST_CRC.pack(
+            attributes,
+            last_offset_delta,
+            base_timestamp,
+            max_timestamp,
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            record_count,
+        )
+        body = b"".join(chunks)
+        crc = _crc32c_mod.crc32c(body)
+        raw = _PREFIX.pack(base_offset, len(body) + 9, partition_leader_epoch, MAGIC, crc) + body
         return cls(
             raw,
             base_offset=base_offset,
             partition_leader_epoch=partition_leader_epoch,
             attributes=attributes,
             last_offset_delta=last_offset_delta,
-            base_timestamp=base_ts,
-            max_timestamp=max_ts,
+            base_timestamp=base_timestamp,
+            max_timestamp=max_timestamp,
             producer_id=producer_id,
             producer_epoch=producer_epoch,
             base_sequence=base_sequence,
-            record_count=n,
-            # a tuple, not a list: once the collector sees it holds only atoms it stops tracking it,
-            # so a log of millions of records costs a full collection nothing
-            records=tuple(records),
+            record_count=record_count,
+            records=records,
+            deltas=deltas,
         )
 
     @classmethod

@@ -1,11 +1,13 @@
-"""Build hook: compile the simulation core (``kafkalab/sim``) with mypyc.
+"""Build hook: optionally compile the simulation core (``kafkalab/sim``) with mypyc.
 
-The simulation is plain, strictly typed Python; mypyc turns it into a C extension that runs the
-produce -> replicate -> consume path about 1.5x faster. The Python sources stay the truth:
+The simulation is plain, strictly typed Python and a plain install runs those sources: it is fast to
+install, debuggable, and editing the sim needs no rebuild. mypyc can turn it into a C extension that
+runs the produce -> replicate -> consume path about 1.5x faster; that is opt-in:
 
-* ``KAFKALAB_PURE_PYTHON=1 pip install -e .`` skips compiling (and removes extension modules an
-  earlier build left in the source tree), for stepping through the simulation in a debugger;
-* without a working C compiler the build warns and installs the pure-Python package.
+* ``KAFKALAB_COMPILE=1 pip install -e .`` (and wheels built that way) compile with mypyc;
+* a plain install (no ``KAFKALAB_COMPILE``) removes extension modules an earlier compiled build left
+  in the source tree, so the sources always run;
+* without a working C compiler a compiled build warns and installs the pure-Python package.
 
 Everything else about the package is in pyproject.toml.
 """
@@ -22,7 +24,7 @@ from setuptools import setup
 
 HERE = Path(__file__).resolve().parent
 SIM = HERE / "kafkalab" / "sim"
-PURE = os.environ.get("KAFKALAB_PURE_PYTHON", "") not in ("", "0")
+COMPILE = os.environ.get("KAFKALAB_COMPILE", "") not in ("", "0")
 #: how the sim was built, and from which sources (read by kafkalab.build to spot stale or failed builds)
 BUILD_INFO = SIM / "_build.json"
 
@@ -42,7 +44,7 @@ def _write_build_info(compiled: bool, sources: list[str]) -> None:
 
 def _ext_modules() -> list[object]:
     sources = sorted(p.relative_to(HERE).as_posix() for p in SIM.rglob("*.py"))
-    if PURE:
+    if not COMPILE:
         _remove_stale_extensions()
         _write_build_info(False, [])
         return []

@@ -1,6 +1,7 @@
-"""How this install runs the simulation: compiled with mypyc (see setup.py) or as plain Python.
+"""How this install runs the simulation: as plain Python (the default) or compiled with mypyc.
 
-An editable install compiles ``kafkalab/sim`` in place, and Python imports a compiled module in preference
+A plain install runs the sources. ``KAFKALAB_COMPILE=1 pip install -e .`` compiles (see setup.py): an editable
+install then compiles ``kafkalab/sim`` in place, and Python imports a compiled module in preference
 to its source. Edit a source file after that and the old code keeps running until the next
 ``pip install -e .``; :func:`stale_sources` spots this by comparing the sources with the digests written
 at build time.
@@ -25,7 +26,7 @@ def sim_is_compiled() -> bool:
 
 
 def compile_requested() -> bool | None:
-    """Whether the install asked for compiled modules (False: KAFKALAB_PURE_PYTHON; None: unknown)."""
+    """Whether the install asked for compiled modules (False: a plain install; None: unknown)."""
     try:
         return bool(json.loads(_BUILD_INFO.read_text())["compiled"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -61,6 +62,6 @@ def describe() -> str:
 
 
 STALE_HINT = (
-    "kafkalab.sim was compiled from older sources ({files}); rebuild with `pip install -e .` "
-    "(or `KAFKALAB_PURE_PYTHON=1 pip install -e .` to run the Python sources)"
+    "kafkalab.sim was compiled from older sources ({files}); rebuild with "
+    "`KAFKALAB_COMPILE=1 pip install -e .` (or `pip install -e .` to run the Python sources)"
 )

@@ -46,7 +46,7 @@ def test_sim_sources_use_no_ui_wall_clock_or_global_random() -> None:
 
 
 def test_the_simulation_runs_compiled_exactly_when_the_install_compiled_it() -> None:
-    """setup.py compiles kafkalab.sim with mypyc unless KAFKALAB_PURE_PYTHON was set at install.
+    """setup.py compiles kafkalab.sim with mypyc only when KAFKALAB_COMPILE=1 was set at install.
 
     A compile that failed where a C compiler exists (the install asked for it, the modules are Python) and
     extension modules left behind by an earlier build (the install asked for pure Python) both fail here.

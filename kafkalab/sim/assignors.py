@@ -81,6 +81,14 @@ class MemberSubscription:
     """Generation of ``owned_partitions``; the sticky assignors resolve conflicting claims with it."""
     group_instance_id: str | None = None
     """``group.instance.id`` of a static member (KIP-345); range and roundrobin sort by it."""
+    subscription_generation: int | None = None
+    """The subscription's own generation field (``Subscription.generationId``), when it differs from
+    ``generation``: Java compares a *rival* claimant's claim by this one (``allSubscriptionsEqual``). For the
+    eager ``sticky`` assignor ``generation`` comes from the user data and this from the protocol field."""
+
+    @property
+    def claim_generation(self) -> int:
+        return self.generation if self.subscription_generation is None else self.subscription_generation
 
 
 class Assignor(Protocol):
@@ -261,7 +269,7 @@ def _all_subscriptions_equal(
                 mine.append(tp)
                 owner_of[tp] = member
                 continue
-            other_generation = subscriptions[other].generation
+            other_generation = subscriptions[other].claim_generation
             if generation == other_generation:
                 # two members claim it in the same generation: nobody keeps it
                 multiple_owners.add(tp)
@@ -582,7 +590,7 @@ def _sticky_assign(
     counts = _subscribed_partition_counts(partitions_per_topic, subscriptions)
     if not subscriptions:
         return {}, {}, {}
-    order = java_hashmap_order(sorted(subscriptions))
+    order = java_hashmap_order(subscriptions)
     equal, owned, multiple_owners = _all_subscriptions_equal(counts, subscriptions, order)
     resolved = {tp: member for member, tps in owned.items() for tp in tps}
     if equal:

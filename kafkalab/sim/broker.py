@@ -61,6 +61,8 @@ BROKER_DEFAULTS: dict[str, str] = {
     "offsets.topic.num.partitions": "50",
     "offsets.topic.replication.factor": "3",
     "group.initial.rebalance.delay.ms": "3000",
+    "group.min.session.timeout.ms": "6000",
+    "group.max.session.timeout.ms": "1800000",
     "transaction.state.log.num.partitions": "50",
     "transaction.state.log.replication.factor": "3",
     "transaction.max.timeout.ms": "900000",

@@ -14,10 +14,17 @@ from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ..assignors import COOPERATIVE, MemberSubscription, parse_strategy
+from ..assignors import COOPERATIVE, DEFAULT_GENERATION, MemberSubscription, parse_strategy
 from ..broker import FetchPartition, FetchRequest, FetchResult
 from ..errors import KafkaError, KafkaException
-from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
+from ..group import (
+    decode_assignment,
+    decode_sticky_user_data,
+    decode_subscription_data,
+    encode_assignment,
+    encode_sticky_user_data,
+    encode_subscription,
+)
 from ..history import Op
 from ..metadata import NO_LEADER
 from ..records import ROW_HEADERS, ROW_KEY, ROW_TIMESTAMP, ROW_VALUE, RecordRow
@@ -174,6 +181,9 @@ class Consumer(ClientNode):
         self._hb_timer: Any = None
         self._committed_cache: dict[tuple[str, int], int] = {}
         self.rebalances = 0
+        #: what the assignor of the group's protocol remembers from the last assignment (Java's
+        #: ``ConsumerPartitionAssignor.onAssignment``): the eager ``sticky`` assignor sends it as user data
+        self._assignor_memory: dict[str, tuple[list[tuple[str, int]], int]] = {}
 
     # -- assignment ------------------------------------------------------------------------------------
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -768,16 +778,11 @@ class Consumer(ClientNode):
 
     # -- JoinGroup / SyncGroup --------------------------------------------------------------------------
     def _join(self) -> None:
+        # ConsumerCoordinator.metadata(): every assignor gets the partitions owned now (none after an eager
+        # revocation), the current generation and its own user data
         owned = sorted(self._parts)
         protocols = [
-            (
-                a.name,
-                encode_subscription(
-                    self.subscription,
-                    owned if a.name != "range" and a.name != "roundrobin" else [],
-                    self.generation,
-                ),
-            )
+            (a.name, encode_subscription(self.subscription, owned, self.generation, self._user_data(a.name)))
             for a in self.assignors
         ]
         req = {
@@ -816,23 +821,42 @@ class Consumer(ClientNode):
                     self.refresh_metadata(lambda: self._sync(self._compute_assignment(resp["members"])))
                 else:
                     self._sync(None)
-            elif err == "FENCED_INSTANCE_ID":
+            elif err in ("FENCED_INSTANCE_ID", "INVALID_SESSION_TIMEOUT"):
+                # fatal for this consumer: the application sees the error (Java throws it from poll())
                 self._join_in_flight = False
                 self.group_state = "unjoined"
-                self._errors.append(Message("", -1, OFFSET_INVALID, None, None, error=KafkaError(err)))
+                self._errors.append(Message("", -1, OFFSET_INVALID, None, None, error=_join_error(err)))
             else:
                 retry(err)
 
         self._group_call("JoinGroup", req, ok, retry, self.max_poll_interval_ms + 5000)
 
+    def _user_data(self, assignor: str) -> bytes | None:
+        """``ConsumerPartitionAssignor.subscriptionUserData``."""
+        memory = self._assignor_memory.get(assignor)
+        if memory is None:
+            return None
+        if assignor == "sticky":
+            return encode_sticky_user_data(*memory)
+        if assignor == "cooperative-sticky":
+            return memory[1].to_bytes(4, "big", signed=True)
+        return None
+
     def _compute_assignment(self, members: list[tuple[str, str | None, bytes]]) -> dict[str, bytes]:
+        """The leader runs the group's assignor over the members, in the order the coordinator sent them."""
         from ..assignors import get_assignor
 
         assignor = get_assignor(self.protocol or "range")
         subs: dict[str, MemberSubscription] = {}
         for mid, inst, meta in members:
-            topics, owned, gen = decode_subscription(meta)
-            subs[mid] = MemberSubscription(mid, tuple(topics), tuple(owned), gen, inst)
+            d = decode_subscription_data(meta)
+            owned, gen = d.owned_partitions, d.generation
+            if assignor.name == "sticky":
+                # StickyAssignor.memberData: owned partitions and generation come from the user data only
+                previous, user_generation = decode_sticky_user_data(d.user_data)
+                owned = previous
+                gen = user_generation if user_generation is not None else DEFAULT_GENERATION
+            subs[mid] = MemberSubscription(mid, tuple(d.topics), tuple(owned), gen, inst, d.generation)
         counts = {t: rec.partitions for t, rec in self.topics.items()}
         result = assignor.assign(counts, subs)
         return {mid: encode_assignment(result.get(mid, [])) for mid in subs}
@@ -868,6 +892,8 @@ class Consumer(ClientNode):
         self._join_in_flight = False
         self.group_state = "stable"
         self._pending_assignment = decode_assignment(assignment)
+        if self.protocol is not None:  # onAssignment of the group's assignor
+            self._assignor_memory[self.protocol] = (list(self._pending_assignment), self.generation)
         self._start_heartbeats()
 
     # -- heartbeats and leaving ---------------------------------------------------------------------------
@@ -1072,3 +1098,14 @@ class Consumer(ClientNode):
             raise KafkaException(KafkaError(errors[0] if errors else "_TIMED_OUT"))
         offs = result[0].get("offsets", {})
         return [TopicPartition(t, p, offs.get((t, p), OFFSET_INVALID)) for (t, p) in keys]
+
+
+def _join_error(name: str) -> KafkaError:
+    if name == "INVALID_SESSION_TIMEOUT":
+        return KafkaError(
+            name,
+            "The session timeout is not within the range allowed by the broker (as configured by "
+            "group.min.session.timeout.ms and group.max.session.timeout.ms).",
+            fatal=True,
+        )
+    return KafkaError(name)

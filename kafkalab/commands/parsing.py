@@ -29,8 +29,8 @@ class CommandError(Exception):
 
 @dataclass(frozen=True)
 class Opt:
-    """One ``--name`` option. ``arg``: None for a flag, else "str", "int", "float" or "optional" (a str
-    that may be left out)."""
+    """One ``--name`` option. ``arg``: None for a flag, else "str", "int" (a Java Integer), "long" (a Java
+    Long), "float" or "optional" (a str that may be left out)."""
 
     name: str
     arg: str | None = None
@@ -72,11 +72,20 @@ def split_line(line: str) -> list[str]:
         raise CommandError(f"unbalanced quotes in the command line ({e})") from None
 
 
-def parse_int(text: str, what: str) -> int:
+_JAVA_INT = (-(2**31), 2**31 - 1)
+_JAVA_LONG = (-(2**63), 2**63 - 1)
+
+
+def parse_int(text: str, what: str, bits: int = 64) -> int:
+    """A Java Integer (``bits=32``) or Long: joptsimple refuses what ``Integer.valueOf`` cannot parse."""
+    lo, hi = _JAVA_INT if bits == 32 else _JAVA_LONG
     try:
-        return int(text, 10)
+        v = int(text, 10)
     except ValueError:
         raise CommandError(f"Cannot parse argument '{text}' of option {what}") from None
+    if not lo <= v <= hi:
+        raise CommandError(f"Cannot parse argument '{text}' of option {what}")
+    return v
 
 
 def parse_float(text: str, what: str) -> float:
@@ -140,6 +149,8 @@ def parse_options(tokens: list[str], specs: list[Opt], *, max_positionals: int =
                 i += 1
             value: object = inline
             if opt.arg == "int":
+                value = parse_int(inline, opt.name, 32)
+            elif opt.arg == "long":
                 value = parse_int(inline, opt.name)
             elif opt.arg == "float":
                 value = parse_float(inline, opt.name)

@@ -262,13 +262,13 @@ def _command_issue(line: str) -> str | None:
 
 
 def _check_commands(v: _V, lines: list[str], path: tuple[str | int, ...], reading: bool = False) -> bool:
-    """Validate console lines; lines after kafka-console-producer are records until '' or '.exit'.
+    """Validate console lines; lines after kafka-console-producer are records until '.exit' (end of input).
 
     Returns whether a console producer is still reading at the end.
     """
     for i, line in enumerate(lines):
         if reading:
-            if line.strip() in ("", ".exit"):
+            if line.strip() == ".exit":
                 reading = False
             continue
         issue = _command_issue(line)

@@ -469,6 +469,8 @@ class Broker(Endpoint):
         self.coordinator = GroupCoordinator(self)
         self.txn_coordinator = TransactionCoordinator(self)
         self._internal_topic_requested: set[str] = set()
+        #: topics this broker asked the controller to auto-create, answer pending (AutoTopicCreationManager)
+        self._auto_create_requested: set[str] = set()
 
     def cfg_int(self, name: str) -> int:
         return int(self.config[name])
@@ -1024,8 +1026,18 @@ class Broker(Endpoint):
                             return
             respond(("NO_ERROR", log.high_watermark))
 
-    def handle_metadata(self, respond: Callable[[Any], None]) -> None:
-        """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers."""
+    def handle_metadata(
+        self, respond: Callable[[Any], None], topics: list[str] | None = None, allow_auto_create: bool = False
+    ) -> None:
+        """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers.
+
+        ``topics`` the client asks about by name; with ``allow_auto_create`` (producers always, Java consumers
+        by ``allow.auto.create.topics``) and ``auto.create.topics.enable=true`` a missing one is created with
+        ``num.partitions`` and ``default.replication.factor`` (KafkaApis + AutoTopicCreationManager). As in
+        KRaft, the answer does not wait for it: the client sees the topic on a later metadata request.
+        """
+        if topics and allow_auto_create and self.config.get("auto.create.topics.enable", "true") == "true":
+            self._auto_create(topics)
         respond(
             (
                 dict(self.image.topics),
@@ -1034,6 +1046,35 @@ class Broker(Endpoint):
                 self.quorum.state.leader,
             )
         )
+
+    def _auto_create(self, topics: list[str]) -> None:
+        import re
+
+        for topic in topics:
+            if (
+                topic in self.image.topics
+                or topic in self._auto_create_requested
+                or topic.startswith("__")
+                or not re.fullmatch(r"[a-zA-Z0-9._-]{1,249}", topic)
+                or topic in (".", "..")
+            ):
+                continue
+            self._auto_create_requested.add(topic)
+            parts, rf = self.cfg_int("num.partitions"), self.cfg_int("default.replication.factor")
+            self.emit(
+                f"broker {self.broker_id}: a client asked for unknown topic {topic}; auto-creating it "
+                f"(auto.create.topics.enable=true, num.partitions={parts}, default.replication.factor={rf})"
+            )
+
+            def done(resp: Any, topic: str = topic) -> None:
+                self._auto_create_requested.discard(topic)
+                if resp[0] not in ("NO_ERROR", "TOPIC_ALREADY_EXISTS"):
+                    detail = f": {resp[1]}" if len(resp) > 1 and resp[1] else ""
+                    self.emit(
+                        f"broker {self.broker_id}: auto-creation of topic {topic} failed: {resp[0]}{detail}"
+                    )
+
+            self.handle_admin("create_topic", (topic, parts, rf, {}, None), done)
 
     def handle_admin(self, op: str, args: tuple[Any, ...], respond: Callable[[Any], None]) -> None:
         """Admin requests are forwarded to the active controller (KRaft forwarding)."""

@@ -265,6 +265,13 @@ class Cluster:
         adm.create_topics([NewTopic(name, partitions, replication_factor, config=cfg)])[name].result()
         self.run_until(lambda: self._leaders_ready(name), 10_000)
 
+    def create_partitions(self, name: str, count: int) -> None:
+        """Grow ``name`` to ``count`` partitions (kafka-topics --alter --partitions) and wait for the leaders."""
+        from .clients.admin import NewPartitions
+
+        self._admin().create_partitions([NewPartitions(name, count)])[name].result()
+        self.run_until(lambda: self._leaders_ready(name), 10_000)
+
     def delete_topic(self, name: str) -> None:
         self._admin().delete_topics([name])[name].result()
 

@@ -14,7 +14,7 @@ controller for ``controller.quorum.fetch.timeout.ms`` stands for election and wi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .kernel import Kernel
@@ -32,7 +32,10 @@ from .network import Endpoint, Network
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Controller", "ControllerQuorum", "place_replicas"]
+__all__ = ["MAX_PARTITIONS_PER_TOPIC", "Controller", "ControllerQuorum", "place_replicas"]
+
+#: the lab's cap (Kafka has none): every partition replica keeps its log and state in this one process
+MAX_PARTITIONS_PER_TOPIC = 1000
 
 BROKER_SESSION_TIMEOUT_MS = 9000
 QUORUM_FETCH_TIMEOUT_MS = 2000
@@ -61,6 +64,13 @@ def place_replicas(
             reps.append(broker_ids[idx])
         out.append(tuple(reps))
     return out
+
+
+def partitions_cap_message(count: int) -> str:
+    return (
+        f"Number of partitions {count} is above this lab's limit of {MAX_PARTITIONS_PER_TOPIC} per topic "
+        "(Kafka itself has no such limit; the simulated cluster keeps every partition in one process)."
+    )
 
 
 @dataclass
@@ -356,20 +366,12 @@ class Controller(Endpoint):
         if err:
             respond(err)
             return
-        live = self.image.live_brokers()
         if assignment is None:
-            if replication_factor > len(live):
-                respond(
-                    (
-                        "INVALID_REPLICATION_FACTOR",
-                        f"Replication factor: {replication_factor} larger than available brokers: {len(live)}.",
-                    )
-                )
+            placed = self._place(0, partitions, replication_factor)
+            if isinstance(placed, str):
+                respond(("INVALID_REPLICATION_FACTOR", placed))
                 return
-            rng = self.kernel.rng
-            assignment = place_replicas(
-                live, partitions, replication_factor, rng.randrange(len(live)), rng.randrange(len(live))
-            )
+            assignment = placed
         topic_id = f"{self.kernel.rng.getrandbits(128):032x}"
         self._commit("topic", topic=TopicRecord(name, topic_id, partitions, dict(configs)))
         for i, reps in enumerate(assignment):
@@ -384,6 +386,32 @@ class Controller(Endpoint):
         self._push()
         respond(("NO_ERROR", None))
 
+    def _place(self, start: int, partitions: int, rf: int) -> list[tuple[int, ...]] | str:
+        """Replicas for new partitions, or Kafka's INVALID_REPLICATION_FACTOR message (StripedReplicaPlacer:
+        fenced brokers count as registered and are used only when the unfenced ones are too few)."""
+        live = self.image.live_brokers()
+        registered = sorted(self.image.brokers)
+        if rf < 1:
+            return f"Invalid replication factor {rf}: the replication factor must be positive."
+        if not live:
+            return f"Unable to replicate the partition {rf} time(s): All brokers are currently fenced."
+        if rf > len(registered):
+            return (
+                f"Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot "
+                f"be reached because only {len(registered)} broker(s) are registered."
+            )
+        pool = live if rf <= len(live) else live + [b for b in registered if b not in live]
+        rng = self.kernel.rng
+        placed = place_replicas(
+            pool, start + partitions, rf, rng.randrange(len(pool)), rng.randrange(len(pool))
+        )
+        if any(not any(b in live for b in reps) for reps in placed[start:]):
+            return (
+                f"Unable to replicate the partition {rf} time(s): All brokers are currently fenced or in "
+                "controlled shutdown."
+            )
+        return placed[start:]
+
     def _validate_topic(
         self, name: str, partitions: int, rf: int, configs: dict[str, str]
     ) -> tuple[str, str] | None:
@@ -394,13 +422,59 @@ class Controller(Endpoint):
         if not name or len(name) > 249 or not re.fullmatch(r"[a-zA-Z0-9._-]+", name) or name in (".", ".."):
             return ("INVALID_TOPIC_EXCEPTION", f"Topic name '{name}' is illegal")
         if partitions < 1:
-            return ("INVALID_PARTITIONS", "Number of partitions must be larger than 0.")
+            return ("INVALID_PARTITIONS", "Number of partitions was set to an invalid non-positive value.")
+        if partitions > MAX_PARTITIONS_PER_TOPIC:
+            return ("INVALID_PARTITIONS", partitions_cap_message(partitions))
         if rf < 1:
-            return ("INVALID_REPLICATION_FACTOR", "Replication factor must be larger than 0.")
+            return (
+                "INVALID_REPLICATION_FACTOR",
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            )
         for k in configs:
             if k not in TOPIC_CONFIG_DEFAULTS:
                 return ("INVALID_CONFIG", f"Unknown topic config name: {k}")
         return None
+
+    def handle_create_partitions(self, name: str, count: int, respond: Callable[[Any], None]) -> None:
+        """CreatePartitions: grow a topic to ``count`` partitions (ReplicationControlManager.createPartitions)."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        t = self.image.topics.get(name)
+        if t is None:
+            respond(("UNKNOWN_TOPIC_OR_PART", "This server does not host this topic-partition."))
+            return
+        have = t.partitions
+        if count == have:
+            respond(("INVALID_PARTITIONS", f"Topic already has {have} partition(s)."))
+            return
+        if count < have:
+            respond(
+                (
+                    "INVALID_PARTITIONS",
+                    f"The topic {name} currently has {have} partition(s); {count} would not be an increase.",
+                )
+            )
+            return
+        if count > MAX_PARTITIONS_PER_TOPIC:
+            respond(("INVALID_PARTITIONS", partitions_cap_message(count)))
+            return
+        first = self.image.partitions.get((name, 0))
+        rf = len(first.replicas) if first is not None else 1
+        placed = self._place(have, count - have, rf)
+        if isinstance(placed, str):
+            respond(("INVALID_REPLICATION_FACTOR", placed))
+            return
+        self._commit("topic", topic=replace(t, partitions=count))
+        for i, reps in enumerate(placed, start=have):
+            isr = tuple(b for b in reps if self._unfenced(b))
+            self._commit(
+                "partition",
+                partition=PartitionRecord(name, i, reps, isr or reps, isr[0] if isr else NO_LEADER, 0, 0),
+            )
+        self.quorum.announce(f"topic {name}: partitions increased from {have} to {count}")
+        self._push()
+        respond(("NO_ERROR", None))
 
     def handle_delete_topic(self, name: str, respond: Callable[[Any], None]) -> None:
         if not self._writable():

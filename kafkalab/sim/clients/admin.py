@@ -18,6 +18,7 @@ __all__ = [
     "ClusterMetadata",
     "ConfigResource",
     "Future",
+    "NewPartitions",
     "NewTopic",
     "PartitionMetadata",
     "TopicMetadata",
@@ -65,6 +66,14 @@ class NewTopic:
     replication_factor: int = -1
     replica_assignment: list[list[int]] | None = None
     config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class NewPartitions:
+    """``confluent_kafka.admin.NewPartitions``: grow ``topic`` to ``new_total_count`` partitions."""
+
+    topic: str
+    new_total_count: int
 
 
 @dataclass
@@ -218,6 +227,19 @@ class AdminClient(ClientNode):
             fut = Future(self)
             out[t] = fut
             self._admin_call("delete_topic", (t,), fut)
+        return out
+
+    def create_partitions(
+        self,
+        new_partitions: Iterable[NewPartitions],
+        operation_timeout: float = 0,
+        request_timeout: float = 0,
+    ) -> dict[str, Future]:
+        out: dict[str, Future] = {}
+        for np in new_partitions:
+            fut = Future(self)
+            out[np.topic] = fut
+            self._admin_call("create_partitions", (np.topic, int(np.new_total_count)), fut)
         return out
 
     def alter_configs(self, resources: Iterable[ConfigResource]) -> dict[ConfigResource, Future]:

@@ -60,6 +60,8 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "heartbeat.interval.ms": 3000,
     "max.poll.interval.ms": 300000,
     "partition.assignment.strategy": "range,cooperative-sticky",
+    # librdkafka's default; Java's consumer (and so kafka-console-consumer) defaults to true
+    "allow.auto.create.topics": False,
 }
 
 #: stop prefetching a partition once this many records wait in the buffer
@@ -184,6 +186,10 @@ class Consumer(ClientNode):
         #: what the assignor of the group's protocol remembers from the last assignment (Java's
         #: ``ConsumerPartitionAssignor.onAssignment``): the eager ``sticky`` assignor sends it as user data
         self._assignor_memory: dict[str, tuple[list[tuple[str, int]], int]] = {}
+        #: the leader's view of the group's subscribed topics when it assigned (Java ``assignmentSnapshot``):
+        #: a metadata refresh that changes it (new partitions, a topic created) triggers a rejoin
+        self._assignment_snapshot: dict[str, int] | None = None
+        self.allow_auto_create_topics = config_bool(cfg["allow.auto.create.topics"])
 
     # -- assignment ------------------------------------------------------------------------------------
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -619,6 +625,7 @@ class Consumer(ClientNode):
                 KafkaError("_INVALID_ARG", "subscribe() requires the group.id configuration")
             )
         self.subscription = sorted(set(topics))
+        self.metadata_topics = set(self.subscription)
         self._on_assign, self._on_revoke, self._on_lost = on_assign, on_revoke, on_lost
         self._needs_rejoin = True
 
@@ -781,6 +788,7 @@ class Consumer(ClientNode):
         # ConsumerCoordinator.metadata(): every assignor gets the partitions owned now (none after an eager
         # revocation), the current generation and its own user data
         owned = sorted(self._parts)
+        self._assignment_snapshot = None
         protocols = [
             (a.name, encode_subscription(self.subscription, owned, self.generation, self._user_data(a.name)))
             for a in self.assignors
@@ -831,6 +839,19 @@ class Consumer(ClientNode):
 
         self._group_call("JoinGroup", req, ok, retry, self.max_poll_interval_ms + 5000)
 
+    def on_metadata_update(self) -> None:
+        """ConsumerCoordinator.rejoinNeededOrPending: the leader rejoins when the subscribed topics' metadata
+        changed since it assigned (partitions added, a subscribed topic created or deleted)."""
+        snap = self._assignment_snapshot
+        if snap is None or self.group_state != "stable" or self._needs_rejoin:
+            return
+        now = {t: (self.topics[t].partitions if t in self.topics else 0) for t in snap}
+        if now != snap:
+            self.cluster.note(
+                f"consumer {self.name}: metadata of the subscribed topics changed; rejoining group"
+            )
+            self._needs_rejoin = True
+
     def _user_data(self, assignor: str) -> bytes | None:
         """``ConsumerPartitionAssignor.subscriptionUserData``."""
         memory = self._assignor_memory.get(assignor)
@@ -858,6 +879,9 @@ class Consumer(ClientNode):
                 gen = user_generation if user_generation is not None else DEFAULT_GENERATION
             subs[mid] = MemberSubscription(mid, tuple(d.topics), tuple(owned), gen, inst, d.generation)
         counts = {t: rec.partitions for t, rec in self.topics.items()}
+        group_topics = {t for sub in subs.values() for t in sub.topics}
+        self.metadata_topics |= group_topics  # the leader watches every topic the group subscribes to
+        self._assignment_snapshot = {t: counts.get(t, 0) for t in sorted(group_topics)}
         result = assignor.assign(counts, subs)
         return {mid: encode_assignment(result.get(mid, [])) for mid in subs}
 

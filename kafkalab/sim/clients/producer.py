@@ -161,6 +161,10 @@ class Producer(ClientNode):
                 ]
             ],
         ] = {}
+        #: a producer may ask brokers to auto-create a topic; when it first asked about a still unknown topic
+        self.allow_auto_create_topics = True
+        self._unknown_since: dict[str, int] = {}
+        self.propagation_max_ms = int(cfg.get("topic.metadata.propagation.max.ms", 30000))
         #: topic -> (key -> partition cache, per-partition states) for the produce() fast path
         self._fast: dict[str, tuple[dict[bytes, int], list[_TpState | None]]] = {}
         self._sticky: dict[str, int] = {}
@@ -272,6 +276,9 @@ class Producer(ClientNode):
             pending = self._no_metadata.setdefault(topic, [])
             pending.append((k, v, hdrs, ts, cb, partition))
             if len(pending) == 1:
+                # named in metadata requests: the broker may auto-create it (auto.create.topics.enable)
+                self.metadata_topics.add(topic)
+                self._unknown_since.setdefault(topic, self.kernel.now_ms)
                 self.refresh_metadata(self._on_metadata)
                 self.schedule(
                     self.delivery_timeout_ms, "metadata-wait-expiry", lambda: self._expire_unknown(topic)
@@ -349,10 +356,25 @@ class Producer(ClientNode):
         else:
             del self._no_metadata[topic]
 
+    def on_metadata_update(self) -> None:
+        if self._no_metadata:
+            self._on_metadata()
+
     def _on_metadata(self) -> None:
         pending, self._no_metadata = self._no_metadata, {}
+        now = self.kernel.now_ms
         for topic, recs in pending.items():
+            if (
+                topic not in self.topics
+                and now - self._unknown_since.get(topic, now) < self.propagation_max_ms
+            ):
+                # librdkafka's topic.metadata.propagation.max.ms: a topic being created (or auto-created)
+                # takes a moment to appear; keep asking before calling it unknown
+                self._no_metadata.setdefault(topic, []).extend(recs)
+                continue
+            self._unknown_since.pop(topic, None)
             if topic not in self.topics:
+                self.metadata_topics.discard(topic)
                 for k, v, _h, _ts, cb, p in recs:
                     self._queued -= 1
                     msg = Message(topic, p, OFFSET_INVALID, k, v)

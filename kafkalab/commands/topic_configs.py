@@ -6,6 +6,8 @@ number of type INT``) and ``LogConfig.validate`` (``Unknown topic config name: f
 
 from __future__ import annotations
 
+import re
+
 from ..sim.metadata import TOPIC_CONFIG_DEFAULTS
 from .parsing import CommandError
 
@@ -25,6 +27,27 @@ _TYPES: dict[str, tuple[str, float | None]] = {
     "min.compaction.lag.ms": ("LONG", 0),
     "max.message.bytes": ("INT", 0),
     "index.interval.bytes": ("INT", 0),
+    "compression.type": ("COMPRESSION", None),
+    "compression.gzip.level": ("INT", 1),
+    "compression.lz4.level": ("INT", 1),
+    "compression.zstd.level": ("INT", -131072),
+    "file.delete.delay.ms": ("LONG", 0),
+    "flush.messages": ("LONG", 1),
+    "flush.ms": ("LONG", 0),
+    "follower.replication.throttled.replicas": ("THROTTLED", None),
+    "leader.replication.throttled.replicas": ("THROTTLED", None),
+    "local.retention.bytes": ("LONG", -2),
+    "local.retention.ms": ("LONG", -2),
+    "max.compaction.lag.ms": ("LONG", 1),
+    "message.timestamp.after.max.ms": ("LONG", 0),
+    "message.timestamp.before.max.ms": ("LONG", 0),
+    "message.timestamp.type": ("TIMESTAMP_TYPE", None),
+    "preallocate": ("BOOLEAN", None),
+    "remote.log.copy.disable": ("BOOLEAN", None),
+    "remote.log.delete.on.disable": ("BOOLEAN", None),
+    "remote.storage.enable": ("BOOLEAN", None),
+    "segment.index.bytes": ("INT", 4),
+    "segment.jitter.ms": ("LONG", 0),
 }
 
 #: topic config -> (broker config that provides its default, that default as Kafka shows it)
@@ -41,6 +64,22 @@ BROKER_SYNONYMS: dict[str, tuple[str, str]] = {
     "min.compaction.lag.ms": ("log.cleaner.min.compaction.lag.ms", "0"),
     "max.message.bytes": ("message.max.bytes", "1048588"),
     "index.interval.bytes": ("log.index.interval.bytes", "4096"),
+    "compression.type": ("compression.type", "producer"),
+    "compression.gzip.level": ("compression.gzip.level", "9"),
+    "compression.lz4.level": ("compression.lz4.level", "9"),
+    "compression.zstd.level": ("compression.zstd.level", "3"),
+    "file.delete.delay.ms": ("log.segment.delete.delay.ms", "60000"),
+    "flush.messages": ("log.flush.interval.messages", "9223372036854775807"),
+    "flush.ms": ("log.flush.scheduler.interval.ms", "9223372036854775807"),
+    "local.retention.bytes": ("log.local.retention.bytes", "-2"),
+    "local.retention.ms": ("log.local.retention.ms", "-2"),
+    "max.compaction.lag.ms": ("log.cleaner.max.compaction.lag.ms", "9223372036854775807"),
+    "message.timestamp.after.max.ms": ("log.message.timestamp.after.max.ms", "3600000"),
+    "message.timestamp.before.max.ms": ("log.message.timestamp.before.max.ms", "9223372036854775807"),
+    "message.timestamp.type": ("log.message.timestamp.type", "CreateTime"),
+    "preallocate": ("log.preallocate", "false"),
+    "segment.index.bytes": ("log.index.size.max.bytes", "10485760"),
+    "segment.jitter.ms": ("log.roll.jitter.hours", "0"),
 }
 
 _INT_MAX = 2**31 - 1
@@ -77,6 +116,24 @@ def validate_topic_config(name: str, value: str) -> str:
         if v.lower() not in ("true", "false"):
             raise CommandError(f"{bad}: Expected value to be either true or false")
         return v.lower()
+    if kind == "COMPRESSION":
+        names = ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")
+        if v not in names:
+            raise CommandError(f"{bad}: String must be one of: {', '.join(names)}")
+        return v
+    if kind == "TIMESTAMP_TYPE":
+        if v not in ("CreateTime", "LogAppendTime"):
+            raise CommandError(f"{bad}: String must be one of: CreateTime, LogAppendTime")
+        return v
+    if kind == "THROTTLED":
+        # ThrottledReplicaListValidator: '*' or partition:broker pairs
+        items = [x.strip() for x in v.strip("[]").split(",") if x.strip()]
+        if v.strip() in ("", "*") or all(re.fullmatch(r"\d+:\d+", x) for x in items):
+            return ",".join(items) if v.strip() not in ("", "*") else v.strip()
+        raise CommandError(
+            f"{bad}: must be the literal '*' or a list of replicas in the following format: "
+            "[partitionId]:[brokerId],[partitionId]:[brokerId],..."
+        )
     if kind == "POLICY":
         items = [p.strip() for p in v.strip("[]").split(",") if p.strip()]
         if not items or any(p not in ("compact", "delete") for p in items):

@@ -899,6 +899,80 @@ class GroupCoordinator:
             g = self.groups.setdefault(gid, _Group(gid))
             g.offsets[(t, p)] = (off, -1, "", now)
 
+    def subscribed_topics(self, g: _Group) -> set[str]:
+        """Topics the members of a consumer-protocol group subscribe to (from their JoinGroup metadata)."""
+        out: set[str] = set()
+        if g.protocol_type != "consumer" or g.protocol is None:
+            return out
+        for m in g.members.values():
+            meta = m.metadata_for(g.protocol)
+            if meta:
+                try:
+                    out.update(decode_subscription_data(meta).topics)
+                except (struct.error, UnicodeDecodeError):
+                    continue
+        return out
+
+    def handle_delete_groups(self, gid: str, respond: Callable[[Any], None]) -> None:
+        """DeleteGroups: only an Empty (or Dead) group; its offsets and metadata get tombstones."""
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        if g is None or g.state == DEAD:
+            respond({"error": "GROUP_ID_NOT_FOUND"})
+            return
+        if g.state != EMPTY:
+            respond({"error": "NON_EMPTY_GROUP"})
+            return
+        now = self.broker.kernel.now_ms
+        records = [Record(offset_commit_key(gid, t, p), None, (), now) for (t, p) in sorted(g.offsets)]
+        records.append(Record(group_metadata_key(gid), None, (), now))
+
+        def done(ok: bool) -> None:
+            if not ok:
+                respond({"error": "NOT_COORDINATOR"})
+                return
+            if self.groups.get(gid) is g:
+                g.state = DEAD
+                del self.groups[gid]
+                self._announce(g, "deleted (DeleteGroups)")
+            respond({"error": "NO_ERROR"})
+
+        self._append(gid, records, done)
+
+    def handle_offset_delete(
+        self, gid: str, partitions: list[tuple[str, int]], respond: Callable[[Any], None]
+    ) -> None:
+        """OffsetDelete: forget committed offsets, refused per partition while the group subscribes to it."""
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        if g is None or g.state == DEAD:
+            respond({"error": "GROUP_ID_NOT_FOUND"})
+            return
+        subscribed = self.subscribed_topics(g) if g.state != EMPTY else set()
+        results = {
+            tp: ("GROUP_SUBSCRIBED_TO_TOPIC" if tp[0] in subscribed else "NO_ERROR") for tp in partitions
+        }
+        doomed = [tp for tp, err in results.items() if err == "NO_ERROR" and tp in g.offsets]
+        now = self.broker.kernel.now_ms
+        records = [Record(offset_commit_key(gid, t, p), None, (), now) for (t, p) in sorted(doomed)]
+
+        def done(ok: bool) -> None:
+            if not ok:
+                respond({"error": "NOT_COORDINATOR"})
+                return
+            for tp in doomed:
+                g.offsets.pop(tp, None)
+            top = (
+                "GROUP_SUBSCRIBED_TO_TOPIC" if any(e != "NO_ERROR" for e in results.values()) else "NO_ERROR"
+            )
+            respond({"error": top, "partitions": results})
+
+        self._append(gid, records, done)
+
     def reset_offsets(
         self, gid: str, offsets: dict[tuple[str, int], int], respond: Callable[[Any], None]
     ) -> None:

@@ -15,7 +15,10 @@ __all__ = [
 
 NO_LEADER = -1
 
-#: Kafka's topic-level configs with their defaults, as strings (what ``kafka-configs --describe`` shows).
+#: Kafka 4.x's topic-level configs with their defaults, as strings (what ``kafka-configs --describe --all``
+#: shows). The simulation acts on cleanup.policy, min.insync.replicas, unclean.leader.election.enable,
+#: segment.*, retention.*, delete.retention.ms, min.cleanable.dirty.ratio, min.compaction.lag.ms,
+#: max.message.bytes, index.interval.bytes and the replication throttles; the others are stored and shown.
 TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
     "cleanup.policy": "delete",
     "min.insync.replicas": "1",
@@ -29,6 +32,27 @@ TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
     "min.compaction.lag.ms": "0",
     "max.message.bytes": "1048588",
     "index.interval.bytes": "4096",
+    "compression.type": "producer",
+    "compression.gzip.level": "9",
+    "compression.lz4.level": "9",
+    "compression.zstd.level": "3",
+    "file.delete.delay.ms": "60000",
+    "flush.messages": "9223372036854775807",
+    "flush.ms": "9223372036854775807",
+    "follower.replication.throttled.replicas": "",
+    "leader.replication.throttled.replicas": "",
+    "local.retention.bytes": "-2",
+    "local.retention.ms": "-2",
+    "max.compaction.lag.ms": "9223372036854775807",
+    "message.timestamp.after.max.ms": "3600000",
+    "message.timestamp.before.max.ms": "9223372036854775807",
+    "message.timestamp.type": "CreateTime",
+    "preallocate": "false",
+    "remote.log.copy.disable": "false",
+    "remote.log.delete.on.disable": "false",
+    "remote.storage.enable": "false",
+    "segment.index.bytes": "10485760",
+    "segment.jitter.ms": "0",
 }
 
 

@@ -408,9 +408,12 @@ MALFORMED = [
     ("help nosuchthing", "no command named 'nosuchthing'"),
     (
         "kafka-consumer-groups --reset-offsets --group g --topic events --to-earliest --to-latest",
-        "takes exactly one of these options",
+        'Option "[to-earliest]" can\'t be used with option "[to-latest]"',
     ),
-    ("kafka-consumer-groups --describe", 'Missing required argument "[group]"'),
+    (
+        "kafka-consumer-groups --describe",
+        "Option [describe] takes one of these options: [all-groups], [group]",
+    ),
     (
         "kafka-consumer-groups --reset-offsets --group g --topic events --by-duration 10min --execute",
         "Error parsing duration 10min",

@@ -112,3 +112,25 @@ def _unique_node_name(session: LabSession, prefix: str) -> str:
         name = cluster.next_client_name(prefix)
         if name not in cluster.net.nodes and name not in session.clients:
             return name
+
+
+def _java_string_hash(s: str) -> int:
+    h = 0
+    data = s.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h
+
+
+def java_set_order(option_names: list[str]) -> list[str]:
+    """The order a ``java.util.HashSet`` of joptsimple options iterates in (how Kafka's tools list them in
+    errors): an option hashes as its one-element list of names, ``31 + name.hashCode()``."""
+    capacity = 16
+    while len(option_names) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(name: str) -> int:
+        h = (31 + _java_string_hash(name)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    return sorted(option_names, key=lambda n: (bucket(n), option_names.index(n)))

@@ -196,6 +196,7 @@ class Consumer(ClientNode):
         """Manually assign partitions (no group rebalancing); offsets: a number, or OFFSET_BEGINNING/END."""
         self._check_open()
         new: dict[tuple[str, int], _PartState] = {}
+        resets: list[tuple[tuple[str, int], _PartState, str]] = []
         for tp in partitions:
             key = (tp.topic, tp.partition)
             st = self._parts.get(key) or _PartState()
@@ -203,9 +204,11 @@ class Consumer(ClientNode):
                 self._set_position(st, tp.offset)
             elif tp.offset in (OFFSET_BEGINNING, OFFSET_END):
                 st.position = st.fetch_position = None
-                self._reset(key, st, "earliest" if tp.offset == OFFSET_BEGINNING else "latest")
+                resets.append((key, st, "earliest" if tp.offset == OFFSET_BEGINNING else "latest"))
             new[key] = st
         self._parts = new
+        for key, st, policy in resets:  # after the assignment is in place: a reset may answer at once
+            self._reset(key, st, policy)
         self._kick()
 
     def incremental_assign(self, partitions: Iterable[TopicPartition]) -> None:

@@ -24,7 +24,13 @@ from .kafka_tools import (
     kafka_console_consumer,
     kafka_console_producer,
     kafka_consumer_groups,
+    kafka_delete_records,
+    kafka_dump_log,
+    kafka_get_offsets,
+    kafka_leader_election,
+    kafka_metadata_quorum,
     kafka_topics,
+    kafka_transactions,
     produce,
 )
 from .lab import LAB_HANDLERS, LAB_OPTIONS
@@ -124,6 +130,42 @@ _SPECS: dict[str, _Spec] = {
         "kafka-configs (--describe [--all] | --alter (--add-config k=v[,k2=v2] | --delete-config k[,k2])) "
         "(--entity-type topics --entity-name T | --topic T)",
         kafka_configs,
+    ),
+    "kafka-get-offsets": _Spec(
+        "show partitions' earliest, latest or by-time offsets",
+        "kafka-get-offsets [--topic T] [--partitions 0,1] [--topic-partitions t:0-3] "
+        "[--time latest|earliest|max-timestamp|TIMESTAMP] [--exclude-internal-topics]",
+        kafka_get_offsets,
+    ),
+    "kafka-delete-records": _Spec(
+        "delete a partition's records below an offset (moves the log start offset)",
+        'kafka-delete-records --offset-json-file \'{"partitions": [{"topic": "T", "partition": 0, '
+        '"offset": 5}], "version": 1}\'',
+        kafka_delete_records,
+    ),
+    "kafka-leader-election": _Spec(
+        "move leadership to the preferred replica, or elect an unclean leader",
+        "kafka-leader-election --election-type PREFERRED|UNCLEAN (--topic T --partition P | --all-topic-partitions "
+        "| --path-to-json-file JSON)",
+        kafka_leader_election,
+    ),
+    "kafka-metadata-quorum": _Spec(
+        "the KRaft controller quorum: leader, epoch, high watermark, voters and observers",
+        "kafka-metadata-quorum describe (--status | --replication [--human-readable])",
+        kafka_metadata_quorum,
+    ),
+    "kafka-dump-log": _Spec(
+        "decode a broker's segment files: batches, producer ids, records, markers",
+        "kafka-dump-log --files broker-1/TOPIC-0/00000000000000000000.log [--deep-iteration] [--print-data-log] "
+        "[--offsets-decoder]",
+        kafka_dump_log,
+    ),
+    "kafka-transactions": _Spec(
+        "list and describe transactions, their producers; find and abort hanging ones",
+        "kafka-transactions (list [--duration-filter MS] | describe --transactional-id ID | describe-producers "
+        "--topic T --partition P | find-hanging (--topic T [--partition P] | --broker-id B) | abort --topic T "
+        "--partition P --start-offset O)",
+        kafka_transactions,
     ),
     "produce": _Spec(
         "send records and wait for the acknowledgement",

@@ -1005,7 +1005,8 @@ class Broker(Endpoint):
     def handle_list_offsets(
         self, topic: str, index: int, timestamp: int, isolation_level: int, respond: Callable[[Any], None]
     ) -> None:
-        """ListOffsets: timestamp -2 = earliest, -1 = latest (HW, or LSO for read_committed)."""
+        """ListOffsets: timestamp -2 = earliest, -1 = latest (HW, or LSO for read_committed), -3 = the offset
+        of the record with the largest timestamp (KIP-734), else the first offset at or after the timestamp."""
         part = self.partitions.get((topic, index))
         if part is None or not part.is_leader:
             respond(("NOT_LEADER_OR_FOLLOWER", -1))
@@ -1015,6 +1016,16 @@ class Broker(Endpoint):
             respond(("NO_ERROR", log.log_start_offset))
         elif timestamp == -1:
             respond(("NO_ERROR", part.last_stable_offset() if isolation_level else log.high_watermark))
+        elif timestamp == -3:
+            best, best_ts = -1, -1
+            for b in log.iter_batches(log.log_start_offset):
+                if b.base_offset >= log.high_watermark:
+                    break
+                if b.max_timestamp > best_ts:
+                    for off, rec in b.iter_records():
+                        if rec.timestamp_ms > best_ts and off < log.high_watermark:
+                            best, best_ts = off, rec.timestamp_ms
+            respond(("NO_ERROR", best))
         else:
             for b in log.iter_batches(log.log_start_offset):
                 if b.base_offset >= log.high_watermark:
@@ -1024,7 +1035,28 @@ class Broker(Endpoint):
                         if rec.timestamp_ms >= timestamp:
                             respond(("NO_ERROR", off))
                             return
-            respond(("NO_ERROR", log.high_watermark))
+            respond(("NO_ERROR", -1))  # no record at or after the timestamp: UNKNOWN_OFFSET
+
+    def handle_delete_records(
+        self, topic: str, index: int, offset: int, respond: Callable[[Any], None]
+    ) -> None:
+        """DeleteRecords: move the log start offset up to ``offset`` (-1: the high watermark); answers the
+        new low watermark. (Kafka waits until every replica's log start offset got there; the followers here
+        adopt it from their next fetch response.)"""
+        part = self.partitions.get((topic, index))
+        if part is None or not part.is_leader:
+            respond(("NOT_LEADER_OR_FOLLOWER", -1))
+            return
+        log = part.log
+        target = log.high_watermark if offset == -1 else offset
+        if target < 0 or target > log.high_watermark:
+            respond(("OFFSET_OUT_OF_RANGE", -1))
+            return
+        if log.maybe_increment_log_start_offset(target):
+            self.emit(
+                f"broker {self.broker_id}: DeleteRecords moved the log start offset of {part.name} to {target}"
+            )
+        respond(("NO_ERROR", log.log_start_offset))
 
     def handle_metadata(
         self, respond: Callable[[Any], None], topics: list[str] | None = None, allow_auto_create: bool = False

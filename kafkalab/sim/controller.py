@@ -135,10 +135,17 @@ class Controller(Endpoint):
         self.quorum = quorum
         self.image = MetadataImage()
         self._last_contact_ms = 0
+        #: how far this voter's copy of the metadata log reaches, and when it last fetched / was caught up
+        #: (what DescribeQuorum reports; the log itself is shared, see the module docstring)
+        self.log_end_offset = 0
+        self.last_fetch_ms = -1
+        self.last_caught_up_ms = -1
         self._broker_seen_ms: dict[int, int] = {}
         self._broker_incarnation: dict[int, int] = {}
         #: brokers that registered and wait for metadata push (name)
         self._push_to: dict[int, str] = {}
+        #: broker id -> (metadata log end offset it reached, when) at its last heartbeat: the quorum's observers
+        self.observers: dict[int, tuple[int, int]] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
     def boot(self) -> None:
@@ -174,6 +181,8 @@ class Controller(Endpoint):
                 and self.net.can_reach(act.name, self.name)
             ):
                 self._last_contact_ms = now
+                self.log_end_offset = len(q.log)
+                self.last_fetch_ms = self.last_caught_up_ms = now
             elif now - self._last_contact_ms >= QUORUM_FETCH_TIMEOUT_MS and q.can_reach_majority(self):
                 self._become_active()
         self.schedule(QUORUM_TICK_MS, "quorum-tick", self._quorum_tick)
@@ -184,6 +193,8 @@ class Controller(Endpoint):
         q.state.leader = self.node_id
         self._catch_up()
         now = self.kernel.now_ms
+        self.log_end_offset = len(q.log)
+        self.last_fetch_ms = self.last_caught_up_ms = now
         # a new active controller gives every registered broker a full session before fencing it
         self._broker_seen_ms = {b: now for b in self.image.brokers}
         self._broker_incarnation = {b: r.incarnation for b, r in self.image.brokers.items()}
@@ -195,6 +206,13 @@ class Controller(Endpoint):
         rec = MetadataRecord(offset=len(self.quorum.log), kind=kind, **kw)
         self.quorum.log.append(rec)
         self._catch_up()
+        self.log_end_offset = len(self.quorum.log)
+        self.last_fetch_ms = self.last_caught_up_ms = self.kernel.now_ms
+        # a record commits once a majority has it: the voters this one can reach have fetched it
+        for v in self.quorum.voters.values():
+            if v is not self and v.alive and not v.paused and self.net.can_reach(self.name, v.name):
+                v.log_end_offset = self.log_end_offset
+                v.last_fetch_ms = v.last_caught_up_ms = self.kernel.now_ms
         return rec
 
     def _push(self) -> None:
@@ -240,6 +258,7 @@ class Controller(Endpoint):
             self.quorum.announce(f"broker {broker_id} registered and was unfenced")
             self._elect_offline()
         self._push()
+        self.observers[broker_id] = (len(self.quorum.log), now)
         respond(("NO_ERROR", None))
 
     def _fence_check(self) -> None:
@@ -475,6 +494,54 @@ class Controller(Endpoint):
         self.quorum.announce(f"topic {name}: partitions increased from {have} to {count}")
         self._push()
         respond(("NO_ERROR", None))
+
+    def handle_elect_leaders(
+        self, election_type: str, partitions: list[tuple[str, int]] | None, respond: Callable[[Any], None]
+    ) -> None:
+        """ElectLeaders (ReplicationControlManager.electLeaders): PREFERRED moves leadership to the first
+        replica when it is in the ISR and unfenced; UNCLEAN gives a leaderless partition a leader, from outside
+        the ISR if need be. ``partitions`` None: every partition (ELECTION_NOT_NEEDED ones left out)."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        everything = partitions is None
+        keys = sorted(self.image.partitions) if partitions is None else partitions
+        results: dict[tuple[str, int], str] = {}
+        for key in keys:
+            err = self._elect_leader(key, election_type)
+            if not (everything and err == "ELECTION_NOT_NEEDED"):
+                results[key] = err
+        self._push()
+        respond(("NO_ERROR", results))
+
+    def _elect_leader(self, key: tuple[str, int], election_type: str) -> str:
+        p = self.image.partitions.get(key)
+        if p is None:
+            return "UNKNOWN_TOPIC_OR_PART"
+        has_leader = p.leader != NO_LEADER and self._unfenced(p.leader)
+        if election_type == "PREFERRED":
+            preferred = p.replicas[0]
+            if p.leader == preferred:
+                return "ELECTION_NOT_NEEDED"
+            if preferred not in p.isr or not self._unfenced(preferred):
+                return "PREFERRED_LEADER_NOT_AVAILABLE"
+            self._change(p, leader=preferred)
+            self.quorum.announce(f"preferred leader election: {p.topic}-{p.partition} leader {preferred}")
+            return "NO_ERROR"
+        if has_leader:
+            return "ELECTION_NOT_NEEDED"
+        leader = self._pick_leader(p, p.isr)
+        if leader is not None:
+            self._change(p, leader=leader)
+            return "NO_ERROR"
+        for b in p.replicas:
+            if self._unfenced(b):
+                self._change(p, leader=b, isr=(b,))
+                self.quorum.announce(
+                    f"UNCLEAN leader election (requested): {p.topic}-{p.partition} leader {b} was not in the ISR"
+                )
+                return "NO_ERROR"
+        return "ELIGIBLE_LEADERS_NOT_AVAILABLE"
 
     def handle_delete_topic(self, name: str, respond: Callable[[Any], None]) -> None:
         if not self._writable():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..parsing import CommandError, Parsed, parse_kv
@@ -134,3 +135,42 @@ def java_set_order(option_names: list[str]) -> list[str]:
         return (h ^ (h >> 16)) & (capacity - 1)
 
     return sorted(option_names, key=lambda n: (bucket(n), option_names.index(n)))
+
+
+def java_hashmap_order_by(items: list[Any], hash_of: Callable[[Any], int]) -> list[Any]:
+    """Iteration order of a ``java.util.HashMap`` holding ``items`` (in insertion order) whose keys hash
+    to ``hash_of(item)`` (a 32-bit Java ``hashCode``)."""
+    capacity = 16
+    while len(items) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(i: int) -> int:
+        h = hash_of(items[i]) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    return [items[i] for i in sorted(range(len(items)), key=lambda i: (bucket(i), i))]
+
+
+def topic_partition_hash(tp: tuple[str, int]) -> int:
+    """``org.apache.kafka.common.TopicPartition.hashCode``."""
+    return (31 * (31 + tp[1]) + _java_string_hash(tp[0])) & 0xFFFFFFFF
+
+
+def tool_admin(session: LabSession, client_id: str) -> Any:
+    """An AdminClient for one tool invocation (close it with ``admin.closed = True`` when done)."""
+    return session.cluster.admin({"client.id": client_id})
+
+
+def read_json_arg(value: str, option: str) -> str:
+    """A ``--...-json-file`` value: the lab takes the JSON itself (it starts with '{') or a file path."""
+    text = value.strip()
+    if text.startswith("{"):
+        return text
+    try:
+        with open(value, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise CommandError(
+            f'Exception in thread "main" java.nio.file.NoSuchFileException: {value} ({e.strerror}; the lab\'s '
+            f"--{option} also takes the JSON itself: --{option} '{{...}}')"
+        ) from None

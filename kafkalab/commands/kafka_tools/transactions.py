@@ -304,8 +304,8 @@ def _find_hanging(session: LabSession, v: dict[str, Any]) -> Plan:
                 bid = info.leader if broker_id is None else broker_id
                 if broker_id is not None and broker_id not in info.replicas:
                     continue
-                b = cluster.brokers.get(bid)
-                part = b.partitions.get((t, info.partition)) if b is not None and b.alive else None
+                host = cluster.brokers.get(bid)
+                part = host.partitions.get((t, info.partition)) if host is not None and host.alive else None
                 if part is None:
                     continue
                 for pid, ep, ce, _seq, ts, start in _producers(part):

@@ -29,6 +29,7 @@ from .kafka_tools import (
     kafka_get_offsets,
     kafka_leader_election,
     kafka_metadata_quorum,
+    kafka_reassign_partitions,
     kafka_topics,
     kafka_transactions,
     produce,
@@ -166,6 +167,13 @@ _SPECS: dict[str, _Spec] = {
         "--topic T --partition P | find-hanging (--topic T [--partition P] | --broker-id B) | abort --topic T "
         "--partition P --start-offset O)",
         kafka_transactions,
+    ),
+    "kafka-reassign-partitions": _Spec(
+        "move partition replicas to other brokers (with an optional replication throttle)",
+        "kafka-reassign-partitions (--generate --topics-to-move-json-file JSON --broker-list 1,2 | --execute "
+        "--reassignment-json-file JSON [--throttle B/s] [--additional] | --verify --reassignment-json-file JSON "
+        "| --cancel --reassignment-json-file JSON | --list)",
+        kafka_reassign_partitions,
     ),
     "produce": _Spec(
         "send records and wait for the acknowledgement",

@@ -471,9 +471,48 @@ class Broker(Endpoint):
         self._internal_topic_requested: set[str] = set()
         #: topics this broker asked the controller to auto-create, answer pending (AutoTopicCreationManager)
         self._auto_create_requested: set[str] = set()
+        #: replication quotas (ReplicationQuotaManager): "leader"/"follower" -> bytes taken per 1 s window
+        self._quota_windows: dict[str, tuple[int, int]] = {}
 
     def cfg_int(self, name: str) -> int:
         return int(self.config[name])
+
+    def dynamic_config(self, name: str) -> str | None:
+        """A dynamic broker config set through the controller: this broker's own, else the cluster default."""
+        own = self.image.broker_configs.get(str(self.broker_id), {})
+        if name in own:
+            return own[name]
+        return self.image.broker_configs.get("", {}).get(name)
+
+    def _throttled(self, part: Partition, side: str, replica: int) -> int | None:
+        """The replication throttle rate (B/s) that applies to ``replica`` of ``part`` on the ``side``
+        ("leader"/"follower") of this broker, or None (``{side}.replication.throttled.replicas`` of the topic
+        lists it, or is ``*``, and ``{side}.replication.throttled.rate`` is set on this broker)."""
+        rate = self.dynamic_config(f"{side}.replication.throttled.rate")
+        if rate is None:
+            return None
+        listed = self.topic_config(part.topic, f"{side}.replication.throttled.replicas").strip()
+        if listed != "*" and f"{part.index}:{replica}" not in {x.strip() for x in listed.split(",")}:
+            return None
+        return int(rate)
+
+    def quota_delay_ms(self, side: str, rate: int) -> int:
+        """How long until the ``side`` quota has room again (0: it has room now)."""
+        start, used = self._quota_windows.get(side, (0, 0))
+        now = self.kernel.now_ms
+        if now - start >= 1000:
+            return 0
+        if used < rate:
+            return 0
+        # bytes taken beyond the quota push the next window out proportionally
+        return max(1, (start + 1000 - now) + (used - rate) * 1000 // max(rate, 1))
+
+    def quota_record(self, side: str, nbytes: int) -> None:
+        start, used = self._quota_windows.get(side, (0, 0))
+        now = self.kernel.now_ms
+        if now - start >= 1000:
+            start, used = now, 0
+        self._quota_windows[side] = (start, used + nbytes)
 
     def topic_config(self, topic: str, name: str) -> str:
         t = self.image.topics.get(topic)
@@ -613,6 +652,12 @@ class Broker(Endpoint):
             if not part.is_leader or part.leader_epoch != st.leader_epoch:
                 self._become_leader(part, st)
             else:
+                # a reassignment adds or removes followers without a new leader epoch
+                for b in st.replicas:
+                    if b != me and b not in part.followers:
+                        part.followers[b] = _FollowerState()
+                for b in [b for b in part.followers if b not in st.replicas]:
+                    del part.followers[b]
                 part.maybe_increment_hw()
         else:
             if part.is_leader or part.leader_epoch != st.leader_epoch or old is None:
@@ -737,6 +782,12 @@ class Broker(Endpoint):
         leader = self._leader_node(part)
         if leader is None:
             return
+        rate = self._throttled(part, "follower", self.broker_id)
+        if rate is not None:
+            wait = self.quota_delay_ms("follower", rate)
+            if wait > 0:  # the follower replication quota is used up: fetch this partition later
+                self.schedule(wait, "fetch-throttled", lambda: self._fetch(part, token), part.name)
+                return
         req = FetchRequest(
             replica_id=self.broker_id,
             max_wait_ms=self.cfg_int("replica.fetch.wait.max.ms"),
@@ -759,6 +810,8 @@ class Broker(Endpoint):
             r = results[key]
             if r.error == "NO_ERROR":
                 log = part.log
+                if self._throttled(part, "follower", self.broker_id) is not None:
+                    self.quota_record("follower", sum(b.size_bytes for b in r.batches))
                 for b in r.batches:
                     if b.last_offset < log.log_end_offset:
                         continue
@@ -935,6 +988,11 @@ class Broker(Endpoint):
             log = part.log
             hw = log.high_watermark
             lso = part.last_stable_offset()
+            throttle = self._throttled(part, "leader", self.broker_id) if follower else None
+            if throttle is not None and self.quota_delay_ms("leader", throttle) > 0:
+                # the leader replication quota is used up: nothing for this throttled replica now
+                results[key] = FetchResult("NO_ERROR", hw, log.log_start_offset, lso, [], [])
+                continue
             max_offset = None if follower else (lso if req.isolation_level == 1 else hw)
             try:
                 batches = log.read(fp.fetch_offset, min(fp.max_bytes, max(budget, 1)), max_offset)
@@ -945,6 +1003,8 @@ class Broker(Endpoint):
             for b in batches:
                 n += b.size_bytes
             size += n
+            if throttle is not None:
+                self.quota_record("leader", n)
             budget -= n
             aborted = (
                 part.aborted_in(fp.fetch_offset, batches[-1].next_offset)

@@ -365,8 +365,9 @@ class Controller(Endpoint):
             return
         ordered = tuple(b for b in p.replicas if b in new_isr)
         new = self._change(p, isr=ordered)
+        done = self._maybe_complete_reassignment(new)
         self._push()
-        respond(("NO_ERROR", new))
+        respond(("NO_ERROR", done or new))
 
     # -- admin ------------------------------------------------------------------------------------
     def handle_create_topic(
@@ -542,6 +543,109 @@ class Controller(Endpoint):
                 )
                 return "NO_ERROR"
         return "ELIGIBLE_LEADERS_NOT_AVAILABLE"
+
+    # -- partition reassignment (KIP-455) ------------------------------------------------------------------
+    def handle_alter_reassignments(
+        self, targets: dict[tuple[str, int], tuple[int, ...] | None], respond: Callable[[Any], None]
+    ) -> None:
+        """AlterPartitionReassignments: per partition a target replica list, or None to cancel. The adding
+        replicas join as followers; once all are in the ISR the removing ones are dropped."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        results = {key: self._reassign(key, target) for key, target in sorted(targets.items())}
+        self._push()
+        respond(("NO_ERROR", results))
+
+    def _reassign(self, key: tuple[str, int], target: tuple[int, ...] | None) -> tuple[str, str]:
+        p = self.image.partitions.get(key)
+        if p is None:
+            return ("UNKNOWN_TOPIC_OR_PART", "This server does not host this topic-partition.")
+        original = tuple(b for b in p.replicas if b not in p.adding)
+        if target is None:
+            if not p.adding and not p.removing:
+                return ("NO_REASSIGNMENT_IN_PROGRESS", "No partition reassignment is in progress.")
+            isr = tuple(b for b in p.isr if b in original)
+            leader = p.leader if p.leader in original else (self._pick_leader(p, isr) or NO_LEADER)
+            self._change(
+                p, replicas=original, isr=isr or (original[0],), leader=leader, adding=(), removing=()
+            )
+            self.quorum.announce(
+                f"reassignment of {p.topic}-{p.partition} cancelled: replicas {list(original)}"
+            )
+            return ("NO_ERROR", "")
+        if not target:
+            return ("INVALID_REPLICA_ASSIGNMENT", "Empty replica list specified in partition reassignment.")
+        if len(set(target)) != len(target):
+            return (
+                "INVALID_REPLICA_ASSIGNMENT",
+                f"Duplicate replica ids in partition reassignment replica list: {list(target)}",
+            )
+        for b in target:
+            if b not in self.image.brokers:
+                return (
+                    "INVALID_REPLICA_ASSIGNMENT",
+                    f"The manual partition assignment includes broker {b}, but no such broker is registered.",
+                )
+        adding = tuple(b for b in target if b not in original)
+        removing = tuple(b for b in original if b not in target)
+        if not adding and not removing and target == original and not p.adding:
+            return ("NO_ERROR", "")
+        merged = target + removing
+        new = self._change(p, replicas=merged, adding=adding, removing=removing)
+        self.quorum.announce(
+            f"reassignment of {p.topic}-{p.partition} started: {list(original)} -> {list(target)}"
+            + (f", adding {list(adding)}" if adding else "")
+            + (f", removing {list(removing)}" if removing else "")
+        )
+        self._maybe_complete_reassignment(new)
+        return ("NO_ERROR", "")
+
+    def _maybe_complete_reassignment(self, p: PartitionRecord) -> PartitionRecord | None:
+        """Every adding replica is in the ISR: the partition takes its target replicas (the removed ones stop)."""
+        if not (p.adding or p.removing) or any(b not in p.isr for b in p.adding):
+            return None
+        target = tuple(b for b in p.replicas if b not in p.removing)
+        isr = tuple(b for b in target if b in p.isr)
+        if p.leader in target:
+            leader = p.leader
+        else:
+            leader = next((b for b in target if b in isr and self._unfenced(b)), NO_LEADER)
+        epoch = p.leader_epoch + 1  # removed replicas are fenced by a new leader epoch (KRaft)
+        new = self._change(
+            p, replicas=target, isr=isr, leader=leader, adding=(), removing=(), leader_epoch=epoch
+        )
+        self.quorum.announce(f"reassignment of {p.topic}-{p.partition} completed: replicas {list(target)}")
+        return new
+
+    def handle_list_reassignments(self, respond: Callable[[Any], None]) -> None:
+        """ListPartitionReassignments: (replicas, adding, removing) of every partition being reassigned."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        out = {
+            key: (p.replicas, p.adding, p.removing)
+            for key, p in sorted(self.image.partitions.items())
+            if p.adding or p.removing
+        }
+        respond(("NO_ERROR", out))
+
+    def handle_alter_broker_configs(
+        self, broker: str, changes: dict[str, str | None], respond: Callable[[Any], None]
+    ) -> None:
+        """IncrementalAlterConfigs of a BROKER resource (``broker`` an id, "" the cluster default)."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        merged = dict(self.image.broker_configs.get(broker, {}))
+        for k, v in changes.items():
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = v
+        self._commit("broker_config", name=broker, configs=merged)
+        self._push()
+        respond(("NO_ERROR", None))
 
     def handle_delete_topic(self, name: str, respond: Callable[[Any], None]) -> None:
         if not self._writable():

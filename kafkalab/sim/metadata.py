@@ -82,6 +82,9 @@ class PartitionRecord:
     leader: int
     leader_epoch: int
     partition_epoch: int
+    #: an ongoing reassignment (KIP-455): replicas being added (catching up) and to be removed after
+    adding: tuple[int, ...] = ()
+    removing: tuple[int, ...] = ()
 
     def changed(self, **kw: object) -> PartitionRecord:
         """A copy with changes; bumps partition_epoch, and leader_epoch when the leader changes."""
@@ -101,7 +104,8 @@ class BrokerRegistration:
 
 @dataclass(frozen=True, slots=True)
 class MetadataRecord:
-    """One entry of the metadata log. ``kind`` is one of: topic, remove_topic, partition, broker, config, producer_ids."""
+    """One entry of the metadata log. ``kind`` is one of: topic, remove_topic, partition, broker, config,
+    producer_ids, broker_config (``name``: a broker id, or "" for the cluster default; dynamic broker configs)."""
 
     offset: int
     kind: str
@@ -121,6 +125,8 @@ class MetadataImage:
         self.topics: dict[str, TopicRecord] = {}
         self.partitions: dict[tuple[str, int], PartitionRecord] = {}
         self.brokers: dict[int, BrokerRegistration] = {}
+        #: dynamic broker configs (ConfigRecord of BROKER resources): broker id or "" -> name -> value
+        self.broker_configs: dict[str, dict[str, str]] = {}
         #: next producer id the controller hands out (Kafka: ProducerIdsRecord)
         self.next_producer_id = 1000
 
@@ -142,6 +148,11 @@ class MetadataImage:
             self.brokers[rec.broker.broker_id] = rec.broker
         elif rec.kind == "producer_ids":
             self.next_producer_id = rec.number
+        elif rec.kind == "broker_config" and rec.name is not None and rec.configs is not None:
+            if rec.configs:
+                self.broker_configs[rec.name] = dict(rec.configs)
+            else:
+                self.broker_configs.pop(rec.name, None)
         elif rec.kind == "config" and rec.name is not None and rec.configs is not None:
             t = self.topics.get(rec.name)
             if t is not None:

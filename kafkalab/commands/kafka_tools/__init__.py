@@ -24,6 +24,7 @@ from .dump_log import DUMP_LOG_OPTS, kafka_dump_log
 from .get_offsets import GET_OFFSETS_OPTS, kafka_get_offsets
 from .leader_election import LEADER_ELECTION_OPTS, kafka_leader_election
 from .metadata_quorum import METADATA_QUORUM_OPTS, kafka_metadata_quorum
+from .reassign_partitions import REASSIGN_OPTS, kafka_reassign_partitions
 from .topics import _TOPICS_OPTS, describe_topic_lines, kafka_topics
 from .transactions import TRANSACTIONS_OPTS, kafka_transactions
 
@@ -40,6 +41,7 @@ __all__ = [
     "kafka_get_offsets",
     "kafka_leader_election",
     "kafka_metadata_quorum",
+    "kafka_reassign_partitions",
     "kafka_transactions",
     "kafka_topics",
     "produce",
@@ -58,4 +60,5 @@ TOOL_OPTIONS: dict[str, list[Opt]] = {
     "kafka-metadata-quorum": METADATA_QUORUM_OPTS,
     "kafka-dump-log": DUMP_LOG_OPTS,
     "kafka-transactions": TRANSACTIONS_OPTS,
+    "kafka-reassign-partitions": REASSIGN_OPTS,
 }

@@ -44,6 +44,8 @@ GROUP_CONFIGS: dict[str, tuple[str, str]] = {
 
 #: broker configs Kafka can change while running (a subset: the ones this lab's brokers have)
 _DYNAMIC_BROKER_CONFIGS = {
+    "leader.replication.throttled.rate",
+    "follower.replication.throttled.rate",
     "log.cleanup.policy",
     "log.retention.ms",
     "log.retention.bytes",
@@ -179,10 +181,43 @@ def kafka_configs(session: LabSession, argv: list[str]) -> Plan:
                 "Error while executing config command : Cannot update these configs dynamically: "
                 f"Set({', '.join(fixed)})"
             )
-        raise CommandError(
-            "this lab's brokers take their configs when the lab starts and do not change them while running "
-            "(the change would be valid in Kafka); describe shows them with --entity-type brokers --all"
-        )
+        lab_dynamic = {"leader.replication.throttled.rate", "follower.replication.throttled.rate"}
+        others = sorted(k for k in keys if k not in lab_dynamic)
+        if others:
+            raise CommandError(
+                f"this lab's brokers change only the replication throttle rates while running ({others[0]} would be "
+                "valid in Kafka); set other broker configs when the lab starts"
+            )
+        broker_changes: dict[str, str | None] = {}
+        for item in items:
+            k, _, v = item.partition("=")
+            try:
+                if int(v.strip()) < 0:
+                    raise ValueError
+            except ValueError:
+                raise CommandError(
+                    f"Error while executing config command : Invalid value {v.strip()} for configuration "
+                    f"{k.strip()}: Value must be at least 0"
+                ) from None
+            broker_changes[k.strip()] = v.strip()
+        current = session.cluster._image().broker_configs.get(name or "", {})
+        missing = [k for k in deletes if k not in current]
+        if missing:
+            raise CommandError(f"Invalid config(s): {','.join(missing)}")
+        broker_changes.update({k: None for k in deletes})
+        target = name or ""
+
+        def alter_broker() -> list[str]:
+            admin = session.cluster.admin({"client.id": "adminclient-configs"})
+            try:
+                admin.alter_broker_configs(target, broker_changes).result(30.0)
+            finally:
+                admin.closed = True
+            if target:
+                return [f"Completed updating config for broker {target}."]
+            return ["Completed updating default config for brokers in the cluster."]
+
+        return Plan(alter_broker, records=True)
     if etype == "groups":
         unknown = sorted(
             k for k in [i.split("=", 1)[0].strip() for i in items] + deletes if k not in GROUP_CONFIGS
@@ -265,13 +300,21 @@ def _describe_brokers(session: LabSession, name: str | None, default: bool, show
 
     def describe() -> list[str]:
         lines: list[str] = []
+        dynamic = session.cluster._image().broker_configs
         for e in entities:
             if e is None:
                 lines.append("Default configs for brokers in the cluster are:")
-                continue  # no dynamic defaults are ever set in the lab
+                for k, v in sorted(dynamic.get("", {}).items()):
+                    lines.append(
+                        f"  {k}={v} sensitive=false synonyms={{DYNAMIC_DEFAULT_BROKER_CONFIG:{k}={v}}}"
+                    )
+                continue
             lines.append(f"{'All' if show_all else 'Dynamic'} configs for broker {e} are:")
+            own = dynamic.get(e, {})
+            for k, v in sorted(own.items()):
+                lines.append(f"  {k}={v} sensitive=false synonyms={{DYNAMIC_BROKER_CONFIG:{k}={v}}}")
             if show_all:
-                lines.extend(_broker_config_lines(session))
+                lines.extend(x for x in _broker_config_lines(session) if x.split("=")[0].strip() not in own)
         return lines
 
     return Plan(describe)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...sim.controller import MAX_PARTITIONS_PER_TOPIC, partitions_cap_message
 from ..base import (
@@ -118,6 +118,16 @@ def describe_topic_lines(session: LabSession, topics: list[str], p: Parsed | Non
     ]
     live = live_broker_ids(cluster)
     lines: list[str] = []
+    image = cluster._image()
+
+    def moving(topic: str, partition: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        rec = image.partitions.get((topic, partition))
+        return (tuple(getattr(rec, "adding", ())), tuple(getattr(rec, "removing", ()))) if rec else ((), ())
+
+    def rf(topic: str, info: Any) -> int:
+        """TopicCommand.getReplicationFactor: replicas being added do not count while they move in."""
+        return len(info.replicas) - len(moving(topic, info.partition)[0])
+
     for topic in topics:
         parts = sorted(cluster.describe_topic(topic), key=lambda x: x.partition)
         if not parts:
@@ -130,7 +140,7 @@ def describe_topic_lines(session: LabSession, topics: list[str], p: Parsed | Non
             cfg = ",".join(f"{k}={v}" for k, v in configs.items())
             lines.append(
                 f"Topic: {topic}\tTopicId: {kafka_topic_id(cluster, topic)}\tPartitionCount: {len(parts)}\t"
-                f"ReplicationFactor: {len(parts[0].replicas)}\tConfigs: {cfg}"
+                f"ReplicationFactor: {rf(topic, parts[0])}\tConfigs: {cfg}"
             )
         if has("topics-with-overrides"):
             continue
@@ -138,16 +148,22 @@ def describe_topic_lines(session: LabSession, topics: list[str], p: Parsed | Non
             has_leader = info.leader >= 0
             if report:
                 show = (
-                    ("under-replicated-partitions" in report and len(info.isr) < len(info.replicas))
+                    ("under-replicated-partitions" in report and len(info.isr) < rf(topic, info))
                     or ("unavailable-partitions" in report and (not has_leader or info.leader not in live))
                     or ("under-min-isr-partitions" in report and (not has_leader or len(info.isr) < min_isr))
                     or ("at-min-isr-partitions" in report and len(info.isr) == min_isr)
                 )
                 if not show:
                     continue
+            adding, removing = moving(topic, info.partition)
+            reassigning = (
+                f"\tAdding Replicas: {fmt_ids(adding)}\tRemoving Replicas: {fmt_ids(removing)}"
+                if adding or removing
+                else ""
+            )
             lines.append(
                 f"\tTopic: {topic}\tPartition: {info.partition}\tLeader: {info.leader if has_leader else 'none'}\t"
-                f"Replicas: {fmt_ids(info.replicas)}\tIsr: {fmt_ids(info.isr)}\tElr: \tLastKnownElr: "
+                f"Replicas: {fmt_ids(info.replicas)}\tIsr: {fmt_ids(info.isr)}{reassigning}\tElr: \tLastKnownElr: "
             )
     return lines
 

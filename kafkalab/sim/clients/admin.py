@@ -299,6 +299,26 @@ class AdminClient(ClientNode):
         self._admin_call("elect_leaders", (election_type.upper(), partitions), fut, lambda r: dict(r))
         return fut
 
+    def alter_partition_reassignments(self, targets: dict[tuple[str, int], list[int] | None]) -> Future:
+        """AlterPartitionReassignments: target replicas per partition (None cancels); the future gives
+        {(topic, partition): (error name, message)}."""
+        fut = Future(self)
+        args = {tp: (tuple(r) if r is not None else None) for tp, r in targets.items()}
+        self._admin_call("alter_reassignments", (args,), fut, lambda r: dict(r))
+        return fut
+
+    def list_partition_reassignments(self) -> Future:
+        """ListPartitionReassignments: {(topic, partition): (replicas, adding, removing)}."""
+        fut = Future(self)
+        self._admin_call("list_reassignments", (), fut, lambda r: dict(r))
+        return fut
+
+    def alter_broker_configs(self, broker: str, changes: dict[str, str | None]) -> Future:
+        """IncrementalAlterConfigs of a broker (``broker`` an id, "" for the cluster-wide default)."""
+        fut = Future(self)
+        self._admin_call("alter_broker_configs", (broker, changes), fut)
+        return fut
+
     def list_offsets(
         self, requests: dict[tuple[str, int], int], isolation_level: int = 0
     ) -> dict[tuple[str, int], Future]:

@@ -24,11 +24,13 @@ from .kafka_tools import (
     kafka_console_consumer,
     kafka_console_producer,
     kafka_consumer_groups,
+    kafka_consumer_perf_test,
     kafka_delete_records,
     kafka_dump_log,
     kafka_get_offsets,
     kafka_leader_election,
     kafka_metadata_quorum,
+    kafka_producer_perf_test,
     kafka_reassign_partitions,
     kafka_topics,
     kafka_transactions,
@@ -174,6 +176,18 @@ _SPECS: dict[str, _Spec] = {
         "--reassignment-json-file JSON [--throttle B/s] [--additional] | --verify --reassignment-json-file JSON "
         "| --cancel --reassignment-json-file JSON | --list)",
         kafka_reassign_partitions,
+    ),
+    "kafka-producer-perf-test": _Spec(
+        "measure producer throughput and latency (in virtual time)",
+        "kafka-producer-perf-test --topic T --num-records N --record-size B --throughput R|-1 --producer-props "
+        "acks=all linger.ms=5 batch.size=16384 [--print-metrics]",
+        kafka_producer_perf_test,
+    ),
+    "kafka-consumer-perf-test": _Spec(
+        "measure consumer throughput (in virtual time)",
+        "kafka-consumer-perf-test --topic T --messages N [--group G] [--fetch-size B] [--from-latest] "
+        "[--show-detailed-stats] [--timeout MS]",
+        kafka_consumer_perf_test,
     ),
     "produce": _Spec(
         "send records and wait for the acknowledgement",

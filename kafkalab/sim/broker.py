@@ -29,6 +29,8 @@ from .txn import TRANSACTION_STATE
 
 __all__ = [
     "BROKER_DEFAULTS",
+    "fetch_response_size",
+    "produce_request_size",
     "Broker",
     "FetchPartition",
     "FetchRequest",
@@ -74,6 +76,25 @@ BROKER_DEFAULTS: dict[str, str] = {
 
 CONSUMER_REPLICA_ID = -1
 UNDEFINED_EPOCH = -1
+
+#: protocol overhead of a request or response (header and framing), and of each partition in it, in bytes
+REQUEST_OVERHEAD_BYTES = 60
+PARTITION_OVERHEAD_BYTES = 24
+
+
+def fetch_response_size(results: dict[tuple[str, int], Any]) -> int:
+    """Bytes a Fetch response puts on the wire: its record batches plus protocol overhead."""
+    size = REQUEST_OVERHEAD_BYTES
+    for r in results.values():
+        size += PARTITION_OVERHEAD_BYTES
+        for b in getattr(r, "batches", ()) or ():
+            size += b.size_bytes
+    return size
+
+
+def produce_request_size(batches: list[RecordBatch]) -> int:
+    """Bytes a Produce request puts on the wire."""
+    return REQUEST_OVERHEAD_BYTES + sum(PARTITION_OVERHEAD_BYTES + b.size_bytes for b in batches)
 
 
 # --- requests / responses (shapes of Kafka's Produce and Fetch APIs) ---------------------------------
@@ -878,6 +899,7 @@ class Broker(Endpoint):
             on_err,
             30000,
             detail=f"{part.name} from {part.log.log_end_offset}",
+            response_size=fetch_response_size,
         )
 
     # -- leader duties ----------------------------------------------------------------------------------

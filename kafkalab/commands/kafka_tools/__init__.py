@@ -24,6 +24,7 @@ from .dump_log import DUMP_LOG_OPTS, kafka_dump_log
 from .get_offsets import GET_OFFSETS_OPTS, kafka_get_offsets
 from .leader_election import LEADER_ELECTION_OPTS, kafka_leader_election
 from .metadata_quorum import METADATA_QUORUM_OPTS, kafka_metadata_quorum
+from .perf import CONSUMER_PERF_OPTS, PRODUCER_PERF_OPTS, kafka_consumer_perf_test, kafka_producer_perf_test
 from .reassign_partitions import REASSIGN_OPTS, kafka_reassign_partitions
 from .topics import _TOPICS_OPTS, describe_topic_lines, kafka_topics
 from .transactions import TRANSACTIONS_OPTS, kafka_transactions
@@ -41,6 +42,8 @@ __all__ = [
     "kafka_get_offsets",
     "kafka_leader_election",
     "kafka_metadata_quorum",
+    "kafka_consumer_perf_test",
+    "kafka_producer_perf_test",
     "kafka_reassign_partitions",
     "kafka_transactions",
     "kafka_topics",
@@ -61,4 +64,6 @@ TOOL_OPTIONS: dict[str, list[Opt]] = {
     "kafka-dump-log": DUMP_LOG_OPTS,
     "kafka-transactions": TRANSACTIONS_OPTS,
     "kafka-reassign-partitions": REASSIGN_OPTS,
+    "kafka-producer-perf-test": PRODUCER_PERF_OPTS,
+    "kafka-consumer-perf-test": CONSUMER_PERF_OPTS,
 }

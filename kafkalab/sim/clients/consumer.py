@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..assignors import COOPERATIVE, DEFAULT_GENERATION, MemberSubscription, parse_strategy
-from ..broker import FetchPartition, FetchRequest, FetchResult
+from ..broker import FetchPartition, FetchRequest, FetchResult, fetch_response_size
 from ..errors import KafkaError, KafkaException
 from ..group import (
     decode_assignment,
@@ -548,6 +548,7 @@ class Consumer(ClientNode):
             fail,
             self.request_timeout_ms + self.fetch_max_wait_ms,
             detail=", ".join(f"{k[0]}-{k[1]}@{st.fetch_position}" for k, st in items),
+            response_size=fetch_response_size,
         )
 
     def _accept(self, key: tuple[str, int], st: _PartState, r: FetchResult) -> None:

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..broker import ProduceRequest, ProduceResult
+from ..broker import ProduceRequest, ProduceResult, produce_request_size
 from ..errors import KafkaError, KafkaException, is_retriable
 from ..history import Op
 from ..metadata import NO_LEADER
@@ -175,6 +175,10 @@ class Producer(ClientNode):
         self._flushing = False
         self._queued = 0
         self.sent_batches = 0
+        #: Produce requests, their bytes and the records in them (what the producer metrics count)
+        self.sent_requests = 0
+        self.sent_bytes = 0
+        self.sent_records = 0
         self.acked_records = 0
         self.failed_records = 0
         self.history = cluster.history
@@ -585,6 +589,10 @@ class Producer(ClientNode):
             b.attempts += 1
             reqs.append((b.topic, b.partition, b.built))
         self.sent_batches += len(batches)
+        built = [r[2] for r in reqs]
+        self.sent_requests += 1
+        self.sent_bytes += produce_request_size(built)
+        self.sent_records += sum(b.record_count for b in built)
         broker_name = f"broker-{leader}"
         node = self.find_broker(broker_name)
         req = ProduceRequest(self.acks, self.request_timeout_ms, reqs)
@@ -602,6 +610,7 @@ class Producer(ClientNode):
                 "Produce",
                 lambda: node.handle_produce(req, lambda _r: None),
                 detail=f"{len(reqs)} batches acks=0",
+                size_bytes=produce_request_size(built),
             )
             for b in batches:
                 self._complete(b, -1, None)
@@ -616,6 +625,7 @@ class Producer(ClientNode):
             lambda err: self._on_error(leader, batches, err),
             self.request_timeout_ms,
             detail=", ".join(f"{b.topic}-{b.partition}×{len(b.records)}" for b in batches),
+            size_bytes=produce_request_size(built),
         )
 
     def _on_response(

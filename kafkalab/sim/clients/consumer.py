@@ -919,7 +919,19 @@ class Consumer(ClientNode):
     def _sync_done(self, assignment: bytes) -> None:
         self._join_in_flight = False
         self.group_state = "stable"
-        self._pending_assignment = decode_assignment(assignment)
+        assigned = decode_assignment(assignment)
+        stray = sorted({t for t, _p in assigned if t not in self.subscription})
+        if stray:
+            # ConsumerCoordinator.onJoinComplete: an assignment that does not match the subscription is not
+            # taken; the member rejoins (the sticky assignors can hand a stale claim back, as in Java)
+            self.cluster.note(
+                f"consumer {self.name}: received assignment does not match the current subscription "
+                f"(topics {', '.join(stray)}); rejoining"
+            )
+            self._needs_rejoin = True
+            self._start_heartbeats()
+            return
+        self._pending_assignment = assigned
         if self.protocol is not None:  # onAssignment of the group's assignor
             self._assignor_memory[self.protocol] = (list(self._pending_assignment), self.generation)
         self._start_heartbeats()

@@ -183,7 +183,10 @@ class HttpClient(Endpoint):
         def fail(err: str) -> None:
             if err == "REQUEST_TIMED_OUT":
                 on_error(
-                    HttpError("timeout", f"Operation timed out after {timeout_ms} milliseconds with 0 bytes received")
+                    HttpError(
+                        "timeout",
+                        f"Operation timed out after {timeout_ms} milliseconds with 0 bytes received",
+                    )
                 )
             else:
                 on_error(HttpError("refused", f"Failed to connect to {host} port {port}: Connection refused"))
@@ -205,11 +208,22 @@ class HttpClient(Endpoint):
             raise RuntimeError("a blocking HTTP call cannot run inside a simulation event")
         out: list[tuple[int, bytes]] = []
         errs: list[HttpError] = []
-        self.request(host, port, method, path, query or {}, body, lambda s, b: out.append((s, b)), errs.append,
-                     timeout_ms)
+        self.request(
+            host,
+            port,
+            method,
+            path,
+            query or {},
+            body,
+            lambda s, b: out.append((s, b)),
+            errs.append,
+            timeout_ms,
+        )
         self.cluster.run_until(lambda: bool(out or errs), timeout_ms + 1000)
         if errs:
             raise errs[0]
         if not out:
-            raise HttpError("timeout", f"Operation timed out after {timeout_ms} milliseconds with 0 bytes received")
+            raise HttpError(
+                "timeout", f"Operation timed out after {timeout_ms} milliseconds with 0 bytes received"
+            )
         return out[0]

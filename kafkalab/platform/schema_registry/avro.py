@@ -298,7 +298,9 @@ class _Checker:
             if t == "enum":
                 out = self.names(reader, writer, loc)
                 missing = sorted(set(writer.symbols) - set(reader.symbols))
-                if missing and not (reader.enum_default is not None and reader.enum_default in reader.symbols):
+                if missing and not (
+                    reader.enum_default is not None and reader.enum_default in reader.symbols
+                ):
                     loc.append("symbols")
                     out += self.incompatible("MISSING_ENUM_SYMBOLS", "[" + ", ".join(missing) + "]", loc)
                     loc.pop()
@@ -371,9 +373,7 @@ def describe(inc: Incompatibility) -> str:
     elif t == "MISSING_UNION_BRANCH":
         text = f"The %s schema is missing a type inside a union field at path '{path}' in the %s schema"
     elif t == "READER_FIELD_MISSING_DEFAULT_VALUE":
-        text = (
-            f"The field '{msg}' at path '{path}' in the %s schema has no default value and is missing in the %s schema"
-        )
+        text = f"The field '{msg}' at path '{path}' in the %s schema has no default value and is missing in the %s schema"
     else:
         text = ""
     return "{errorType:'" + t + "', description:'" + text + "', additionalInfo:'" + msg + "'}"

@@ -26,51 +26,134 @@ __all__ = ["JsonSchemaError", "JsonDifference", "compare", "describe", "is_compa
 
 # changes that keep every old document valid (Confluent's COMPATIBLE_CHANGES_STRICT)
 COMPATIBLE = frozenset(
-    """ID_CHANGED DESCRIPTION_CHANGED TITLE_CHANGED DEFAULT_CHANGED SCHEMA_REMOVED TYPE_EXTENDED
-    MAX_LENGTH_INCREASED MAX_LENGTH_REMOVED MIN_LENGTH_DECREASED MIN_LENGTH_REMOVED PATTERN_REMOVED
-    MAXIMUM_INCREASED MAXIMUM_REMOVED MINIMUM_DECREASED MINIMUM_REMOVED EXCLUSIVE_MAXIMUM_INCREASED
-    EXCLUSIVE_MAXIMUM_REMOVED EXCLUSIVE_MINIMUM_DECREASED EXCLUSIVE_MINIMUM_REMOVED MULTIPLE_OF_REDUCED
-    MULTIPLE_OF_REMOVED REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED REQUIRED_ATTRIBUTE_REMOVED
-    DEPENDENCY_ARRAY_NARROWED DEPENDENCY_ARRAY_REMOVED DEPENDENCY_SCHEMA_REMOVED MAX_PROPERTIES_INCREASED
-    MAX_PROPERTIES_REMOVED MIN_PROPERTIES_DECREASED MIN_PROPERTIES_REMOVED ADDITIONAL_PROPERTIES_ADDED
-    ADDITIONAL_PROPERTIES_EXTENDED PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
-    REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL
-    PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL
-    PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-    MAX_ITEMS_INCREASED MAX_ITEMS_REMOVED MIN_ITEMS_DECREASED MIN_ITEMS_REMOVED UNIQUE_ITEMS_REMOVED
-    ADDITIONAL_ITEMS_ADDED ADDITIONAL_ITEMS_EXTENDED ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
-    ITEM_ADDED_TO_CLOSED_CONTENT_MODEL ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL
-    ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL ENUM_ARRAY_EXTENDED COMBINED_TYPE_EXTENDED PRODUCT_TYPE_NARROWED
-    SUM_TYPE_EXTENDED NOT_TYPE_NARROWED""".split()
+    [
+        "ID_CHANGED",
+        "DESCRIPTION_CHANGED",
+        "TITLE_CHANGED",
+        "DEFAULT_CHANGED",
+        "SCHEMA_REMOVED",
+        "TYPE_EXTENDED",
+        "MAX_LENGTH_INCREASED",
+        "MAX_LENGTH_REMOVED",
+        "MIN_LENGTH_DECREASED",
+        "MIN_LENGTH_REMOVED",
+        "PATTERN_REMOVED",
+        "MAXIMUM_INCREASED",
+        "MAXIMUM_REMOVED",
+        "MINIMUM_DECREASED",
+        "MINIMUM_REMOVED",
+        "EXCLUSIVE_MAXIMUM_INCREASED",
+        "EXCLUSIVE_MAXIMUM_REMOVED",
+        "EXCLUSIVE_MINIMUM_DECREASED",
+        "EXCLUSIVE_MINIMUM_REMOVED",
+        "MULTIPLE_OF_REDUCED",
+        "MULTIPLE_OF_REMOVED",
+        "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED",
+        "REQUIRED_ATTRIBUTE_REMOVED",
+        "DEPENDENCY_ARRAY_NARROWED",
+        "DEPENDENCY_ARRAY_REMOVED",
+        "DEPENDENCY_SCHEMA_REMOVED",
+        "MAX_PROPERTIES_INCREASED",
+        "MAX_PROPERTIES_REMOVED",
+        "MIN_PROPERTIES_DECREASED",
+        "MIN_PROPERTIES_REMOVED",
+        "ADDITIONAL_PROPERTIES_ADDED",
+        "ADDITIONAL_PROPERTIES_EXTENDED",
+        "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL",
+        "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL",
+        "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
+        "PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+        "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL",
+        "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+        "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+        "MAX_ITEMS_INCREASED",
+        "MAX_ITEMS_REMOVED",
+        "MIN_ITEMS_DECREASED",
+        "MIN_ITEMS_REMOVED",
+        "UNIQUE_ITEMS_REMOVED",
+        "ADDITIONAL_ITEMS_ADDED",
+        "ADDITIONAL_ITEMS_EXTENDED",
+        "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL",
+        "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL",
+        "ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+        "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL",
+        "ENUM_ARRAY_EXTENDED",
+        "COMBINED_TYPE_EXTENDED",
+        "PRODUCT_TYPE_NARROWED",
+        "SUM_TYPE_EXTENDED",
+        "NOT_TYPE_NARROWED",
+    ]
 )
 
 _KEYWORD_ADDED_OR_REMOVED = frozenset(
-    """MAXIMUM_ADDED MINIMUM_ADDED EXCLUSIVE_MAXIMUM_ADDED EXCLUSIVE_MINIMUM_ADDED MULTIPLE_OF_ADDED
-    MAX_LENGTH_ADDED MIN_LENGTH_ADDED PATTERN_ADDED REQUIRED_ATTRIBUTE_ADDED MAX_PROPERTIES_ADDED
-    MIN_PROPERTIES_ADDED DEPENDENCY_ARRAY_ADDED DEPENDENCY_SCHEMA_ADDED MAX_ITEMS_ADDED MIN_ITEMS_ADDED
-    UNIQUE_ITEMS_ADDED ADDITIONAL_ITEMS_REMOVED ADDITIONAL_PROPERTIES_REMOVED""".split()
+    [
+        "MAXIMUM_ADDED",
+        "MINIMUM_ADDED",
+        "EXCLUSIVE_MAXIMUM_ADDED",
+        "EXCLUSIVE_MINIMUM_ADDED",
+        "MULTIPLE_OF_ADDED",
+        "MAX_LENGTH_ADDED",
+        "MIN_LENGTH_ADDED",
+        "PATTERN_ADDED",
+        "REQUIRED_ATTRIBUTE_ADDED",
+        "MAX_PROPERTIES_ADDED",
+        "MIN_PROPERTIES_ADDED",
+        "DEPENDENCY_ARRAY_ADDED",
+        "DEPENDENCY_SCHEMA_ADDED",
+        "MAX_ITEMS_ADDED",
+        "MIN_ITEMS_ADDED",
+        "UNIQUE_ITEMS_ADDED",
+        "ADDITIONAL_ITEMS_REMOVED",
+        "ADDITIONAL_PROPERTIES_REMOVED",
+    ]
 )
 _VALUE_INCREASED = frozenset(
-    "MIN_LENGTH_INCREASED MINIMUM_INCREASED EXCLUSIVE_MINIMUM_INCREASED MIN_PROPERTIES_INCREASED "
-    "MULTIPLE_OF_EXPANDED MIN_ITEMS_INCREASED".split()
+    [
+        "MIN_LENGTH_INCREASED",
+        "MINIMUM_INCREASED",
+        "EXCLUSIVE_MINIMUM_INCREASED",
+        "MIN_PROPERTIES_INCREASED",
+        "MULTIPLE_OF_EXPANDED",
+        "MIN_ITEMS_INCREASED",
+    ]
 )
 _VALUE_DECREASED = frozenset(
-    "MAX_LENGTH_DECREASED MAXIMUM_DECREASED MAX_ITEMS_DECREASED EXCLUSIVE_MAXIMUM_DECREASED "
-    "MAX_PROPERTIES_DECREASED".split()
+    [
+        "MAX_LENGTH_DECREASED",
+        "MAXIMUM_DECREASED",
+        "MAX_ITEMS_DECREASED",
+        "EXCLUSIVE_MAXIMUM_DECREASED",
+        "MAX_PROPERTIES_DECREASED",
+    ]
 )
 _TYPE_NARROWED = frozenset(
-    "ADDITIONAL_ITEMS_NARROWED ENUM_ARRAY_NARROWED SUM_TYPE_NARROWED ADDITIONAL_PROPERTIES_NARROWED".split()
+    [
+        "ADDITIONAL_ITEMS_NARROWED",
+        "ENUM_ARRAY_NARROWED",
+        "SUM_TYPE_NARROWED",
+        "ADDITIONAL_PROPERTIES_NARROWED",
+    ]
 )
-_VALUE_CHANGED = frozenset("PATTERN_CHANGED MULTIPLE_OF_CHANGED DEPENDENCY_ARRAY_CHANGED".split())
+_VALUE_CHANGED = frozenset(["PATTERN_CHANGED", "MULTIPLE_OF_CHANGED", "DEPENDENCY_ARRAY_CHANGED"])
 _TYPE_CHANGED = frozenset(
-    "TYPE_CHANGED TYPE_NARROWED COMBINED_TYPE_CHANGED COMBINED_TYPE_SUBSCHEMAS_CHANGED ENUM_ARRAY_CHANGED".split()
+    [
+        "TYPE_CHANGED",
+        "TYPE_NARROWED",
+        "COMBINED_TYPE_CHANGED",
+        "COMBINED_TYPE_SUBSCHEMAS_CHANGED",
+        "ENUM_ARRAY_CHANGED",
+    ]
 )
 _TYPE_EXTENDED = frozenset(
-    "DEPENDENCY_ARRAY_EXTENDED PRODUCT_TYPE_EXTENDED SUM_TYPE_EXTENDED NOT_TYPE_EXTENDED".split()
+    ["DEPENDENCY_ARRAY_EXTENDED", "PRODUCT_TYPE_EXTENDED", "SUM_TYPE_EXTENDED", "NOT_TYPE_EXTENDED"]
 )
 _ADDED_TO_OPEN = frozenset(
-    "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL "
-    "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL ITEM_ADDED_TO_OPEN_CONTENT_MODEL".split()
+    [
+        "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+        "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL",
+        "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+        "ITEM_ADDED_TO_OPEN_CONTENT_MODEL",
+    ]
 )
 
 
@@ -100,9 +183,13 @@ def describe(d: JsonDifference) -> str:
     elif t in _VALUE_CHANGED:
         text = f"The value at path '{p}' is different between the %s and %s schema"
     elif t in _TYPE_NARROWED:
-        text = f"An array or combined type at path '{p}' has fewer elements in the %s schema than the %s schema"
+        text = (
+            f"An array or combined type at path '{p}' has fewer elements in the %s schema than the %s schema"
+        )
     elif t in _TYPE_EXTENDED:
-        text = f"An array or combined type at path '{p}' has more elements in the %s schema than the %s schema"
+        text = (
+            f"An array or combined type at path '{p}' has more elements in the %s schema than the %s schema"
+        )
     elif t in _TYPE_CHANGED:
         text = f"A type at path '{p}' is different between the %s schema and the %s schema"
     elif t in _ADDED_TO_OPEN:
@@ -150,8 +237,15 @@ class JNode:
 
 _STRING_KEYS = ("minLength", "maxLength", "pattern")
 _NUMBER_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
-_OBJECT_KEYS = ("properties", "required", "additionalProperties", "patternProperties", "minProperties",
-                "maxProperties", "dependencies")
+_OBJECT_KEYS = (
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "minProperties",
+    "maxProperties",
+    "dependencies",
+)
 _ARRAY_KEYS = ("items", "additionalItems", "minItems", "maxItems", "uniqueItems")
 
 
@@ -216,8 +310,12 @@ class _Loader:
                 return JNode("combined", criterion="anyOf", subs=[self._typed(s, str(x)) for x in t])
         if isinstance(t, str):
             return self._typed(s, t)
-        for kind, keys in (("object", _OBJECT_KEYS), ("array", _ARRAY_KEYS), ("string", _STRING_KEYS),
-                           ("number", _NUMBER_KEYS)):
+        for kind, keys in (
+            ("object", _OBJECT_KEYS),
+            ("array", _ARRAY_KEYS),
+            ("string", _STRING_KEYS),
+            ("number", _NUMBER_KEYS),
+        ):
             if any(k in s for k in keys):
                 return self._typed(s, kind)
         return JNode("empty")
@@ -390,8 +488,12 @@ def _compare_types(ctx: _Ctx, o: JNode, u: JNode) -> None:
         elif op != up:
             ctx.add("PATTERN_CHANGED", "pattern")
     elif k == "number":
-        for key, name in (("maximum", "MAXIMUM"), ("minimum", "MINIMUM"),
-                          ("exclusiveMaximum", "EXCLUSIVE_MAXIMUM"), ("exclusiveMinimum", "EXCLUSIVE_MINIMUM")):
+        for key, name in (
+            ("maximum", "MAXIMUM"),
+            ("minimum", "MINIMUM"),
+            ("exclusiveMaximum", "EXCLUSIVE_MAXIMUM"),
+            ("exclusiveMinimum", "EXCLUSIVE_MINIMUM"),
+        ):
             _bounds(ctx, o.attrs, u.attrs, key, name)
         _multiple_of(ctx, o.attrs.get("multipleOf"), u.attrs.get("multipleOf"))
         if o.integer != u.integer:
@@ -450,9 +552,12 @@ def _multiple_of(ctx: _Ctx, ov: Any, uv: Any) -> None:
 
 def _combined(ctx: _Ctx, o: JNode, u: JNode) -> None:
     if o.criterion != u.criterion:
-        if (u.criterion == "anyOf" or (len(o.subs) == 1 and len(u.subs) == 1)
-                or (len(o.subs) == 1 and u.criterion == "oneOf")
-                or (len(u.subs) == 1 and o.criterion == "allOf")):
+        if (
+            u.criterion == "anyOf"
+            or (len(o.subs) == 1 and len(u.subs) == 1)
+            or (len(o.subs) == 1 and u.criterion == "oneOf")
+            or (len(u.subs) == 1 and o.criterion == "allOf")
+        ):
             ctx.add("COMBINED_TYPE_EXTENDED")
         else:
             ctx.add("COMBINED_TYPE_CHANGED")
@@ -511,8 +616,11 @@ def _object(ctx: _Ctx, o: JNode, u: JNode) -> None:
                     if was and not now:
                         ctx.add("REQUIRED_ATTRIBUTE_REMOVED")
                     elif now and not was:
-                        ctx.add("REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED" if u.props[name].has_default
-                                else "REQUIRED_ATTRIBUTE_ADDED")
+                        ctx.add(
+                            "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED"
+                            if u.props[name].has_default
+                            else "REQUIRED_ATTRIBUTE_ADDED"
+                        )
     with ctx.enter("properties"):
         for name in sorted(set(o.props) | set(u.props)):
             with ctx.enter(name):
@@ -527,8 +635,11 @@ def _object(ctx: _Ctx, o: JNode, u: JNode) -> None:
                         sub = ctx.sub()
                         _compare(sub, os_, partial)
                         ctx.diffs += sub.diffs
-                        ctx.add("PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" if sub.compatible
-                                else "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL")
+                        ctx.add(
+                            "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                            if sub.compatible
+                            else "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                        )
                     elif os_.kind == "false":
                         ctx.add("PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL")
                     else:
@@ -538,8 +649,11 @@ def _object(ctx: _Ctx, o: JNode, u: JNode) -> None:
                         if us.kind == "empty":
                             ctx.add("PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL")
                         elif name in u.required:
-                            ctx.add("REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL" if us.has_default
-                                    else "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL")
+                            ctx.add(
+                                "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL"
+                                if us.has_default
+                                else "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"
+                            )
                         else:
                             ctx.add("OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL")
                         continue
@@ -548,11 +662,17 @@ def _object(ctx: _Ctx, o: JNode, u: JNode) -> None:
                         sub = ctx.sub()
                         _compare(sub, partial, us)
                         ctx.diffs += sub.diffs
-                        ctx.add("PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" if sub.compatible
-                                else "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL")
+                        ctx.add(
+                            "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                            if sub.compatible
+                            else "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                        )
                     if name in u.required:
-                        ctx.add("REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL" if us.has_default
-                                else "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL")
+                        ctx.add(
+                            "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL"
+                            if us.has_default
+                            else "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL"
+                        )
                     else:
                         ctx.add("OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL")
                 else:
@@ -566,8 +686,13 @@ def _object(ctx: _Ctx, o: JNode, u: JNode) -> None:
                 elif od is None:
                     ctx.add("DEPENDENCY_ARRAY_ADDED")
                 elif od != ud:
-                    ctx.add("DEPENDENCY_ARRAY_EXTENDED" if ud >= od else
-                            "DEPENDENCY_ARRAY_NARROWED" if od >= ud else "DEPENDENCY_ARRAY_CHANGED")
+                    ctx.add(
+                        "DEPENDENCY_ARRAY_EXTENDED"
+                        if ud >= od
+                        else "DEPENDENCY_ARRAY_NARROWED"
+                        if od >= ud
+                        else "DEPENDENCY_ARRAY_CHANGED"
+                    )
         for name in sorted(set(o.deps_schema) | set(u.deps_schema)):
             with ctx.enter(name):
                 ods, uds = o.deps_schema.get(name), u.deps_schema.get(name)
@@ -605,8 +730,11 @@ def _array(ctx: _Ctx, o: JNode, u: JNode) -> None:
                 sub = ctx.sub()
                 _compare(sub, ol[i], u.additional_schema)
                 ctx.diffs += sub.diffs
-                ctx.add("ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" if sub.compatible
-                        else "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL")
+                ctx.add(
+                    "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                    if sub.compatible
+                    else "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                )
             elif ol[i].kind == "false":
                 ctx.add("ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL")
             else:
@@ -614,14 +742,20 @@ def _array(ctx: _Ctx, o: JNode, u: JNode) -> None:
     for i in range(len(ol), len(ul)):
         with ctx.enter(f"items/{i}"):
             if o.additional and o.additional_schema is None:
-                ctx.add("ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL" if ul[i].kind == "empty"
-                        else "ITEM_ADDED_TO_OPEN_CONTENT_MODEL")
+                ctx.add(
+                    "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
+                    if ul[i].kind == "empty"
+                    else "ITEM_ADDED_TO_OPEN_CONTENT_MODEL"
+                )
             elif o.additional_schema is not None:
                 sub = ctx.sub()
                 _compare(sub, o.additional_schema, ul[i])
                 ctx.diffs += sub.diffs
-                ctx.add("ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" if sub.compatible
-                        else "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL")
+                ctx.add(
+                    "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                    if sub.compatible
+                    else "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                )
             else:
                 ctx.add("ITEM_ADDED_TO_CLOSED_CONTENT_MODEL")
     with ctx.enter("additionalItems"):

@@ -99,7 +99,9 @@ class SchemaRegistry(PlatformProcess):
         self.phase = "creating topic"
         self.admin = self.own(AdminClient(self.cluster, {}, name=self.client_name("admin")))
         self.producer = self.own(
-            Producer(self.cluster, {"acks": "all", "linger.ms": 0, "retries": 0}, name=self.client_name("producer"))
+            Producer(
+                self.cluster, {"acks": "all", "linger.ms": 0, "retries": 0}, name=self.client_name("producer")
+            )
         )
         self.reader = self.own(
             Consumer(
@@ -120,7 +122,12 @@ class SchemaRegistry(PlatformProcess):
                 self._start_reader()
                 return
             if self._topic_future is None:
-                rf = max(1, min(int(self.config["kafkastore.topic.replication.factor"]), len(self.admin.live_brokers)))
+                rf = max(
+                    1,
+                    min(
+                        int(self.config["kafkastore.topic.replication.factor"]), len(self.admin.live_brokers)
+                    ),
+                )
                 self._topic_future = self.admin.create_topics(
                     [NewTopic(self.topic, 1, rf, config={"cleanup.policy": "compact"})]
                 )[self.topic]
@@ -199,7 +206,11 @@ class SchemaRegistry(PlatformProcess):
             self.phase = "leader (catching up)"
 
             def led() -> None:
-                if self.member is not None and self.member.generation == generation and self.leader is not None:
+                if (
+                    self.member is not None
+                    and self.member.generation == generation
+                    and self.leader is not None
+                ):
                     self.is_leader = True
                     self.phase = "leader"
                     self.cluster.note(f"{self.name} is the schema registry leader (generation {generation})")
@@ -280,7 +291,9 @@ class SchemaRegistry(PlatformProcess):
                 self._waiters.append((off, lambda: finish(None)))
 
         timer = self.later(
-            self.timeout_ms, "sr-store-timeout", lambda: finish(StoreError(50002, "Write to the Kafka store timed out"))
+            self.timeout_ms,
+            "sr-store-timeout",
+            lambda: finish(StoreError(50002, "Write to the Kafka store timed out")),
         )
         self.producer.produce(self.topic, value=value, key=key, partition=0, on_delivery=delivered)
         self.producer.poll(0)
@@ -325,7 +338,10 @@ class SchemaRegistry(PlatformProcess):
 
     def lookup(self, subject: str, parsed: ParsedSchema, deleted: bool = False) -> dict[str, Any] | None:
         for sv in self.live_versions(subject, deleted):
-            if sv.get("schemaType", "AVRO") == parsed.schema_type and self.parsed(sv).canonical == parsed.canonical:
+            if (
+                sv.get("schemaType", "AVRO") == parsed.schema_type
+                and self.parsed(sv).canonical == parsed.canonical
+            ):
                 return sv
         return None
 
@@ -361,7 +377,10 @@ class SchemaRegistry(PlatformProcess):
         schema_id = None
         for vers in self.versions.values():
             for sv in vers.values():
-                if sv.get("schemaType", "AVRO") == parsed.schema_type and self.parsed(sv).canonical == parsed.canonical:
+                if (
+                    sv.get("schemaType", "AVRO") == parsed.schema_type
+                    and self.parsed(sv).canonical == parsed.canonical
+                ):
                     schema_id = int(sv["id"])
         if schema_id is None:
             schema_id = self.max_id() + 1
@@ -374,14 +393,25 @@ class SchemaRegistry(PlatformProcess):
 
         def written(err: StoreError | None) -> None:
             if err is not None:
-                done(500, {"error_code": err.code, "message": "Register schema operation failed while writing to the Kafka store"
-                           if err.code == 50001 else "Register operation timed out"})
+                done(
+                    500,
+                    {
+                        "error_code": err.code,
+                        "message": "Register schema operation failed while writing to the Kafka store"
+                        if err.code == 50001
+                        else "Register operation timed out",
+                    },
+                )
             else:
                 done(200, {"id": schema_id})
 
-        self._write(_key("SCHEMA", subject, version), json.dumps(value, separators=(",", ":")).encode(), written)
+        self._write(
+            _key("SCHEMA", subject, version), json.dumps(value, separators=(",", ":")).encode(), written
+        )
 
-    def write_config(self, subject: str | None, level: str | None, done: Callable[[StoreError | None], None]) -> None:
+    def write_config(
+        self, subject: str | None, level: str | None, done: Callable[[StoreError | None], None]
+    ) -> None:
         value = None if level is None else json.dumps({"compatibilityLevel": level}).encode()
         self._write(_key("CONFIG", subject), value, done)
 
@@ -393,39 +423,86 @@ class SchemaRegistry(PlatformProcess):
         live = [v for v, sv in sorted(vers.items()) if not sv.get("deleted")]
         if not permanent:
             if not live:
-                done(404, {"error_code": 40404, "message": f"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently"})
+                done(
+                    404,
+                    {
+                        "error_code": 40404,
+                        "message": f"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently",
+                    },
+                )
                 return
             value = json.dumps({"subject": subject, "version": live[-1]}).encode()
-            self._write(_key("DELETE_SUBJECT", subject), value,
-                        lambda e: done(200, live) if e is None else done(500, {"error_code": e.code, "message": str(e)}))
+            self._write(
+                _key("DELETE_SUBJECT", subject),
+                value,
+                lambda e: (
+                    done(200, live) if e is None else done(500, {"error_code": e.code, "message": str(e)})
+                ),
+            )
             return
         if live:
-            done(404, {"error_code": 40405, "message": f"Subject '{subject}' was not deleted first before being permanently deleted"})
+            done(
+                404,
+                {
+                    "error_code": 40405,
+                    "message": f"Subject '{subject}' was not deleted first before being permanently deleted",
+                },
+            )
             return
         all_versions = sorted(vers)
-        self._chain([(_key("SCHEMA", subject, v), None) for v in all_versions], lambda e: done(200, all_versions) if e is None
-                    else done(500, {"error_code": e.code, "message": str(e)}))
+        self._chain(
+            [(_key("SCHEMA", subject, v), None) for v in all_versions],
+            lambda e: (
+                done(200, all_versions) if e is None else done(500, {"error_code": e.code, "message": str(e)})
+            ),
+        )
 
-    def delete_version(self, subject: str, version: int, permanent: bool, done: Callable[[int, Any], None]) -> None:
+    def delete_version(
+        self, subject: str, version: int, permanent: bool, done: Callable[[int, Any], None]
+    ) -> None:
         sv = self.versions.get(subject, {}).get(version)
         if sv is None:
             done(404, {"error_code": 40402, "message": f"Version {version} not found."})
             return
         if not permanent:
             if sv.get("deleted"):
-                done(404, {"error_code": 40406, "message": f"Subject '{subject}' Version {version} was soft deleted.Set permanent=true to delete permanently"})
+                done(
+                    404,
+                    {
+                        "error_code": 40406,
+                        "message": f"Subject '{subject}' Version {version} was soft deleted.Set permanent=true to delete permanently",
+                    },
+                )
                 return
             value = dict(sv, deleted=True)
-            self._write(_key("SCHEMA", subject, version), json.dumps(value, separators=(",", ":")).encode(),
-                        lambda e: done(200, version) if e is None else done(500, {"error_code": e.code, "message": str(e)}))
+            self._write(
+                _key("SCHEMA", subject, version),
+                json.dumps(value, separators=(",", ":")).encode(),
+                lambda e: (
+                    done(200, version) if e is None else done(500, {"error_code": e.code, "message": str(e)})
+                ),
+            )
             return
         if not sv.get("deleted"):
-            done(404, {"error_code": 40407, "message": f"Subject '{subject}' Version {version} was not deleted first before being permanently deleted"})
+            done(
+                404,
+                {
+                    "error_code": 40407,
+                    "message": f"Subject '{subject}' Version {version} was not deleted first before being permanently deleted",
+                },
+            )
             return
-        self._write(_key("SCHEMA", subject, version), None,
-                    lambda e: done(200, version) if e is None else done(500, {"error_code": e.code, "message": str(e)}))
+        self._write(
+            _key("SCHEMA", subject, version),
+            None,
+            lambda e: (
+                done(200, version) if e is None else done(500, {"error_code": e.code, "message": str(e)})
+            ),
+        )
 
-    def _chain(self, writes: list[tuple[bytes, bytes | None]], done: Callable[[StoreError | None], None]) -> None:
+    def _chain(
+        self, writes: list[tuple[bytes, bytes | None]], done: Callable[[StoreError | None], None]
+    ) -> None:
         if not writes:
             done(None)
             return
@@ -438,7 +515,9 @@ class SchemaRegistry(PlatformProcess):
 
         route(self, method, path, query, body, on_done)
 
-    def forward(self, method: str, path: str, query: dict[str, str], body: bytes, on_done: OnDone, what: str) -> None:
+    def forward(
+        self, method: str, path: str, query: dict[str, str], body: bytes, on_done: OnDone, what: str
+    ) -> None:
         """A follower sends a write to the leader (as Confluent's ``RestService`` forwarding does)."""
         from ..process import json_body
 
@@ -448,9 +527,16 @@ class SchemaRegistry(PlatformProcess):
         host = self.leader[1].split("://", 1)[1].split(":", 1)[0]
 
         def failed(_e: HttpError) -> None:
-            on_done(500, json_body({"error_code": 50003, "message": f"Error while forwarding {what} request to the leader"}))
+            on_done(
+                500,
+                json_body(
+                    {"error_code": 50003, "message": f"Error while forwarding {what} request to the leader"}
+                ),
+            )
 
-        self.http.request(host, self.http_port, method, path, query, body, on_done, failed, self.timeout_ms * 20)
+        self.http.request(
+            host, self.http_port, method, path, query, body, on_done, failed, self.timeout_ms * 20
+        )
 
     # == views =============================================================================================
     def describe(self) -> dict[str, Any]:

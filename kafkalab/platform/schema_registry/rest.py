@@ -48,9 +48,13 @@ def _version(text: str) -> int | None:
 
 
 def _bad_version(on_done: OnDone, text: str) -> None:
-    _err(on_done, 422, 42202,
-         f"The specified version '{text}' is not a valid version id. "
-         'Allowed values are between [1, 2^31-1] and the string "latest"')
+    _err(
+        on_done,
+        422,
+        42202,
+        f"The specified version '{text}' is not a valid version id. "
+        'Allowed values are between [1, 2^31-1] and the string "latest"',
+    )
 
 
 def _body(on_done: OnDone, body: bytes) -> dict[str, Any] | None:
@@ -76,7 +80,9 @@ def _schema_obj(sv: dict[str, Any], with_subject: bool = True) -> dict[str, Any]
     return out
 
 
-def route(reg: SchemaRegistry, method: str, path: str, query: dict[str, str], body: bytes, on_done: OnDone) -> None:
+def route(
+    reg: SchemaRegistry, method: str, path: str, query: dict[str, str], body: bytes, on_done: OnDone
+) -> None:
     parts = [unquote(p) for p in path.strip("/").split("/") if p]
     m = method.upper()
     try:
@@ -85,7 +91,9 @@ def route(reg: SchemaRegistry, method: str, path: str, query: dict[str, str], bo
         _err(on_done, 500, 50001, f"Internal error: {type(e).__name__}: {e}")
 
 
-def _dispatch(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body: bytes, on_done: OnDone) -> None:
+def _dispatch(
+    reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body: bytes, on_done: OnDone
+) -> None:
     n = len(p)
     if n == 0 and m == "GET":
         on_done(200, b"{}")
@@ -111,7 +119,9 @@ def _dispatch(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body
                 on_done(200, sv["schema"].encode())
             elif n == 4 and p[3] in ("versions", "subjects"):
                 pairs = sorted(
-                    (s, v) for s, vers in reg.versions.items() for v, x in vers.items()
+                    (s, v)
+                    for s, vers in reg.versions.items()
+                    for v, x in vers.items()
                     if x["id"] == sid and (not x.get("deleted") or _flag(q, "deleted"))
                 )
                 if p[3] == "subjects":
@@ -136,7 +146,9 @@ def _dispatch(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body
     _err(on_done, 404, 404, "HTTP 404 Not Found")
 
 
-def _subjects(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body: bytes, on_done: OnDone) -> None:
+def _subjects(
+    reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body: bytes, on_done: OnDone
+) -> None:
     n = len(p)
     deleted = _flag(q, "deleted")
     if n == 1 and m == "GET":
@@ -162,8 +174,16 @@ def _subjects(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body
             on_done(200, json_body(_schema_obj(sv)))
         return
     if n == 2 and m == "DELETE":
-        _leader_write(reg, "DELETE", p, q, body, on_done, "delete subject",
-                      lambda done: reg.delete_subject(subject, _flag(q, "permanent"), done))
+        _leader_write(
+            reg,
+            "DELETE",
+            p,
+            q,
+            body,
+            on_done,
+            "delete subject",
+            lambda done: reg.delete_subject(subject, _flag(q, "permanent"), done),
+        )
         return
     if n >= 3 and p[2] == "versions":
         if n == 3 and m == "GET":
@@ -178,11 +198,16 @@ def _subjects(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body
             if req is None:
                 return
             if not isinstance(req.get("schema"), str):
-                _err(on_done, 422, 42201, "Invalid schema: the request has no \"schema\" string")
+                _err(on_done, 422, 42201, 'Invalid schema: the request has no "schema" string')
                 return
             stype = str(req.get("schemaType") or "AVRO").upper()
             if stype not in SCHEMA_TYPES:
-                _err(on_done, 422, 42201, f"Invalid schema: unknown schemaType {stype} (this registry knows AVRO and JSON)")
+                _err(
+                    on_done,
+                    422,
+                    42201,
+                    f"Invalid schema: unknown schemaType {stype} (this registry knows AVRO and JSON)",
+                )
                 return
             if reg.is_leader:
                 reg.register(subject, req["schema"], stype, lambda st, obj: on_done(st, json_body(obj)))
@@ -211,6 +236,7 @@ def _subjects(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body
                     on_done(200, json_body(_schema_obj(sv)))
                 return
             if m == "DELETE" and n == 4:
+
                 def act(done: Any) -> None:
                     vs = reg.live_versions(subject, True)
                     if not vs:
@@ -224,16 +250,25 @@ def _subjects(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body
     _err(on_done, 404, 404, "HTTP 404 Not Found")
 
 
-def _leader_write(reg: SchemaRegistry, m: str, p: list[str], q: dict[str, str], body: bytes, on_done: OnDone,
-                  what: str, act: Any) -> None:
+def _leader_write(
+    reg: SchemaRegistry,
+    m: str,
+    p: list[str],
+    q: dict[str, str],
+    body: bytes,
+    on_done: OnDone,
+    what: str,
+    act: Any,
+) -> None:
     if reg.is_leader:
         act(lambda st, obj: on_done(st, json_body(obj)))
     else:
         reg.forward(m, "/" + "/".join(p), q, body, on_done, what)
 
 
-def _compatibility(reg: SchemaRegistry, subject: str, version: str | None, q: dict[str, str], body: bytes,
-                   on_done: OnDone) -> None:
+def _compatibility(
+    reg: SchemaRegistry, subject: str, version: str | None, q: dict[str, str], body: bytes, on_done: OnDone
+) -> None:
     req = _body(on_done, body)
     if req is None:
         return
@@ -272,7 +307,9 @@ def _compatibility(reg: SchemaRegistry, subject: str, version: str | None, q: di
     on_done(200, json_body(out))
 
 
-def _config(reg: SchemaRegistry, m: str, subject: str | None, q: dict[str, str], body: bytes, on_done: OnDone) -> None:
+def _config(
+    reg: SchemaRegistry, m: str, subject: str | None, q: dict[str, str], body: bytes, on_done: OnDone
+) -> None:
     if m == "GET":
         if subject is None:
             on_done(200, json_body({"compatibilityLevel": reg.global_level()}))
@@ -281,7 +318,12 @@ def _config(reg: SchemaRegistry, m: str, subject: str | None, q: dict[str, str],
         elif _flag(q, "defaultToGlobal"):
             on_done(200, json_body({"compatibilityLevel": reg.global_level()}))
         else:
-            _err(on_done, 404, 40408, f"Subject '{subject}' does not have subject-level compatibility configured")
+            _err(
+                on_done,
+                404,
+                40408,
+                f"Subject '{subject}' does not have subject-level compatibility configured",
+            )
         return
     if m == "PUT":
         req = _body(on_done, body)
@@ -292,10 +334,19 @@ def _config(reg: SchemaRegistry, m: str, subject: str | None, q: dict[str, str],
             _err(on_done, 422, 42203, _INVALID_LEVEL)
             return
         if not reg.is_leader:
-            reg.forward("PUT", "/config" + (f"/{subject}" if subject else ""), q, body, on_done, "update config")
+            reg.forward(
+                "PUT", "/config" + (f"/{subject}" if subject else ""), q, body, on_done, "update config"
+            )
             return
-        reg.write_config(subject, level, lambda e: on_done(200, json_body({"compatibility": level})) if e is None
-                         else _err(on_done, 500, e.code, "Failed to update compatibility level"))
+        reg.write_config(
+            subject,
+            level,
+            lambda e: (
+                on_done(200, json_body({"compatibility": level}))
+                if e is None
+                else _err(on_done, 500, e.code, "Failed to update compatibility level")
+            ),
+        )
         return
     if m == "DELETE" and subject is not None:
         if subject not in reg.configs:
@@ -305,8 +356,14 @@ def _config(reg: SchemaRegistry, m: str, subject: str | None, q: dict[str, str],
             reg.forward("DELETE", f"/config/{subject}", q, body, on_done, "delete config")
             return
         old = reg.configs[subject]
-        reg.write_config(subject, None, lambda e: on_done(200, json_body({"compatibilityLevel": old})) if e is None
-                         else _err(on_done, 500, e.code, "Failed to delete compatibility level"))
+        reg.write_config(
+            subject,
+            None,
+            lambda e: (
+                on_done(200, json_body({"compatibilityLevel": old}))
+                if e is None
+                else _err(on_done, 500, e.code, "Failed to delete compatibility level")
+            ),
+        )
         return
     _err(on_done, 405, 405, "HTTP 405 Method Not Allowed")
-

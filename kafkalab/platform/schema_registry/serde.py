@@ -142,14 +142,25 @@ class SchemaRegistryClient:
     def _call(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
         try:
             status, data = self.http.request_blocking(
-                self.host, self.port, method, self.base + path, query or {}, json_body(body) if body is not None else b""
+                self.host,
+                self.port,
+                method,
+                self.base + path,
+                query or {},
+                json_body(body) if body is not None else b"",
             )
         except HttpError as e:
             raise SchemaRegistryError(-1, -1, str(e)) from None
         return self._decode(status, data)
 
-    def _call_async(self, method: str, path: str, body: Any, on_ok: Callable[[Any], None],
-                    on_error: Callable[[Exception], None]) -> None:
+    def _call_async(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        on_ok: Callable[[Any], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
         def got(status: int, data: bytes) -> None:
             try:
                 obj = self._decode(status, data)
@@ -158,9 +169,16 @@ class SchemaRegistryClient:
                 return
             on_ok(obj)
 
-        self.http.request(self.host, self.port, method, self.base + path, {},
-                          json_body(body) if body is not None else b"", got,
-                          lambda e: on_error(SchemaRegistryError(-1, -1, str(e))))
+        self.http.request(
+            self.host,
+            self.port,
+            method,
+            self.base + path,
+            {},
+            json_body(body) if body is not None else b"",
+            got,
+            lambda e: on_error(SchemaRegistryError(-1, -1, str(e))),
+        )
 
     # -- API ------------------------------------------------------------------------------------------
     def register_schema(self, subject_name: str, schema: Schema, normalize_schemas: bool = False) -> int:
@@ -182,8 +200,9 @@ class SchemaRegistryClient:
     def cached_schema(self, schema_id: int) -> Schema | None:
         return self._by_id.get(schema_id)
 
-    def get_schema_async(self, schema_id: int, on_schema: Callable[[Schema], None],
-                         on_error: Callable[[Exception], None]) -> None:
+    def get_schema_async(
+        self, schema_id: int, on_schema: Callable[[Schema], None], on_error: Callable[[Exception], None]
+    ) -> None:
         """Fetch a schema from inside a simulation event (a background consumer meeting an unknown id)."""
         if schema_id in self._by_id:
             on_schema(self._by_id[schema_id])
@@ -196,8 +215,13 @@ class SchemaRegistryClient:
 
         self._call_async("GET", f"/schemas/ids/{schema_id}", None, ok, on_error)
 
-    def register_schema_async(self, subject_name: str, schema: Schema, on_id: Callable[[int], None],
-                              on_error: Callable[[Exception], None]) -> None:
+    def register_schema_async(
+        self,
+        subject_name: str,
+        schema: Schema,
+        on_id: Callable[[int], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
         key = (subject_name, schema.schema_type, schema.schema_str)
         if key in self._ids:
             on_id(self._ids[key])
@@ -216,7 +240,9 @@ class SchemaRegistryClient:
 
     def get_version(self, subject_name: str, version: int | str) -> RegisteredSchema:
         r = self._call("GET", f"/subjects/{subject_name}/versions/{version}")
-        return RegisteredSchema(int(r["id"]), Schema(r["schema"], r.get("schemaType", "AVRO")), r["subject"], int(r["version"]))
+        return RegisteredSchema(
+            int(r["id"]), Schema(r["schema"], r.get("schemaType", "AVRO")), r["subject"], int(r["version"])
+        )
 
     def get_versions(self, subject_name: str) -> list[int]:
         return list(self._call("GET", f"/subjects/{subject_name}/versions"))
@@ -225,7 +251,11 @@ class SchemaRegistryClient:
         return list(self._call("GET", "/subjects"))
 
     def delete_subject(self, subject_name: str, permanent: bool = False) -> list[int]:
-        return list(self._call("DELETE", f"/subjects/{subject_name}", query={"permanent": "true"} if permanent else None))
+        return list(
+            self._call(
+                "DELETE", f"/subjects/{subject_name}", query={"permanent": "true"} if permanent else None
+            )
+        )
 
     def set_compatibility(self, subject_name: str | None = None, level: str | None = None) -> str:
         path = f"/config/{subject_name}" if subject_name else "/config"
@@ -236,7 +266,11 @@ class SchemaRegistryClient:
         return str(self._call("GET", path)["compatibilityLevel"])
 
     def test_compatibility(self, subject_name: str, schema: Schema, version: int | str = "latest") -> bool:
-        return bool(self._call("POST", f"/compatibility/subjects/{subject_name}/versions/{version}", schema.to_dict())["is_compatible"])
+        return bool(
+            self._call(
+                "POST", f"/compatibility/subjects/{subject_name}/versions/{version}", schema.to_dict()
+            )["is_compatible"]
+        )
 
 
 def _subject(ctx: SerializationContext | None, record_name: str | None = None) -> str:
@@ -248,11 +282,18 @@ def _subject(ctx: SerializationContext | None, record_name: str | None = None) -
 class AvroSerializer:
     """``AvroSerializer(client, schema_str)(obj, SerializationContext(topic, MessageField.VALUE))`` → bytes."""
 
-    def __init__(self, schema_registry_client: SchemaRegistryClient, schema_str: str,
-                 to_dict: Callable[[Any, Any], dict[str, Any]] | None = None, conf: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        schema_registry_client: SchemaRegistryClient,
+        schema_str: str,
+        to_dict: Callable[[Any, Any], dict[str, Any]] | None = None,
+        conf: dict[str, Any] | None = None,
+    ) -> None:
         self.client = schema_registry_client
         self.schema = Schema(schema_str, "AVRO")
-        self.parsed = fastavro.parse_schema(json.loads(schema_str) if schema_str.strip()[:1] in "{[" else schema_str)
+        self.parsed = fastavro.parse_schema(
+            json.loads(schema_str) if schema_str.strip()[:1] in "{[" else schema_str
+        )
         self.to_dict = to_dict
         self.auto_register = bool((conf or {}).get("auto.register.schemas", True))
         self.schema_id: int | None = None
@@ -283,8 +324,12 @@ class AvroSerializer:
 class AvroDeserializer:
     """Decodes Confluent-framed Avro; an unknown schema id is fetched from the registry (then cached)."""
 
-    def __init__(self, schema_registry_client: SchemaRegistryClient, schema_str: str | None = None,
-                 from_dict: Callable[[dict[str, Any], Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        schema_registry_client: SchemaRegistryClient,
+        schema_str: str | None = None,
+        from_dict: Callable[[dict[str, Any], Any], Any] | None = None,
+    ) -> None:
         self.client = schema_registry_client
         self.reader = fastavro.parse_schema(json.loads(schema_str)) if schema_str else None
         self.from_dict = from_dict
@@ -294,7 +339,9 @@ class AvroDeserializer:
         w = self._writers.get(schema_id)
         if w is None:
             text = schema.schema_str
-            w = self._writers[schema_id] = fastavro.parse_schema(json.loads(text) if text.strip()[:1] in "{[" else text)
+            w = self._writers[schema_id] = fastavro.parse_schema(
+                json.loads(text) if text.strip()[:1] in "{[" else text
+            )
         try:
             obj = fastavro.schemaless_reader(io.BytesIO(payload), w, self.reader)
         except Exception as e:
@@ -311,8 +358,13 @@ class AvroDeserializer:
 class JSONSerializer:
     """JSON Schema: the payload is the JSON text, validated against the schema before it is sent."""
 
-    def __init__(self, schema_str: str, schema_registry_client: SchemaRegistryClient,
-                 to_dict: Callable[[Any, Any], dict[str, Any]] | None = None, conf: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        schema_str: str,
+        schema_registry_client: SchemaRegistryClient,
+        to_dict: Callable[[Any, Any], dict[str, Any]] | None = None,
+        conf: dict[str, Any] | None = None,
+    ) -> None:
         self.client = schema_registry_client
         self.schema = Schema(schema_str, "JSON")
         self.parsed = json.loads(schema_str)
@@ -334,7 +386,9 @@ class JSONSerializer:
 
 
 class JSONDeserializer:
-    def __init__(self, schema_str: str | None, schema_registry_client: SchemaRegistryClient | None = None) -> None:
+    def __init__(
+        self, schema_str: str | None, schema_registry_client: SchemaRegistryClient | None = None
+    ) -> None:
         self.client = schema_registry_client
         self.parsed = json.loads(schema_str) if schema_str else None
 

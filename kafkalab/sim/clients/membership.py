@@ -173,7 +173,11 @@ class GroupMember(ClientNode):
             return
 
         def on_resp(resp: dict[str, Any]) -> None:
-            if resp.get("error") in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"):
+            if resp.get("error") in (
+                "NOT_COORDINATOR",
+                "COORDINATOR_NOT_AVAILABLE",
+                "COORDINATOR_LOAD_IN_PROGRESS",
+            ):
                 self.coordinator = None
                 fail(str(resp["error"]))
                 return
@@ -257,7 +261,9 @@ class GroupMember(ClientNode):
                 self.state = "stable"
                 self.rebalances += 1
                 self._start_heartbeats()
-                self._on_assigned(self.generation, self.member_id, self.protocol or "", resp["assignment"] or b"")
+                self._on_assigned(
+                    self.generation, self.member_id, self.protocol or "", resp["assignment"] or b""
+                )
                 if self._rejoin_needed:
                     self.join()
                 return
@@ -271,7 +277,9 @@ class GroupMember(ClientNode):
     def _start_heartbeats(self) -> None:
         if self._hb_timer is not None:
             self._hb_timer.cancel()
-        self._hb_timer = self.schedule(self.heartbeat_interval_ms, "heartbeat", self._heartbeat, self.group_id)
+        self._hb_timer = self.schedule(
+            self.heartbeat_interval_ms, "heartbeat", self._heartbeat, self.group_id
+        )
 
     def _heartbeat(self) -> None:
         self._hb_timer = None

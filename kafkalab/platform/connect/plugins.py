@@ -255,7 +255,7 @@ class InsertField(Transform):
             adds.append((f, self.cfg.get("static.value"), {"type": "string", "optional": True}))
         new_value = dict(value)
         new_schema = schema
-        for name, v, s in adds:
+        for name, v, _s in adds:
             new_value[name] = v
         if schema is not None:
             new_schema = dict(schema)

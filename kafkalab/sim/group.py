@@ -216,7 +216,9 @@ def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, A
                 "session_timeout_ms": session_timeout_ms,
                 # only the consumer protocol's assignment is a list of partitions (Connect's, Schema
                 # Registry's ... are their own bytes)
-                "assignment": decode_assignment(raw) if out["protocol_type"] in ("consumer", "", None) else [],
+                "assignment": decode_assignment(raw)
+                if out["protocol_type"] in ("consumer", "", None)
+                else [],
                 "assignment_bytes": raw or b"",
             }
         )

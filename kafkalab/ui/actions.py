@@ -200,7 +200,7 @@ class LabActions:
         )
         yield SystemCommand(
             "Platform: Schema Registry and Connect",
-            "Registry instances, Connect workers, which worker runs which task, internal topics (F11)",
+            "Registry instances, Connect workers, which worker runs which task, internal topics (ctrl+g)",
             self.action_platform,
         )
         for tab, title in (

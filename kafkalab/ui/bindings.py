@@ -104,10 +104,10 @@ LAB_BINDINGS: list[Binding] = [
         "(c when the console is not focused)",
     ),
     Binding(
-        "f11",
+        "ctrl+g",
         "platform",
         "Platform",
-        key_display="F11",
+        key_display="^g",
         show=False,
         id="lab.platform",
         tooltip="Schema Registry and Kafka Connect: workers, connectors, tasks, internal topics",

@@ -249,3 +249,33 @@ class MiniDriver:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=0.002)
+
+
+async def serve_platform(
+    driver: Any, host: str = "127.0.0.1", registry_port: int = 8081, connect_port: int = 8083
+) -> tuple[list[HttpListener], list[str]]:
+    """Start Schema Registry and a Connect cluster in the driver's session (if not running yet) and listen
+    for them; returns the listeners and the lines ``kafkalab cluster`` / ``sandbox --listen`` print
+    (``schema.registry.url=...``, ``connect.url=...``). A busy port raises OSError naming it."""
+    from ..commands import execute
+
+    session = driver.session
+    for line in ("schema-registry start", "connect start"):
+        result = execute(session, line)
+        if not result.ok and "already started" not in (result.error or ""):
+            raise RuntimeError(result.error)
+    register_http_inputs(driver)
+    listeners = [
+        HttpListener(driver, "schema-registry-1", host, registry_port),
+        HttpListener(driver, "connect-1", host, connect_port),
+    ]
+    started: list[HttpListener] = []
+    try:
+        for li in listeners:
+            await li.start()
+            started.append(li)
+    except OSError:
+        for li in started:
+            await li.close()
+        raise
+    return listeners, [f"schema.registry.url={listeners[0].url}", f"connect.url={listeners[1].url}"]

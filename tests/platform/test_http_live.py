@@ -90,3 +90,23 @@ def test_a_busy_port_is_a_clear_error() -> None:
             OSError, match=f"cannot listen on 127.0.0.1:{port} for schema-registry-1: the port is busy"
         ):
             asyncio.run(li.start())
+
+
+def test_serve_platform_starts_both_and_prints_the_urls() -> None:
+    from kafkalab.wire.http import serve_platform
+
+    s = LabSession(brokers=3, seed=9, broker_config={"offsets.topic.num.partitions": 5})
+    driver = MiniDriver(s)
+
+    async def go() -> list[str]:
+        listeners, lines = await serve_platform(driver, registry_port=0, connect_port=0)
+        for li in listeners:
+            await li.close()
+        return lines
+
+    lines = asyncio.run(go())
+    assert lines[0].startswith("schema.registry.url=http://127.0.0.1:") and lines[1].startswith(
+        "connect.url=http://127.0.0.1:"
+    )
+    assert "schema-registry-1" in s.extension_state["platform"].registries
+    assert "connect-1" in s.extension_state["platform"].workers

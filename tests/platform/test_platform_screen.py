@@ -44,11 +44,11 @@ def test_renderable_lists_workers_tasks_registry_and_topics() -> None:
     assert "down" in _text(s)
 
 
-async def test_f11_opens_and_escape_closes_the_screen() -> None:
+async def test_ctrl_g_opens_and_escape_closes_the_screen() -> None:
     app = create_app(brokers=3, seed=42, autoplay=False, cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         app.set_focus(None)
-        await pilot.press("f11")
+        await pilot.press("ctrl+g")
         await pilot.pause()
         assert isinstance(app.screen, PlatformScreen)
         await pilot.press("escape")

@@ -1,4 +1,4 @@
-"""The Platform screen (F11): Schema Registry instances, Connect workers, connectors and tasks, internal topics.
+"""The Platform screen (ctrl+g): Schema Registry instances, Connect workers, connectors and tasks, internal topics.
 
 Which worker runs which connector and task, who leads the registry and the Connect group, and how far the
 internal topics (``_schemas``, ``connect-configs``, ``connect-offsets``, ``connect-status``) have grown. It
@@ -135,7 +135,7 @@ class PlatformScreen(ModalScreen[None]):
     """
 
     BINDINGS = [
-        Binding("escape,f11", "close", "Close", id="platform.close", tooltip="Back to the lab"),
+        Binding("escape,ctrl+g", "close", "Close", id="platform.close", tooltip="Back to the lab"),
     ]
 
     def compose(self) -> ComposeResult:

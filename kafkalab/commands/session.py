@@ -447,7 +447,11 @@ class LabSession:
         self.verbs: dict[str, Callable[[LabSession, str], CommandResult]] = {}
         #: checkpoints, branches and trips through time
         self.travel = TimeMachine(self)
+        #: the kinds of timeline events stepping by meaning stops at (None: the default kinds)
+        self.step_kinds: frozenset[str] | None = None
         self._w = self._new_world()
+        #: events the cluster's boot ran (nothing before this point can be reached)
+        self.start_events = self.events
 
     @classmethod
     def _shell(cls, template: LabSession, world: _World) -> LabSession:
@@ -464,6 +468,8 @@ class LabSession:
         s.verbs = template.verbs
         s.travel = TimeMachine(s)
         s.travel.enabled = False
+        s.step_kinds = template.step_kinds
+        s.start_events = template.start_events
         s._w = world
         return s
 
@@ -688,6 +694,7 @@ class LabSession:
         old = self._w
         self.travel.close()
         self._w = self._new_world()
+        self.start_events = self.events
         self.generation += 1
         self.divergence = None
         self._wall_carry = 0.0

@@ -72,9 +72,12 @@ class Branch:
     def time_ms(self) -> int:
         return self.tip.time_ms
 
+    #: how many of its commands it shares with the line it was left for
+    shared: int = 0
+
     def added_actions(self) -> list[str]:
-        """The commands of this branch after the point it was left at."""
-        return [line for (_t, line, start, _e, _et) in self.plan if start >= self.left_at[0]]
+        """The commands of this branch that the line it was left for does not have."""
+        return [line for (_t, line, _start, _e, _et) in self.plan[self.shared :]]
 
     def describe(self) -> str:
         added = self.added_actions()
@@ -254,7 +257,10 @@ class TimeMachine:
         self._known.append(tip)
         self._numbers += 1
         target_events = final_events if final_events is not None else s.events
-        b = Branch(self._numbers, [*self.line, tip], here, (target_events, s.now_ms))
+        shared = 0
+        while shared < min(len(here), len(plan)) and here[shared] == plan[shared]:
+            shared += 1
+        b = Branch(self._numbers, [*self.line, tip], here, (target_events, s.now_ms), shared)
         self.branches.append(b)
         if len(self.branches) > MAX_BRANCHES:
             gone = self.branches.pop(0)
@@ -291,6 +297,8 @@ class TimeMachine:
         tmp._speed = s.speed
         tmp.verbs = s.verbs
         start_events = tmp.events
+        if on_event is not None:
+            on_event(tmp)  # before anything runs (a search starts watching here)
         fe, ft = final
         total = max(1, (fe if fe is not None else (plan[-1][3] if plan else start_events)) - start_events)
 
@@ -378,7 +386,7 @@ class TimeMachine:
         s = self.session
         here = s._plan()
         if not self._on_line(here, s.events, target):
-            self._keep_future(here, s.events)
+            self._keep_future(target.plan, s.events)
         self.branches = [b for b in self.branches if b is not target]
         _close_files(s._w)
         tip = target.tip
@@ -393,7 +401,7 @@ class TimeMachine:
         """Save the current point (as a branch, unless one holds it) and free the data directory for a search;
         :meth:`return_to_tip` comes back to it, :meth:`go` moves on."""
         s = self.session
-        self._pending = self._keep_future(s._plan(), s.events)
+        self._pending = self._keep_future([], s.events)
         _close_files(s._w)
         return self._pending
 

@@ -33,9 +33,11 @@ from textual.widgets import Footer, Input, Label, TabbedContent, TabPane
 from ..gc_tuning import tune_gc
 from .lesson_mode import LESSON_BINDINGS, LessonHost
 from .messages import CommandSubmitted, ConsoleEOF, PartitionSelected, SimTick
-from .screens import HelpScreen, RewindScreen
+from .screens import HelpScreen
 from .screens.compare import CompareScreen
+from .screens.confirm import ConfirmScreen
 from .screens.help import describe_commands
+from .timetravel_ui import TIME_TRAVEL_BINDINGS, TimeTravelActions
 from .view import LabView, build_view
 from .widgets import (
     BrokersPanel,
@@ -112,7 +114,7 @@ def _key_name(display: str) -> str:
     return display.upper() if display[:1] == "f" and display[1:].isdigit() else display
 
 
-class KafkaLabApp(LessonHost, App[None]):
+class KafkaLabApp(TimeTravelActions, LessonHost, App[None]):
     """The kafkalab lab screen."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -137,31 +139,7 @@ class KafkaLabApp(LessonHost, App[None]):
             id="lab.toggle-play",
             tooltip="Start or stop virtual time (space works when the console is not focused)",
         ),
-        Binding(
-            "f3,full_stop",
-            "step",
-            "Step",
-            key_display="F3",
-            id="lab.step",
-            tooltip="Pause and run exactly one simulation event (. when the console is not focused)",
-        ),
-        Binding(
-            "f4,comma",
-            "rewind_one",
-            "Back",
-            key_display="F4",
-            id="lab.rewind-one",
-            tooltip="Rewind one event: the run is replayed from the seed (, when the console is not focused)",
-        ),
-        Binding(
-            "f5,r",
-            "rewind_to",
-            "Rewind to",
-            key_display="F5",
-            show=False,
-            id="lab.rewind-to",
-            tooltip="Rewind to a point in virtual time, replaying from the seed (r when not typing)",
-        ),
+        *TIME_TRAVEL_BINDINGS,
         Binding(
             "f6,minus",
             "slower",
@@ -487,11 +465,18 @@ class KafkaLabApp(LessonHost, App[None]):
             self.refresh_view()
             return
         console.show_result(result)
+        question = getattr(result, "confirm", None)
+        if question:
+            self.confirm_command(question, line)
         new_session = getattr(result, "session", None)
         if new_session is not None and new_session is not self.session:
             self.replace_session(new_session, f"now at t = {format_ms(new_session.cluster.now_ms)}")
         self._update_prompt()
         self.refresh_view()
+
+    def run_confirmed(self, line: str) -> None:
+        """Run a console line the learner confirmed (it carries ``--yes``)."""
+        self.post_message(CommandSubmitted(line))
 
     @on(ConsoleEOF)
     def end_input(self, _message: ConsoleEOF) -> None:
@@ -541,6 +526,9 @@ class KafkaLabApp(LessonHost, App[None]):
             "step",
             "rewind_one",
             "rewind_to",
+            "step_raw",
+            "back_raw",
+            "redo",
             "slower",
             "faster",
             "restart",
@@ -592,38 +580,6 @@ class KafkaLabApp(LessonHost, App[None]):
         self._last_event = ""
         self.refresh_view()
 
-    def action_step(self) -> None:
-        self.playing = False
-        ev = self.session.step()
-        if ev is None:
-            self._last_event = "nothing left to run"
-        else:
-            detail = f" {ev.detail}" if getattr(ev, "detail", "") else ""
-            self._last_event = f"stepped: {ev.node} {ev.kind}{detail}"
-        self.refresh_view()
-
-    def action_rewind_one(self) -> None:
-        self.playing = False
-        rewind = getattr(self.session, "rewind_events", None)
-        if rewind is None:
-            self.notify("This session cannot rewind", severity="warning")
-            return
-        self.replace_session(rewind(1), "rewound one event (replayed from the seed)")
-
-    def action_rewind_to(self) -> None:
-        def done(ms: int | None) -> None:
-            if ms is None:
-                return
-            self.rewind_to(ms)
-
-        self.push_screen(RewindScreen(self.session.cluster.now_ms), done)
-
-    def rewind_to(self, time_ms: int) -> None:
-        self.playing = False
-        self.replace_session(
-            self.session.rewind_to(time_ms), f"rewound to t = {format_ms(time_ms)} (replayed from the seed)"
-        )
-
     def action_slower(self) -> None:
         lower = [s for s in SPEEDS if s < self.speed - 1e-9]
         self.set_speed(lower[-1] if lower else SPEEDS[0])
@@ -636,6 +592,26 @@ class KafkaLabApp(LessonHost, App[None]):
         if self.lesson_run is not None:  # a lesson starts its current step over on its own cluster
             self.restart_lesson()
             return
+        actions = len(getattr(self.session, "actions", []))
+        if actions or getattr(self.session, "branches", None):
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._restart_now()
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"Start over on a fresh cluster (seed {self.seed})? This session's {actions} command(s), "
+                    f"{format_ms(self.session.cluster.now_ms)} of virtual time and its branches are gone.",
+                    yes="Yes, start over",
+                    no="No, keep it",
+                ),
+                answer,
+            )
+            return
+        self._restart_now()
+
+    def _restart_now(self) -> None:
         speed = self.speed
         session = self.session.restart_same_seed()
         session.speed = speed
@@ -677,16 +653,25 @@ class KafkaLabApp(LessonHost, App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Play / pause", "Start or stop virtual time (F2)", self.action_toggle_play)
         yield SystemCommand(
-            "Step one event", "Pause and run exactly one simulation event (F3)", self.action_step
+            "Next timeline event",
+            "Pause and run to the next leader/ISR/group/commit… event (F3, .)",
+            self.action_step,
         )
         yield SystemCommand(
-            "Rewind one event", "Replay from the seed up to the previous event (F4)", self.action_rewind_one
+            "Previous timeline event", "Back to the previous timeline event (F4, ,)", self.action_rewind_one
+        )
+        yield SystemCommand(
+            "Step one raw event", "Run exactly one simulation event (>)", self.action_step_raw
+        )
+        yield SystemCommand(
+            "Back one raw event", "Go back exactly one simulation event (<)", self.action_back_raw
         )
         yield SystemCommand(
             "Rewind to a time…",
-            "Replay from the seed up to a point in virtual time (F5)",
+            "Go back to a point in virtual time; the future stays a branch (F5)",
             self.action_rewind_to,
         )
+        yield SystemCommand("Redo", "Return to where the last rewind left (ctrl+y)", self.action_redo)
         yield SystemCommand(
             "Restart with the same seed", "A fresh cluster, same seed (F8)", self.action_restart
         )

@@ -145,8 +145,9 @@ class TimeMachine:
     def next_due(self) -> int:
         if not self.enabled:
             return sys.maxsize
-        last = self.line[-1].events if self.line else 0
-        return last + self.interval
+        if not self.line:
+            return self.session.start_events  # one right after the boot: no trip has to replay from the seed
+        return self.line[-1].events + self.interval
 
     def maybe_checkpoint(self) -> None:
         if self.enabled and self.session.events >= self.next_due():
@@ -251,16 +252,21 @@ class TimeMachine:
                 return b.number
         if not self.enabled:
             return None
-        tip = self.capture()
-        if tip is None:
-            return None
-        self._known.append(tip)
+        last = self.line[-1] if self.line else None
+        if last is not None and last.position == s.position() and last.actions == len(s.actions):
+            tip = last  # just restored (a redo): the checkpoint there is the tip
+        else:
+            tip = self.capture()
+            if tip is None:
+                return None
+            self._known.append(tip)
         self._numbers += 1
         target_events = final_events if final_events is not None else s.events
         shared = 0
         while shared < min(len(here), len(plan)) and here[shared] == plan[shared]:
             shared += 1
-        b = Branch(self._numbers, [*self.line, tip], here, (target_events, s.now_ms), shared)
+        cks = self.line if tip is last else [*self.line, tip]
+        b = Branch(self._numbers, list(cks), here, (target_events, s.now_ms), shared)
         self.branches.append(b)
         if len(self.branches) > MAX_BRANCHES:
             gone = self.branches.pop(0)

@@ -11,7 +11,7 @@ A mixin of :class:`~kafkalab.ui.app.KafkaLabApp` (kept apart so the app module s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 
@@ -86,9 +86,10 @@ class TimeTravelActions:
     playing: bool
     _last_event: str
 
-    # provided by the app
-    def refresh_view(self) -> None: ...
-    def replace_session(self, session: Any, note: str) -> None: ...
+    if TYPE_CHECKING:  # provided by the app (never define them here: this mixin comes first in the MRO)
+
+        def refresh_view(self) -> None: ...
+        def replace_session(self, session: Any, note: str) -> None: ...
 
     def _travel_ok(self) -> bool:
         if getattr(self.session, "travel", None) is None:

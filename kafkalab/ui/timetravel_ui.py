@@ -26,7 +26,7 @@ TIME_TRAVEL_BINDINGS = [
     Binding(
         "f3,full_stop",
         "step",
-        "Next",
+        "Step",
         key_display="F3",
         id="lab.step",
         tooltip="Pause and run to the next timeline event (leader, ISR, group, commit…; 'step-filter' picks "
@@ -35,7 +35,7 @@ TIME_TRAVEL_BINDINGS = [
     Binding(
         "f4,comma",
         "rewind_one",
-        "Prev",
+        "Back",
         key_display="F4",
         id="lab.rewind-one",
         tooltip="Back to the previous timeline event; where you were stays as a branch (, when the console "
@@ -109,7 +109,9 @@ class TimeTravelActions:
             return
         out = step_next(self.session, session_kinds(self.session))
         more = f" (+{out.also})" if out.also else ""
-        self._last_event = f"next: {out.message}{more}" if out.found else out.message
+        self._last_event = (
+            f"next: {out.message}{more}" if out.found else f"next: none ({out.message.split(';')[0]})"
+        )
         self.refresh_view()
 
     def action_step_raw(self) -> None:

@@ -140,7 +140,7 @@ async def test_time_control_keys() -> None:
         await pilot.press("f3")  # to the next timeline event: an idle cluster has none within 60 s
         await pilot.pause()
         assert app.view.events > events
-        assert "nothing of those kinds" in status.render().plain
+        assert "next: none" in status.render().plain
 
         await pilot.press("f7")
         assert app.speed == 2.0

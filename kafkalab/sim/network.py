@@ -133,6 +133,10 @@ class Network:
         return True
 
 
+def _no_size(_resp: Any) -> int:
+    return 0
+
+
 def _bind_error(fail: Callable[[str], None], err: str) -> Callable[[], None]:
     return lambda: fail(err)
 
@@ -203,10 +207,11 @@ class Endpoint(Node):
             self._outstanding.get(dst, {}).pop(call_id, None)
             on_error(err)
 
+        sizer = response_size if response_size is not None else _no_size  # (closures never hold None)
+
         def respond(resp: Any) -> None:  # runs on dst
             peer = net.nodes[dst]
-            size = response_size(resp) if response_size is not None else 0
-            net.send(peer, me, kind + "-resp", lambda: finish(resp), detail, size_bytes=size)
+            net.send(peer, me, kind + "-resp", lambda: finish(resp), detail, size_bytes=sizer(resp))
 
         timer = self.schedule(timeout_ms, "timeout", lambda: fail("REQUEST_TIMED_OUT"), f"{kind} to {dst}")
         calls[call_id] = fail

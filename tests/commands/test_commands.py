@@ -549,6 +549,8 @@ def test_every_command_has_a_summary_and_help() -> None:
         "kafka-dump-log",
         "kafka-transactions",
         "kafka-reassign-partitions",
+        "kafka-producer-perf-test",
+        "kafka-consumer-perf-test",
         "produce",
         "kill-broker",
         "restart-broker",

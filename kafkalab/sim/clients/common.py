@@ -259,7 +259,8 @@ class ClientNode(Endpoint):
             else:
                 self.schedule(self.retry_backoff_ms, "metadata-retry", lambda: self._md_try(0))
 
-        wanted = sorted(self.metadata_topics) or None
+        # (a closure must not hold None: time travel's checkpoints restore such a cell empty)
+        wanted = sorted(self.metadata_topics)
         auto = self.allow_auto_create_topics
         self.call(
             name,

@@ -246,6 +246,8 @@ class ConsoleProducer(BackgroundClient):
     """``kafka-console-producer``: each console line becomes a record (an empty one too) until end of input."""
 
     kind = "console-producer"
+    #: an empty line ends input instead of being an empty record (the Schema Registry producers)
+    empty_line_ends = False
 
     def __init__(
         self,

@@ -594,6 +594,7 @@ def test_complete(s: LabSession) -> None:
         "kafka-console-consumer",
         "kafka-console-producer",
         "kafka-consumer-groups",
+        "kafka-consumer-perf-test",
     ]
     assert complete("kafka-topics --cr") == ["kafka-topics --create"]
     assert complete("kafka-topics --describe --topic ev", s) == ["kafka-topics --describe --topic events"]

@@ -134,7 +134,7 @@ def console_producer_line(session: LabSession, line: str) -> tuple[Plan | None, 
     """
     cp = session._w.console_producer
     assert cp is not None
-    if line.strip() == END_OF_INPUT:
+    if line.strip() == END_OF_INPUT or (cp.empty_line_ends and not line.strip()):
 
         def finish() -> list[str]:
             session._w.console_producer = None

@@ -103,6 +103,13 @@ def test_delete_records_moves_the_log_start_offset(s: LabSession) -> None:
     assert ok(s, f"kafka-get-offsets --topic t --partitions {h} --time earliest") == [f"t:{h}:5"]
 
 
+def test_json_files_are_read_from_the_labs_files_directory(s: LabSession) -> None:
+    """``echo JSON > FILE`` writes where the tools' --...-json-file options look (the Connect file directory)."""
+    h = hot(s)
+    ok(s, f'echo \'{{"partitions": [{{"topic": "t", "partition": {h}, "offset": 2}}]}}\' > del.json')
+    assert f"partition: t-{h}\tlow_watermark: 2" in ok(s, "kafka-delete-records --offset-json-file del.json")
+
+
 @pytest.mark.parametrize(
     ("arg", "error"),
     [
@@ -294,6 +301,8 @@ def test_dump_log_errors(s: LabSession) -> None:
         in e
     )
     assert "00000000000000000000.log" in e  # it names the files that are there
+    missing = err(s, "kafka-dump-log --files t-0/00000000000000000000.log")  # Kafka's path, no broker dir
+    assert missing.endswith("; t-0 is in broker-1/t-0/, broker-2/t-0/, broker-3/t-0/")
 
 
 # -- kafka-transactions ------------------------------------------------------------------------------------

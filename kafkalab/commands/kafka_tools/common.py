@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..parsing import CommandError, Parsed, parse_kv
@@ -161,14 +162,17 @@ def tool_admin(session: LabSession, client_id: str) -> Any:
     return session.cluster.admin({"client.id": client_id})
 
 
-def read_json_arg(value: str, option: str) -> str:
-    """A ``--...-json-file`` value: the lab takes the JSON itself (it starts with '{') or a file path."""
+def read_json_arg(session: LabSession, value: str, option: str) -> str:
+    """A ``--...-json-file`` value: the JSON itself (it starts with '{') or a file; a relative path is in the
+    lab's files directory, where ``echo ... > FILE`` writes."""
     text = value.strip()
     if text.startswith("{"):
         return text
+    path = Path(value)
+    if not path.is_absolute():
+        path = Path(session.cluster.data_dir) / "files" / path
     try:
-        with open(value, encoding="utf-8") as f:
-            return f.read()
+        return path.read_text(encoding="utf-8")
     except OSError as e:
         raise CommandError(
             f'Exception in thread "main" java.nio.file.NoSuchFileException: {value} ({e.strerror}; the lab\'s '

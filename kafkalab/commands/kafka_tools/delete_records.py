@@ -79,7 +79,7 @@ def kafka_delete_records(session: LabSession, argv: list[str]) -> Plan:
     raw = p.get_str("offset-json-file")
     if raw is None:
         raise CommandError('Missing required argument "[offset-json-file]"')
-    entries = _parse(read_json_arg(raw, "offset-json-file"))
+    entries = _parse(read_json_arg(session, raw, "offset-json-file"))
     seen: dict[tuple[str, int], int] = {}
     dups: list[tuple[str, int]] = []
     for tp, off in entries:

@@ -222,11 +222,16 @@ def kafka_dump_log(session: LabSession, argv: list[str]) -> Plan:
             near = (
                 sorted(x.name for x in path.parent.glob("*") if x.is_file()) if path.parent.is_dir() else []
             )
-            hint = (
-                f"; {path.parent.name}/ holds {', '.join(near)}"
-                if near
-                else "; the lab's files are broker-N/TOPIC-PARTITION/<base offset>.log under the data directory"
+            data_dir = Path(session.cluster.data_dir)
+            copies = sorted(
+                str(d.relative_to(data_dir)) for d in data_dir.glob(f"*/{path.parent.name}") if d.is_dir()
             )
+            if near:
+                hint = f"; {path.parent.name}/ holds {', '.join(near)}"
+            elif copies:
+                hint = f"; {path.parent.name} is in {', '.join(c + '/' for c in copies)}"
+            else:
+                hint = "; the lab's files are broker-N/TOPIC-PARTITION/<base offset>.log under the data directory"
             raise CommandError(f'Exception in thread "main" java.nio.file.NoSuchFileException: {n}{hint}')
 
     def run() -> list[str]:

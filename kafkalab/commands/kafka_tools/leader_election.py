@@ -93,7 +93,7 @@ def kafka_leader_election(session: LabSession, argv: list[str]) -> Plan:
         partitions = [(topic, part)]
     elif p.has("path-to-json-file"):
         partitions = _json_partitions(
-            read_json_arg(p.get_str("path-to-json-file") or "", "path-to-json-file")
+            read_json_arg(session, p.get_str("path-to-json-file") or "", "path-to-json-file")
         )
     require_a_running_broker(session.cluster, "", "electLeaders")
 

@@ -215,7 +215,7 @@ def kafka_reassign_partitions(session: LabSession, argv: list[str]) -> Plan:
     if action == "generate":
         return _generate(session, p)
     parts = _parse_reassignment(
-        read_json_arg(p.get_str("reassignment-json-file") or "", "reassignment-json-file")
+        read_json_arg(session, p.get_str("reassignment-json-file") or "", "reassignment-json-file")
     )
     if action == "execute":
         return _execute(session, p, parts)
@@ -248,7 +248,9 @@ def _generate(session: LabSession, p: Parsed) -> Plan:
     dups = sorted({b for b in brokers if brokers.count(b) > 1})
     if dups:
         raise CommandError(f"Error: Broker list contains duplicate entries: [{', '.join(map(str, dups))}]")
-    data = _load(read_json_arg(p.get_str("topics-to-move-json-file") or "", "topics-to-move-json-file"))
+    data = _load(
+        read_json_arg(session, p.get_str("topics-to-move-json-file") or "", "topics-to-move-json-file")
+    )
     if not isinstance(data, dict):
         raise CommandError("Error: The input string is not a valid JSON")
     if data.get("version", 1) != 1:

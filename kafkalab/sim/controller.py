@@ -644,6 +644,8 @@ class Controller(Endpoint):
             else:
                 merged[k] = v
         self._commit("broker_config", name=broker, configs=merged)
+        text = ", ".join(f"{k}={v}" if v is not None else f"{k} deleted" for k, v in changes.items())
+        self.quorum.announce(f"broker {broker or 'default'} configs changed: {text}")
         self._push()
         respond(("NO_ERROR", None))
 
@@ -680,7 +682,8 @@ class Controller(Endpoint):
             else:
                 merged[k] = v
         self._commit("config", name=name, configs=merged)
-        self.quorum.announce(f"topic {name} configs changed: {configs}")
+        changes = ", ".join(f"{k}={v}" if v is not None else f"{k} deleted" for k, v in configs.items())
+        self.quorum.announce(f"topic {name} configs changed: {changes}")
         self._elect_offline()
         self._push()
         respond(("NO_ERROR", None))

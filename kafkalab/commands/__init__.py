@@ -123,16 +123,18 @@ _SPECS: dict[str, _Spec] = {
         kafka_console_consumer,
     ),
     "kafka-consumer-groups": _Spec(
-        "list groups, show their offsets and lag, reset offsets",
-        "kafka-consumer-groups (--list | --describe --group G [--members|--state] | --reset-offsets --group G "
-        "(--topic T[:P,..]|--all-topics) (--to-earliest|--to-latest|--to-current|--to-offset N|--shift-by N|"
-        "--by-duration PnDTnHnMnS) [--dry-run|--execute])",
+        "list groups, show their offsets and lag, reset or delete offsets, delete groups",
+        "kafka-consumer-groups (--list [--state S] | --describe (--group G|--all-groups) [--members [--verbose]|"
+        "--state|--offsets] | --reset-offsets --group G (--topic T[:P,..]|--all-topics) (--to-earliest|"
+        "--to-latest|--to-current|--to-offset N|--shift-by N|--by-duration PnDTnHnMnS|--to-datetime T) "
+        "[--dry-run|--execute] | --delete --group G | --delete-offsets --group G --topic T)",
         kafka_consumer_groups,
     ),
     "kafka-configs": _Spec(
-        "show or change topic configs",
+        "show or change topic and broker configs, show group configs",
         "kafka-configs (--describe [--all] | --alter (--add-config k=v[,k2=v2] | --delete-config k[,k2])) "
-        "(--entity-type topics --entity-name T | --topic T)",
+        "(--entity-type topics|brokers|groups (--entity-name N|--entity-default) | --topic T | --broker N | "
+        "--broker-defaults | --group G)",
         kafka_configs,
     ),
     "kafka-get-offsets": _Spec(

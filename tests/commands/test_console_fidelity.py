@@ -101,6 +101,40 @@ def test_state_and_reset_offsets_use_kafkas_column_widths(grouped: LabSession) -
     ]
 
 
+def test_reset_offsets_export_and_from_file(grouped: LabSession) -> None:
+    """--export prints the plan as CSV; --from-file reads such a file from the lab's files directory."""
+    s = grouped
+    empty(s)
+    exported = ok(
+        s, "kafka-consumer-groups --reset-offsets --group g1 --topic events --to-earliest --dry-run --export"
+    )
+    assert exported == ["events,0,0", "events,1,0", "events,2,0"]
+    hot = next(p.partition for p in s.cluster.describe_topic("events") if p.high_watermark == 20)
+    cold = (hot + 1) % 3
+    ok(s, f"echo events,{hot},7 > plan.csv")
+    ok(s, f"echo events,{cold},99 >> plan.csv")
+    lines = ok(s, "kafka-consumer-groups --reset-offsets --group g1 --from-file plan.csv --execute")
+    rows = {
+        hot: f"g1                             events                         {hot}          7",
+        cold: f"g1                             events                         {cold}          0",
+    }
+    assert lines == [
+        f"New offset (99) is higher than latest offset for topic partition events-{cold}. Value will be set to 0",
+        "",
+        "GROUP                          TOPIC                          PARTITION  NEW-OFFSET",
+        *[rows[k] for k in sorted(rows)],
+    ]
+    assert s.cluster.describe_group("g1").offsets[("events", hot)] == 7
+    ok(s, f"echo g1,events,{hot},5 > groups.csv")  # group,topic,partition,offset: for the named groups only
+    assert ok(s, "kafka-consumer-groups --reset-offsets --group other --from-file groups.csv --dry-run") == [
+        "Error: No reset plan for group other found",
+        "",
+    ]
+    assert "NoSuchFileException: nope.csv" in err(
+        s, "kafka-consumer-groups --reset-offsets --group g1 --from-file nope.csv --dry-run"
+    )
+
+
 @pytest.mark.parametrize(
     ("line", "error"),
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...sim.clients.common import TopicPartition
@@ -40,7 +41,13 @@ _GROUPS_OPTS = [
     Opt(
         "to-datetime", "str", help="reset to the first offset at YYYY-MM-DDTHH:mm:SS.sss (virtual time: 1970)"
     ),
-    Opt("from-file", "str", help="(not available in the lab: it has no files to read)"),
+    Opt(
+        "from-file",
+        "str",
+        help="reset to the offsets in a CSV file of the lab's files directory: topic,partition,offset per line "
+        "(group,topic,partition,offset for several groups)",
+    ),
+    Opt("export", help="with --reset-offsets: print the plan as CSV (what --from-file reads)"),
     Opt("dry-run", help="only show the result"),
     Opt("execute", help="really reset the offsets"),
     Opt("members", help="with --describe: list the members"),
@@ -543,6 +550,52 @@ _NO_EXECUTE_WARNING = (
 )
 
 
+def _reset_plan_from_file(
+    session: LabSession, p: Parsed, groups: list[str]
+) -> dict[str, dict[tuple[str, int], int]]:
+    """ConsumerGroupService.parseResetPlan: "topic,partition,offset" lines when one group is named and the
+    first line has three fields, else "group,topic,partition,offset" lines."""
+    name = p.get_str("from-file") or ""
+    path = Path(name)
+    if not path.is_absolute():
+        path = Path(session.cluster.data_dir) / "files" / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CommandError(
+            f"Error: Executing consumer group command failed due to java.nio.file.NoSuchFileException: {name} "
+            f"({e.strerror}; a relative path is in the lab's files directory, where echo ... >> {name} writes)"
+        ) from None
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    single = len(groups) == 1 and not p.has("all-groups") and bool(lines) and len(lines[0].split(",")) == 3
+    plan: dict[str, dict[tuple[str, int], int]] = {}
+    cluster = session.cluster
+    for line in lines:
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) != (3 if single else 4):
+            want = "topic,partition,offset" if single else "group,topic,partition,offset"
+            raise CommandError(
+                f"Error: Executing consumer group command failed due to the line '{line}' of {name} is not {want}"
+            )
+        group, rest = (groups[0], fields) if single else (fields[0], fields[1:])
+        topic, part_s, off_s = rest
+        try:
+            part, off = int(part_s), int(off_s)
+        except ValueError:
+            raise CommandError(
+                f"Error: Executing consumer group command failed due to the line '{line}' of {name}: partition "
+                "and offset must be numbers"
+            ) from None
+        if topic not in cluster.topics() or not 0 <= part < len(cluster.describe_topic(topic)):
+            raise CommandError(
+                "Error: Executing consumer group command failed due to "
+                "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this "
+                f"topic-partition. ({topic}-{part})"
+            )
+        plan.setdefault(group, {})[(topic, part)] = off
+    return plan
+
+
 def _reset_plan(session: LabSession, p: Parsed, groups: list[str]) -> Plan:
     cluster = session.cluster
     scenarios = [s for s in _SCENARIOS if p.has(s)]
@@ -550,9 +603,8 @@ def _reset_plan(session: LabSession, p: Parsed, groups: list[str]) -> Plan:
         options = ", ".join(f"[{o}]" for o in java_set_order(_SCENARIOS))
         raise CommandError(f"Option '[reset-offsets]' requires one of the following scenarios: [{options}]")
     scenario = scenarios[0]
-    if scenario == "from-file":
-        raise CommandError("--from-file is not available in this lab (the console has no files to read)")
-    if not p.has("topic") and not p.has("all-topics"):
+    from_file = _reset_plan_from_file(session, p, groups) if scenario == "from-file" else None
+    if not p.has("topic") and not p.has("all-topics") and from_file is None:
         raise CommandError("One of the reset scopes should be defined: --all-topics, --topic.")
     if p.has("topic") and p.has("all-topics"):
         raise CommandError('Option "[all-topics]" can\'t be used with option "[topic]"')
@@ -573,6 +625,10 @@ def _reset_plan(session: LabSession, p: Parsed, groups: list[str]) -> Plan:
         committed = _committed(snap) if snap is not None else {}
         targets = sorted(committed) if p.has("all-topics") else sorted(set(scope))
         new: dict[tuple[str, int], int] = {}
+        if from_file is not None:
+            if group not in from_file:
+                warnings.append(f"Error: No reset plan for group {group} found")
+            targets = sorted(from_file.get(group, {}))
         for t, part in targets:
             info = next(i for i in cluster.describe_topic(t) if i.partition == part)
             if info.leader < 0 or info.high_watermark < 0:
@@ -595,6 +651,8 @@ def _reset_plan(session: LabSession, p: Parsed, groups: list[str]) -> Plan:
                 off = committed[(t, part)] + int(p.get_int("shift-by") or 0)
             elif scenario == "to-datetime":
                 off = _offset_for_time(session, t, part, at_ms)
+            elif from_file is not None:
+                off = from_file[group][(t, part)]
             else:
                 off = _offset_for_time(session, t, part, cluster.now_ms - duration)
             if off > hi:
@@ -613,7 +671,14 @@ def _reset_plan(session: LabSession, p: Parsed, groups: list[str]) -> Plan:
         plan[group] = new
     widths = [30, 30, 10]
     table = [""]
-    if any(plan.values()):
+    if p.has("export"):
+        single = len(groups) == 1 and not p.has("all-groups")
+        table = [
+            f"{t},{part},{off}" if single else f"{group},{t},{part},{off}"
+            for group, new in plan.items()
+            for (t, part), off in sorted(new.items())
+        ]
+    elif any(plan.values()):
         table.append(_fmt(widths, ["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"]))
         for group, new in plan.items():
             table += [_fmt(widths, [group, t, str(part), str(off)]) for (t, part), off in sorted(new.items())]

@@ -338,6 +338,12 @@ def test_transactions_list_describe_producers_and_abort(s: LabSession) -> None:
     assert ok(s, f"kafka-transactions abort --topic t --partition 1 --start-offset {start}") == []
     after = ok(s, "kafka-transactions describe-producers --topic t --partition 1")[1:]
     assert all(row.split("\t")[5].strip() == "None" for row in after)
+    p.commit_transaction()
+    ok(s, "run 1s")
+    done = ok(s, "kafka-transactions describe --transactional-id tx-1")[1].split("\t")
+    assert (
+        done[4].strip() == "CompleteCommit" and done[-2].strip() == ""
+    )  # a completed transaction has no partitions
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,8 @@ _COMMANDS = {
     "abort": {"topic", "partition", "start-offset", "producer-id", "producer-epoch", "coordinator-epoch"},
     "find-hanging": {"broker-id", "max-transaction-timeout", "topic", "partition"},
 }
+#: the states whose transaction holds partitions (a completed one has none)
+_OPEN_STATES = {"Ongoing", "PrepareCommit", "PrepareAbort"}
 _GLOBAL = {"bootstrap-server", "command-config"}
 _LONG = {"duration-filter", "start-offset", "producer-id"}
 _USAGE = (
@@ -232,7 +234,8 @@ def kafka_transactions(session: LabSession, argv: list[str]) -> Plan:
                 str(s.timeout_ms),
                 start,
                 duration,
-                ",".join(f"{t}-{p}" for t, p in s.partitions),
+                # TransactionMetadata.prepareComplete empties the partition set
+                ",".join(f"{t}-{p}" for t, p in s.partitions) if s.state in _OPEN_STATES else "",
             ]
             headers = [
                 "CoordinatorId",

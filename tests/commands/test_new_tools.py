@@ -554,6 +554,18 @@ def test_consumer_perf_test_reads_at_network_speed_after_joining(s: LabSession) 
     assert re.fullmatch(r"1970-01-01 \d\d:\d\d:\d\d:\d\d\d", fields[0])
     assert int(fields[4]) == 20000 and int(fields[6]) >= 3000  # group.initial.rebalance.delay.ms
     assert float(fields[8]) <= 125_000 * 1000 / (1024 * 1024)  # never faster than a 1 Gbit/s link
+    detailed = ok(
+        s,
+        "kafka-consumer-perf-test --topic t --messages 20000 --show-detailed-stats --reporting-interval 1000",
+    )
+    assert detailed[0].startswith(
+        "time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec"
+    )
+    # ConsumerPerformance prints when a record arrives an interval after the last line: the first record after
+    # the join, with the join's time as rebalance.time.ms and the rest of the interval as fetch.time.ms
+    first = detailed[1].split(", ")
+    assert first[1] == "0" and first[4] == "1" and int(first[6]) >= 3000
+    assert int(first[6]) + int(first[7]) >= 3000 and int(first[7]) < 1000
 
 
 @pytest.mark.parametrize(

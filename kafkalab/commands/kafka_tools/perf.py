@@ -342,13 +342,21 @@ def kafka_consumer_perf_test(session: LabSession, argv: list[str]) -> Plan:
                 + extra
             )
         start = c.now_ms
-        join: list[int] = []
+        # ConsumerPerfRebListener: a rebalance's time runs from the revocation (or the start) to the assignment;
+        # "round" is the listener's counter until the first detailed line replaces it with a fresh one the
+        # listener never sees (ConsumerPerformance.consume), so later lines show 0
+        join = {"start": start, "total": 0, "round": 0}
+        round_replaced = False
+
+        def revoked(_c: Any, _parts: Any) -> None:
+            join["start"] = session.cluster.now_ms
 
         def assigned(_c: Any, _parts: Any) -> None:
-            if not join:
-                join.append(session.cluster.now_ms - start)
+            elapsed = session.cluster.now_ms - join["start"]
+            join["total"] += elapsed
+            join["round"] += elapsed
 
-        consumer.subscribe([topic], on_assign=assigned)
+        consumer.subscribe([topic], on_assign=assigned, on_revoke=revoked)
         read = nbytes = 0
         last_read = last_bytes = 0
         last_report = last_consumed = c.now_ms
@@ -363,8 +371,12 @@ def kafka_consumer_perf_test(session: LabSession, argv: list[str]) -> Plan:
                 read += 1
                 nbytes += len(m.key() or b"") + len(m.value() or b"")
                 if now - last_report >= interval:
+                    round_ms = 0 if round_replaced else join["round"]
                     if detailed:
-                        lines.append(_progress(now, last_report, nbytes, last_bytes, read, last_read))
+                        lines.append(
+                            _progress(now, last_report, nbytes, last_bytes, read, last_read, round_ms)
+                        )
+                    round_replaced = True
                     last_report, last_read, last_bytes = now, read, nbytes
                 if read >= n:
                     break
@@ -377,7 +389,7 @@ def kafka_consumer_perf_test(session: LabSession, argv: list[str]) -> Plan:
         consumer.close()
         if not detailed:
             elapsed = max(1, end - start) / 1000.0
-            join_ms = join[0] if join else 0
+            join_ms = join["total"]
             fetch_ms = max(1, end - start - join_ms)
             mb = nbytes / (1024 * 1024)
             lines.append(
@@ -389,12 +401,17 @@ def kafka_consumer_perf_test(session: LabSession, argv: list[str]) -> Plan:
     return Plan(run, records=True)
 
 
-def _progress(now: int, since: int, nbytes: int, last_bytes: int, read: int, last_read: int) -> str:
+def _progress(
+    now: int, since: int, nbytes: int, last_bytes: int, read: int, last_read: int, join_ms: int
+) -> str:
+    """printBasicProgress + printExtendedProgress."""
     elapsed = max(1, now - since)
     mb = nbytes / (1024 * 1024)
     interval_mb = (nbytes - last_bytes) / (1024 * 1024)
+    fetch_ms = now - since - join_ms
+    fetch_mb_s = 0.0 if fetch_ms <= 0 else 1000.0 * interval_mb / fetch_ms
+    fetch_n_s = 0.0 if fetch_ms <= 0 else 1000.0 * (read - last_read) / fetch_ms
     return (
         f"{_when(now)}, 0, {mb:.4f}, {1000.0 * interval_mb / elapsed:.4f}, {read}, "
-        f"{1000.0 * (read - last_read) / elapsed:.4f}, 0, {elapsed}, {1000.0 * interval_mb / elapsed:.4f}, "
-        f"{1000.0 * (read - last_read) / elapsed:.4f}"
+        f"{1000.0 * (read - last_read) / elapsed:.4f}, {join_ms}, {fetch_ms}, {fetch_mb_s:.4f}, {fetch_n_s:.4f}"
     )

@@ -600,3 +600,15 @@ def test_consumer_perf_test_reads_at_network_speed_after_joining(s: LabSession) 
 )
 def test_perf_errors(s: LabSession, line: str, error: str) -> None:
     assert err(s, line).endswith(error)
+
+
+def test_a_consumer_asks_each_leader_for_its_partitions_positions_at_once() -> None:
+    """OffsetFetcher resets positions with one ListOffsets per leader, so a leader's partitions are fetched
+    together; fetched one by one, an empty partition's long poll (fetch.max.wait.ms) held back the full one."""
+    s = LabSession(brokers=3, seed=42)
+    ok(s, "kafka-topics --create --topic six --partitions 6 --replication-factor 2")
+    ok(s, "produce six hello --count 300")
+    for _ in range(2):  # the second run finds __consumer_offsets ready and joins sooner
+        fields = ok(s, "kafka-consumer-perf-test --topic six --messages 300")[1].split(", ")
+        assert int(fields[4]) == 300 and int(fields[7]) < 100, fields
+    s.close()

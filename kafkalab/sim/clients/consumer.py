@@ -75,6 +75,10 @@ _MESSAGE_KEY = itemgetter(3)
 _MESSAGE_VALUE = itemgetter(4)
 
 
+#: ``_reset``'s batch when the lookup is not part of a per-leader batch
+_NO_BATCH = -(2**31)
+
+
 class _PartState:
     __slots__ = (
         "position",
@@ -151,6 +155,8 @@ class Consumer(ClientNode):
         self._parts: dict[tuple[str, int], _PartState] = {}
         self._errors: deque[Message] = deque()
         self._fetch_in_flight: set[int] = set()
+        #: leader -> partitions whose position lookup (one ListOffsets in Java) it has not answered yet
+        self._resets_pending: dict[int, int] = {}
         self._wake_timer: Any = None
         self.history = cluster.history
         self.consumed_records = 0
@@ -408,7 +414,35 @@ class Consumer(ClientNode):
         st.buffer.clear()
         st.resetting = False
 
-    def _reset(self, key: tuple[str, int], st: _PartState, policy: str | None = None) -> None:
+    def _reset_many(self, items: list[tuple[tuple[str, int], _PartState]]) -> None:
+        """Reset positions the way OffsetFetcher.resetPositionsIfNeeded does: one ListOffsets per leader, so the
+        partitions of a leader become fetchable together (a fetch to that leader carries them all)."""
+        by_leader: dict[int, list[tuple[tuple[str, int], _PartState]]] = {}
+        for key, st in items:
+            by_leader.setdefault(self.leader_of(*key), []).append((key, st))
+        for leader, group in by_leader.items():
+            self._resets_pending[leader] = self._resets_pending.get(leader, 0) + len(group)
+            for key, st in group:
+                self._reset(key, st, batch=leader)
+
+    def _reset(
+        self, key: tuple[str, int], st: _PartState, policy: str | None = None, batch: int = _NO_BATCH
+    ) -> None:
+        """Look up ``key``'s position by ``auto.offset.reset`` (or ``policy``). ``batch``: the leader asked for a
+        group of partitions together (:meth:`_reset_many`); no fetch goes to it until all of them are answered.
+        (No closure here holds None: a restored checkpoint would lose such a cell.)"""
+        first_answer = [True]
+
+        def answered() -> None:
+            if batch != _NO_BATCH and first_answer[0]:
+                first_answer[0] = False
+                left = self._resets_pending.get(batch, 0) - 1
+                if left > 0:
+                    self._resets_pending[batch] = left
+                    return
+                self._resets_pending.pop(batch, None)
+            self._kick()
+
         policy = policy or self.auto_offset_reset
         if policy == "none":
             self._errors.append(
@@ -434,26 +468,31 @@ class Consumer(ClientNode):
             leader = self.leader_of(*key)
             node = self.find_broker(f"broker-{leader}") if leader != NO_LEADER else None
             if node is None:
+                answered()
                 self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask))
                 return
 
             def ok(resp: Any) -> None:
                 if self._parts.get(key) is not st or not st.resetting:
+                    answered()
                     return
                 if resp[0] != "NO_ERROR":
+                    answered()
                     self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask))
                     return
                 self._set_position(st, resp[1])
-                self._kick()
+                answered()
+
+            def failed(_e: Any) -> None:
+                answered()
+                self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask))
 
             self.call(
                 node.name,
                 "ListOffsets",
                 lambda r: node.handle_list_offsets(key[0], key[1], ts, self.isolation_level, r),
                 ok,
-                lambda _e: self.schedule(
-                    self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask)
-                ),
+                failed,
                 self.request_timeout_ms,
                 detail=f"{key[0]}-{key[1]} {policy}",
             )
@@ -475,11 +514,15 @@ class Consumer(ClientNode):
         now = self.kernel.now_ms
         by_leader: dict[int, list[tuple[tuple[str, int], _PartState]]] = {}
         need_md = False
+        starting = [
+            (key, st)
+            for key in sorted(self._parts)
+            if (st := self._parts[key]).position is None and not st.resetting
+        ]
+        if starting:
+            self._initial_positions(starting)
         for key in sorted(self._parts):
             st = self._parts[key]
-            if st.position is None and not st.resetting:
-                self._initial_position(key, st)
-                continue
             if st.resetting or st.fetching or st.paused or st.fetch_position is None:
                 continue
             if len(st.buffer) >= _PREFETCH_RECORDS or st.retry_at_ms > now:
@@ -488,7 +531,7 @@ class Consumer(ClientNode):
             if leader == NO_LEADER:
                 need_md = True
                 continue
-            if leader in self._fetch_in_flight:
+            if leader in self._fetch_in_flight or self._resets_pending.get(leader):
                 continue
             by_leader.setdefault(leader, []).append((key, st))
         if need_md:
@@ -1009,34 +1052,46 @@ class Consumer(ClientNode):
         self._join_in_flight = False
 
     # -- offsets --------------------------------------------------------------------------------------------
-    def _initial_position(self, key: tuple[str, int], st: _PartState) -> None:
+    def _initial_positions(self, items: list[tuple[tuple[str, int], _PartState]]) -> None:
+        """Positions for partitions that have none: the group's committed offsets in one OffsetFetch
+        (ConsumerCoordinator.initWithCommittedOffsetsIfNeeded), the rest reset by auto.offset.reset."""
         if not self.group_id:
-            self._reset(key, st)
+            self._reset_many(items)
             return
-        st.resetting = True
+        for _key, st in items:
+            st.resetting = True
 
         def ok(resp: dict[str, Any]) -> None:
-            if self._parts.get(key) is not st or not st.resetting:
-                return
-            off = resp.get("offsets", {}).get(key) if resp["error"] == "NO_ERROR" else None
+            live = [(key, st) for key, st in items if self._parts.get(key) is st and st.resetting]
             if resp["error"] != "NO_ERROR":
-                st.resetting = False
-                st.retry_at_ms = self.kernel.now_ms + self.retry_backoff_ms
+                for _key, st in live:
+                    st.resetting = False
+                    st.retry_at_ms = self.kernel.now_ms + self.retry_backoff_ms
                 self._kick()
-            elif off is not None and off >= 0:
-                self._committed_cache[key] = off
-                self._set_position(st, off)
+                return
+            offsets = resp.get("offsets", {})
+            to_reset = []
+            for key, st in live:
+                off = offsets.get(key)
+                if off is not None and off >= 0:
+                    self._committed_cache[key] = off
+                    self._set_position(st, off)
+                else:
+                    st.resetting = False
+                    to_reset.append((key, st))
+            if to_reset:
+                self._reset_many(to_reset)
+            if len(to_reset) < len(live):
                 self._kick()
-            else:
-                st.resetting = False
-                self._reset(key, st)
 
         def fail(_e: str) -> None:
-            if self._parts.get(key) is st:
-                st.resetting = False
-                self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all)
+            for key, st in items:
+                if self._parts.get(key) is st:
+                    st.resetting = False
+            self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all)
 
-        req = {"group_id": self.group_id, "partitions": [key], "require_stable": self.isolation_level == 1}
+        keys = [key for key, _st in items]
+        req = {"group_id": self.group_id, "partitions": keys, "require_stable": self.isolation_level == 1}
         self._find_coordinator(lambda: self._group_call("OffsetFetch", req, ok, fail))
 
     def _commit_positions(

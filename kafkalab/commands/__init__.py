@@ -30,6 +30,8 @@ from .kafka_tools import (
 from .lab import LAB_HANDLERS, LAB_OPTIONS
 from .parsing import CommandError, Opt, parse_options, split_line
 from .session import BackgroundClient, BackgroundConsumer, BackgroundProducer, ConsoleProducer, LabSession
+from .waitfor import WAIT_OPTIONS, WAIT_USAGE, wait_for
+from .waitfor import help_lines as wait_help_lines
 
 __all__ = [
     "COMMANDS",
@@ -54,12 +56,17 @@ class _Spec:
     summary: str
     usage: str
     handler: Handler
+    #: more lines for 'help NAME' (e.g. the conditions of wait-for)
+    more: Callable[[], list[str]] | None = None
 
 
 def _help(session: LabSession, argv: list[str]) -> Plan:
     p = parse_options(argv, [], max_positionals=1)
     if p.positionals:
         name = _canonical(p.positionals[0])
+        extra = getattr(session, "verb_help", {}).get(name)
+        if name not in _SPECS and extra is not None:  # a host's extension verb (e.g. a lesson's)
+            return Plan(lambda: list(extra))
         if name not in _SPECS:
             raise CommandError(f"no command named '{p.positionals[0]}' (type 'help' for the list)")
         return Plan(lambda: _help_for(name))
@@ -74,6 +81,12 @@ def _help(session: LabSession, argv: list[str]) -> Plan:
         for n, spec in _SPECS.items():
             if not n.startswith("kafka-"):
                 lines.append(f"  {n:<{width}}  {spec.summary}")
+        verbs = getattr(session, "verb_help", {})
+        if verbs:
+            lines.append("Commands of this lesson:")
+            for n, text in verbs.items():
+                summary = text[0].split(": ", 1)[-1] if text else ""
+                lines.append(f"  {n:<{width}}  {summary}")
         lines.append("'help COMMAND' shows a command's options.")
         return lines
 
@@ -83,12 +96,14 @@ def _help(session: LabSession, argv: list[str]) -> Plan:
 def _help_for(name: str) -> list[str]:
     spec = _SPECS[name]
     lines = [f"{name}: {spec.summary}", f"usage: {spec.usage}"]
-    opts = TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or []
+    opts = TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _MORE_OPTIONS.get(name) or []
     for o in opts:
         arg = (
             "" if o.arg is None else (" [VALUE]" if o.arg == "optional" else f" {o.metavar or o.arg.upper()}")
         )
         lines.append(f"  --{o.name}{arg}{'  (repeatable)' if o.multi else ''}: {o.help}")
+    if spec.more is not None:
+        lines += spec.more()
     return lines
 
 
@@ -177,6 +192,12 @@ _SPECS: dict[str, _Spec] = {
     "seed": _Spec("start over on a new cluster from another seed", "seed S", LAB_HANDLERS["seed"]),
     "step": _Spec("run the next N simulation events (default 1)", "step [N]", LAB_HANDLERS["step"]),
     "run": _Spec("let virtual time pass (500, 2s, 1m)", "run DURATION", LAB_HANDLERS["run"]),
+    "wait-for": _Spec(
+        "let virtual time pass until something happens (a new leader ...)",
+        WAIT_USAGE,
+        wait_for,
+        lambda: ["conditions:", *wait_help_lines()],
+    ),
     "rewind": _Spec(
         "go back N events, or to a virtual time", "rewind [N]   |   rewind --to TIME", LAB_HANDLERS["rewind"]
     ),
@@ -185,6 +206,9 @@ _SPECS: dict[str, _Spec] = {
     ),
     "help": _Spec("list commands, or show one command's options", "help [COMMAND]", _help),
 }
+
+#: options of commands defined outside kafka_tools and lab
+_MORE_OPTIONS: dict[str, list[Opt]] = {"wait-for": WAIT_OPTIONS}
 
 #: command name -> one-line summary (for the help screen and the command palette)
 COMMANDS: dict[str, str] = {name: spec.summary for name, spec in _SPECS.items()}
@@ -332,7 +356,7 @@ def _execute(session: LabSession, line: str) -> CommandResult:
 
 
 def _options_of(name: str) -> list[Opt]:
-    return TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or []
+    return TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _MORE_OPTIONS.get(name) or []
 
 
 def complete(prefix: str, session: LabSession | None = None) -> list[str]:
@@ -359,7 +383,11 @@ def complete(prefix: str, session: LabSession | None = None) -> list[str]:
             except Exception:
                 cands = []
     elif prev == name and name == "help":
-        cands = list(_SPECS)
+        cands = list(_SPECS) + list(getattr(session, "verb_help", {}))
+    elif prev == name and name == "wait-for":
+        from .waitfor import CONDITIONS
+
+        cands = list(CONDITIONS)
     elif session is not None and prev == name and name in ("stop", "crash-consumer"):
         cands = [n for n, c in session.clients.items() if name == "stop" or isinstance(c, BackgroundConsumer)]
     elif (

@@ -442,6 +442,8 @@ class LabSession:
         #: line). They run through :func:`kafkalab.commands.execute` like any command, are recorded as
         #: actions and replayed by a rewind; they keep their state in :attr:`extension_state`.
         self.verbs: dict[str, Callable[[LabSession, str], CommandResult]] = {}
+        #: 'help NAME' of each extension verb: its lines (the first is "NAME: summary")
+        self.verb_help: dict[str, list[str]] = {}
         self._w = self._new_world()
 
     def _new_world(self) -> _World:
@@ -579,6 +581,7 @@ class LabSession:
         tmp = LabSession(self.n_brokers, self.seed, self.n_controllers, self.broker_config)
         tmp._speed = self._speed
         tmp.verbs = self.verbs
+        tmp.verb_help = self.verb_help
         divergence: str | None = None
         for t, line, start, _end, _end_t in plan:
             tmp._advance_to(start, t)

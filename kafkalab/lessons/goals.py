@@ -219,6 +219,18 @@ PREDICATES: dict[str, Predicate] = {
             scalar="changed",
         ),
         _pred(
+            "controller_active",
+            "whether any controller is active (false: the quorum has no majority left)",
+            [P("active", "bool", True)],
+            lambda a: (
+                "a controller is active"
+                if a["active"]
+                else "no controller is active (the quorum lost its majority)"
+            ),
+            M._m_controller_active,
+            scalar="active",
+        ),
+        _pred(
             "producer_error",
             "a producer got an error with this name (e.g. NOT_ENOUGH_REPLICAS)",
             [P("name", "str", True), P("client", "str")],
@@ -374,7 +386,8 @@ PREDICATES: dict[str, Predicate] = {
         ),
         _pred(
             "group_state",
-            "a consumer group is in a state (Stable, Empty, PreparingRebalance ...) with a number of members",
+            "a consumer group is in a state (Stable, Empty, PreparingRebalance ...), optionally with a number "
+            "of members, an assignor (protocol) and a number of idle members (no partitions)",
             [
                 P("group", "str", True),
                 P(
@@ -384,11 +397,21 @@ PREDICATES: dict[str, Predicate] = {
                     ("Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead"),
                 ),
                 P("members", "int"),
+                P("protocol", "choice", False, ("range", "roundrobin", "sticky", "cooperative-sticky")),
+                P("idle", "int"),
             ],
             lambda a: (
                 f"group {a['group']}"
                 + (f" is {a['state']}" if "state" in a else "")
                 + (f" with {a['members']} members" if "members" in a else "")
+                + (f", uses the {a['protocol']} assignor" if "protocol" in a else "")
+                + (
+                    ""
+                    if "idle" not in a
+                    else ", and every member has partitions"
+                    if a["idle"] == 0
+                    else f", {a['idle']} of them idle"
+                )
             ),
             M._m_group_state,
         ),
@@ -551,7 +574,7 @@ PREDICATES: dict[str, Predicate] = {
                 P("outcome", "choice", True, ("missing", "duplicated", "exact")),
             ],
             lambda a: {
-                "missing": f"some records of {a['source']} never reached {a['sink']}",
+                "missing": f"{a['source']} is copied, and some of its records never reached {a['sink']}",
                 "duplicated": f"some records of {a['source']} reached {a['sink']} twice",
                 "exact": f"{a['sink']} holds every record of {a['source']} exactly once (read_committed)",
             }[a["outcome"]],

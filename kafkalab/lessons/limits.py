@@ -134,7 +134,7 @@ def duration_ms(value: Any, what: str) -> int:
 _MINUS_ONE_OK = {"log.retention.bytes", "log.retention.ms"}
 #: the smallest value Kafka's ConfigDef accepts where it is more than 1 (names from KafkaConfig)
 _AT_LEAST: dict[str, int] = {
-    "log.segment.bytes": 14,
+    "log.segment.bytes": 1_048_576,  # KIP-1030: at least 1 MiB since Kafka 4.0
     "offsets.topic.num.partitions": 1,
     "transaction.state.log.num.partitions": 1,
     "replica.fetch.max.bytes": 0,

@@ -418,6 +418,10 @@ def _m_group_state(ctx: GoalContext, a: dict[str, Any]) -> bool:
     d = _group(ctx, a["group"])
     if "state" in a and d.state != a["state"]:
         return False
+    if "protocol" in a and d.protocol != a["protocol"]:
+        return False
+    if "idle" in a and sum(1 for m in d.members if not m.assignment) != a["idle"]:
+        return False
     return "members" not in a or len(d.members) == a["members"]
 
 
@@ -555,6 +559,15 @@ def _m_ran_command(ctx: GoalContext, a: dict[str, Any]) -> bool:
     return any(command_matches(a["command"], line) for line in ctx.commands)
 
 
+def _source_fully_committed(c: Cluster, topic: str) -> bool:
+    ends = {(topic, p.partition): p.high_watermark for p in c.describe_topic(topic)}
+    for g in c.list_groups():
+        offsets = c.describe_group(g).offsets
+        if all(offsets.get(tp, -1) >= end for tp, end in ends.items()):
+            return True
+    return False
+
+
 def _m_copy_outcome(ctx: GoalContext, a: dict[str, Any]) -> bool:
     c = ctx.cluster
     if a["source"] not in c.topics() or a["sink"] not in c.topics():
@@ -566,7 +579,9 @@ def _m_copy_outcome(ctx: GoalContext, a: dict[str, Any]) -> bool:
     counts = Counter(sink)
     outcome = a["outcome"]
     if outcome == "missing":
-        return any(v not in counts for v in src)
+        # only once a consumer group has committed the whole source is a record missing for good
+        # (before that, the copy may simply not be finished)
+        return any(v not in counts for v in src) and _source_fully_committed(c, a["source"])
     if outcome == "duplicated":
         return any(n > 1 for n in counts.values())
     return set(src) == set(counts) and all(n == 1 for n in counts.values())
@@ -680,3 +695,8 @@ def _m_records_only_on(ctx: GoalContext, a: dict[str, Any]) -> int | None:
         if holds(on, op) and not holds(off, op):
             n += 1
     return n
+
+
+def _m_controller_active(ctx: GoalContext, a: dict[str, Any]) -> bool:
+    """Whether some controller is active (the Raft leader of the metadata log) equals ``active``."""
+    return (ctx.cluster.describe_cluster().controller_id is not None) == a["active"]

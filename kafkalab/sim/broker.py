@@ -713,7 +713,7 @@ class Broker(Endpoint):
                 part.rebuild_producer_state()
                 self.emit(
                     f"broker {self.broker_id} truncated {part.name} to offset {target} "
-                    f"({dropped} uncommitted records dropped, leader epoch {end_epoch})"
+                    f"({dropped} records dropped, leader epoch {end_epoch})"
                 )
             self._fetch(part, token)
 

@@ -511,7 +511,7 @@ PREDICATES: dict[str, Predicate] = {
             [P("partition", "partition", True), P("key", "str", True), P("value", "str")],
             lambda a: (
                 f"the newest value of key {a['key']} in {a['partition']} is "
-                + (a["value"] if "value" in a else "the last one you sent")
+                + a.get("value", "the last one you sent")
             ),
             M._m_latest_value,
         ),

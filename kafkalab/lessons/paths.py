@@ -45,8 +45,41 @@ class PathResult:
         return f"step {self.step + 1}: {what} fails: " + "; ".join(parts)
 
 
-def _run_path(lesson: Lesson, step: int, kind: str, why: str, line: int, commands: tuple[str, ...]) -> PathResult:
-    res = PathResult(step, kind, why, line, False)
+def _type_path(run: LessonRun, res: PathResult, commands: tuple[str, ...]) -> None:
+    """Type ``commands`` into ``run`` (at the step of ``res``) and judge them into ``res``."""
+    goals = run.current_step.goals
+    ever = [False] * len(goals)
+    kind = res.kind
+    if kind == "solution":  # a goal that already holds when the step begins proves nothing
+        early = [st.description for st in run.goal_status() if st.reached]
+        if early:
+            res.errors.append(f"a goal already holds when the step begins: {early[0]}")
+    for cmd in commands:
+        r = run.execute(cmd)
+        res.transcript.append(f"$ {cmd}")
+        res.transcript += [f"  {x}" for x in r.lines[-4:]]
+        if not r.ok:
+            res.transcript.append(f"  ERROR: {r.error}")
+            if kind != "wrong":
+                res.errors.append(f"'{cmd}' failed: {r.error}")
+        if kind == "wrong":
+            for j, st in enumerate(run.goal_status()):
+                ever[j] = ever[j] or st.reached
+    final = run.goal_status()
+    if kind == "wrong":
+        for j, st in enumerate(final):
+            ever[j] = ever[j] or st.reached
+        res.reached = [g.text for g, hit in zip(goals, ever, strict=True) if hit]
+        res.ok = not res.reached
+    else:
+        res.reached = [st.description for st in final if st.reached]
+        res.missed = [st.description for st in final if not st.reached]
+        res.ok = not res.missed and not res.errors
+
+
+def _run_path(lesson: Lesson, step: int, kind: str, path: Path_) -> PathResult:
+    """One alternative or wrong path: a fresh run, the earlier steps' solutions, then the path."""
+    res = PathResult(step, kind, path.why, path.line, False)
     try:
         run = LessonRun.at_step(lesson, step)
     except LessonError as e:
@@ -56,34 +89,35 @@ def _run_path(lesson: Lesson, step: int, kind: str, why: str, line: int, command
         if run.step_index != step:
             res.errors.append(f"the earlier steps' solutions did not lead to step {step + 1}")
             return res
-        goals = run.current_step.goals
-        ever = [False] * len(goals)
-        if kind == "solution":  # a goal that already holds when the step begins proves nothing
-            early = [st.description for st in run.goal_status() if st.reached]
-            if early:
-                res.errors.append(f"a goal already holds when the step begins: {early[0]}")
-        for cmd in commands:
-            r = run.execute(cmd)
-            res.transcript.append(f"$ {cmd}")
-            res.transcript += [f"  {x}" for x in r.lines[-4:]]
-            if not r.ok:
-                res.transcript.append(f"  ERROR: {r.error}")
-                if kind != "wrong":
-                    res.errors.append(f"'{cmd}' failed: {r.error}")
-            if kind == "wrong":
-                for j, st in enumerate(run.goal_status()):
-                    ever[j] = ever[j] or st.reached
-        final = run.goal_status()
-        if kind == "wrong":
-            for j, st in enumerate(final):
-                ever[j] = ever[j] or st.reached
-            res.reached = [g.text for g, hit in zip(goals, ever, strict=True) if hit]
-            res.ok = not res.reached
-        else:
-            res.reached = [st.description for st in final if st.reached]
-            res.missed = [st.description for st in final if not st.reached]
-            res.ok = not res.missed and not res.errors
+        _type_path(run, res, path.commands)
         return res
+    finally:
+        run.close()
+
+
+def _run_solutions(lesson: Lesson) -> list[PathResult]:
+    """Every step's solution in one run, step after step (what LessonRun.at_step replays)."""
+    out: list[PathResult] = []
+    try:
+        run = LessonRun(lesson)
+    except LessonError as e:
+        res = PathResult(0, "solution", "the reference solution", lesson.steps[0].line, False)
+        res.errors.append(str(e))
+        return [res]
+    try:
+        while True:
+            step = run.current_step
+            if step.goals:
+                res = PathResult(run.step_index, "solution", "the reference solution", step.line, False)
+                _type_path(run, res, step.solution)
+                out.append(res)
+            else:
+                for line in step.solution:
+                    run.execute(line)
+            if step.question is not None:
+                run.picks[run.step_index] = step.question.answer_index
+            if not run.advance(force=True, save=False):
+                return out
     finally:
         run.close()
 
@@ -91,16 +125,21 @@ def _run_path(lesson: Lesson, step: int, kind: str, why: str, line: int, command
 def check_lesson_paths(
     lesson: Lesson, echo: Callable[[PathResult], None] | None = None
 ) -> list[PathResult]:
-    """Run every path of every step with goals; one result per path."""
+    """Run every path of every step with goals; one result per path.
+
+    The solutions run once, step after step; each alternative and wrong path gets a fresh run that
+    replays the earlier steps' solutions first.
+    """
     out: list[PathResult] = []
+    solutions = {r.step: r for r in _run_solutions(lesson)}
     for i, step in enumerate(lesson.steps):
         if not step.goals:
             continue
-        paths: list[tuple[str, Path_]] = [("solution", Path_("the reference solution", step.solution, step.line))]
-        paths += [("alternative", p) for p in step.alternatives]
+        paths: list[tuple[str, Path_]] = [("alternative", p) for p in step.alternatives]
         paths += [("wrong", p) for p in step.wrong]
-        for kind, p in paths:
-            res = _run_path(lesson, i, kind, p.why, p.line, p.commands)
+        results = [solutions[i]] if i in solutions else []
+        results += [_run_path(lesson, i, kind, p) for kind, p in paths]
+        for res in results:
             out.append(res)
             if echo is not None:
                 echo(res)

@@ -50,12 +50,11 @@ def format_course(entries: list[Any], width: int = 80) -> list[str]:
             part = e.part
             lines += ["", part]
         row = f"{e.number:>3} {_MARK.get(e.state, ' ')} {e.lesson.id:<{idw}}  {e.lesson.title}"
-        if e.state == "started":
-            row += f"  ({e.progress})"
-        if len(row) > width:
-            row = row[: width - 1] + "…"
-        lines.append(row)
-    lines += ["", "✓ completed  ◐ started  ○ not started"]
+        suffix = f"  {e.progress.removeprefix('step ').replace(' of ', '/')}" if e.state == "started" else ""
+        if len(row) + len(suffix) > width:
+            row = row[: width - len(suffix) - 1] + "…"
+        lines.append(row + suffix)
+    lines += ["", "✓ completed  ◐ started (step N/steps)  ○ not started"]
     nxt = suggest_next(entries)
     if nxt is None:
         lines.append("Every lesson is completed. The sandbox is yours: kafkalab sandbox")

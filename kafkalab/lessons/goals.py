@@ -546,7 +546,11 @@ PREDICATES: dict[str, Predicate] = {
                     if a["reason"] == "session_timeout"
                     else "that left the group (LeaveGroup)"
                 )
-                + (f", and {a['group']} is Stable again with {a['members']} members" if "members" in a else "")
+                + (
+                    f", and {a['group']} is Stable again with {a['members']} members"
+                    if "members" in a
+                    else ""
+                )
             ),
             M._m_member_removed,
         ),

@@ -61,6 +61,9 @@ MAX_PARTITIONS = 64
 MAX_HINT_CHARS = 70
 
 
+_CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+
+
 def scan_yaml(text: str) -> tuple[int, str] | None:
     """Check ``text`` against the YAML limits without building anything: (line, problem) or None.
 
@@ -80,7 +83,7 @@ def scan_yaml(text: str) -> tuple[int, str] | None:
             if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
                 return line, "YAML anchors and aliases (&name, *name) are not allowed in lesson files"
             tag = getattr(ev, "tag", None)
-            if tag and not str(tag).startswith("tag:yaml.org,2002:"):
+            if tag and tag != "!" and tag not in _CORE_TAGS:
                 return line, f"YAML tag '{tag}' is not allowed in lesson files"
             if isinstance(ev, yaml.CollectionStartEvent):
                 depth += 1

@@ -656,7 +656,11 @@ def _m_read_exactly_once(ctx: GoalContext, a: dict[str, Any]) -> bool:
         if not want <= got:
             return False
         total += len(want)
-        if a.get("committed") and p.high_watermark > 0 and committed.get((topic, p.partition)) != p.high_watermark:
+        if (
+            a.get("committed")
+            and p.high_watermark > 0
+            and committed.get((topic, p.partition)) != p.high_watermark
+        ):
             return False
     return total > 0 and total >= a.get("records", 0)
 

@@ -122,9 +122,7 @@ def _run_solutions(lesson: Lesson) -> list[PathResult]:
         run.close()
 
 
-def check_lesson_paths(
-    lesson: Lesson, echo: Callable[[PathResult], None] | None = None
-) -> list[PathResult]:
+def check_lesson_paths(lesson: Lesson, echo: Callable[[PathResult], None] | None = None) -> list[PathResult]:
     """Run every path of every step with goals; one result per path.
 
     The solutions run once, step after step; each alternative and wrong path gets a fresh run that

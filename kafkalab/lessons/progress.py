@@ -68,7 +68,12 @@ def _clean_entry(raw: Any) -> dict[str, Any] | None:
     if isinstance(preds, dict):
         clean = {}
         for k, v in list(preds.items())[:_MAX_PREDICTIONS]:
-            if isinstance(k, str) and k.isdigit() and isinstance(v, dict) and isinstance(v.get("picked"), str):
+            if (
+                isinstance(k, str)
+                and k.isdigit()
+                and isinstance(v, dict)
+                and isinstance(v.get("picked"), str)
+            ):
                 clean[k] = {"picked": v["picked"][:500], "right": v.get("right") is True}
         if clean:
             entry["predictions"] = clean

@@ -280,6 +280,12 @@ class LessonRun:
         while self.step_index > 0 and self.step_starts[self.step_index] > events:
             self.step_index -= 1
         del self.step_starts[self.step_index + 1 :]
+        if events < self.step_starts[0]:
+            self._hint_index = 0
+            return (
+                "the rewind went back before the lesson's own set-up was complete: "
+                "'restart-step' (F8) builds the lesson's cluster again"
+            )
         if self.step_index != before:
             self._hint_index = 0
             return (
@@ -302,7 +308,9 @@ class LessonRun:
 
     def _next_fault_ms(self) -> int | None:
         times = [
-            self.start_ms + f.at_ms for k, f in enumerate(self.lesson.setup.faults) if not self._fault_fired[k]
+            self.start_ms + f.at_ms
+            for k, f in enumerate(self.lesson.setup.faults)
+            if not self._fault_fired[k]
         ]
         return min(times) if times else None
 

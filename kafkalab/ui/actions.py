@@ -77,6 +77,8 @@ class LabActions:
         return rows
 
     def action_toggle_play(self) -> None:
+        if not self.playing and not self._lesson_may_play():  # a lesson moves time only where it asks
+            return
         self.playing = not self.playing
         self._last_event = ""
         self.refresh_view()

@@ -102,7 +102,8 @@ class KafkaLabApp(LabActions, SimClock, CommandHost, LessonHost, App[None]):
         self._last_event = ""
         self._generation = getattr(self.session, "generation", 0)
         self._output_seen = self._output_position()
-        self.set_reactive(KafkaLabApp.playing, autoplay)
+        # a lesson's time moves with the learner's commands, never with the wall clock
+        self.set_reactive(KafkaLabApp.playing, autoplay and self.lesson_run is None)
 
     # -- layout -------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

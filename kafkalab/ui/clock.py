@@ -88,7 +88,7 @@ class SimClock:
             self._owed_ms = cap
         slice_ms = max(1, int(SLICE_WALL_MS * speed))
         deadline = now + SLICE_BUDGET_S
-        while self._owed_ms >= 1 and time.perf_counter() < deadline:
+        while self._owed_ms >= 1 and self.playing and time.perf_counter() < deadline:
             n = min(slice_ms, int(self._owed_ms))
             self._sim_tick(n)  # through the lesson when one is open: its goals are checked as time passes
             self._owed_ms -= n
@@ -131,6 +131,7 @@ class SimClock:
             behind=self._behind,
             selected=self.selected,
             last_event=self._last_event,
+            clock=self.lesson_clock(),
         )
         if self.view.selected != self.selected:
             self.set_reactive(type(self).selected, self.view.selected)

@@ -160,6 +160,8 @@ class LabView:
     timeline: tuple[tuple[int, int, str], ...] = field(default=())
     last_event: str = ""
     input_mode: str | None = None
+    #: what the status bar says about time instead of play/pause ('' normally; a lesson's time model)
+    clock: str = ""
 
 
 _INTERNAL_PARTITION = re.compile(r"\b(__[A-Za-z_]+)-(\d+)\b")
@@ -380,8 +382,9 @@ def build_view(
     behind: bool = False,
     selected: tuple[str, int] | None = None,
     last_event: str = "",
+    clock: str = "",
 ) -> LabView:
-    """Snapshot ``session`` (a LabSession) for the widgets."""
+    """Snapshot ``session`` (a LabSession) for the widgets; ``clock`` replaces play/pause in the status bar."""
     cluster = session.cluster
     info = cluster.describe_cluster()
     alive = {b.broker_id for b in info.brokers if b.state != "down"}
@@ -445,4 +448,5 @@ def build_view(
         timeline=tail,
         last_event=last_event,
         input_mode=getattr(session, "input_mode", None),
+        clock=clock,
     )

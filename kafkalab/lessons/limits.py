@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "LOADER",
     "MAX_BROKERS",
     "MAX_CHOICES",
     "MAX_COMMANDS_PER_PATH",
@@ -36,6 +37,8 @@ __all__ = [
     "topic_config_issue",
 ]
 
+#: libyaml's parser when PyYAML was built with it (ten times faster), else the pure-Python one
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: a lesson file larger than this is refused before it is parsed
 MAX_FILE_BYTES = 256 * 1024
 #: YAML parser events (scalars, mapping and sequence starts ...) in one file
@@ -75,7 +78,7 @@ def scan_yaml(text: str) -> tuple[int, str] | None:
     depth = 0
     events = 0
     try:
-        for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        for ev in yaml.parse(text, Loader=LOADER):
             events += 1
             line = ev.start_mark.line + 1 if ev.start_mark is not None else 1
             if events > MAX_YAML_EVENTS:

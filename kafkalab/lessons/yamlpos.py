@@ -98,13 +98,13 @@ def load_located(text: str) -> Located:
     The text is first checked against the limits of :mod:`kafkalab.lessons.limits` (size, nesting, no
     anchors or aliases), so nothing here can blow up memory or the stack.
     """
-    from .limits import scan_yaml
+    from .limits import LOADER, scan_yaml
 
     problem = scan_yaml(text)
     if problem is not None:
         raise YamlError(*problem)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else 1

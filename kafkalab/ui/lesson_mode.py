@@ -326,14 +326,21 @@ class LessonHost:
                 self.query_one(LessonPane).lesson = view  # type: ignore[attr-defined]
 
     def _next_in_course(self, run: Any) -> str:
+        """The lesson the course suggests after this one (read once per finished lesson)."""
+        cached = getattr(self, "_lesson_next_cache", None)
+        if cached is not None and cached[0] == run.lesson.id:
+            return str(cached[1])
+        text = ""
         try:
             entries = list_lessons(self.lessons_dir, self._store())
         except Exception:  # the course is a suggestion: never a reason to fail
-            return ""
+            entries = []
         for e in entries:
             if e.suggested and e.key != run.lesson.id:
-                return f"{e.key}: {e.title}"
-        return ""
+                text = f"{e.key}: {e.title}"
+                break
+        self._lesson_next_cache = (run.lesson.id, text)
+        return text
 
     def _save_progress(self, run: Any) -> None:
         store = run.progress

@@ -117,7 +117,9 @@ def test_missing_fields_and_paths_point_at_their_mapping() -> None:
     text = GOOD.replace("    alternatives:\n      - why: wait-for\n", "    other:\n      - why: wait-for\n")
     got = issues_of(text)
     assert any("step 2 has goals but no 'alternatives'" in g for g in got)
-    text = GOOD.replace("    wrong:\n      - why: the other partition\n", "    wrong: []\n    x:\n      - why: y\n")
+    text = GOOD.replace(
+        "    wrong:\n      - why: the other partition\n", "    wrong: []\n    x:\n      - why: y\n"
+    )
     assert any("step 1 has goals but no 'wrong'" in g for g in issues_of(text))
 
 
@@ -137,12 +139,18 @@ def test_bad_goal_arguments_are_reported_with_lines() -> None:
 
 
 def test_bad_commands_in_every_path_point_at_their_line() -> None:
-    text = GOOD.replace("      - kafka-topics --list\n    alternatives", "      - kafka-topcis --list\n    alternatives")
-    assert issues_of(text) == ["bad.yaml:23: bad command 'kafka-topcis --list': unknown command 'kafka-topcis'"]
+    text = GOOD.replace(
+        "      - kafka-topics --list\n    alternatives", "      - kafka-topcis --list\n    alternatives"
+    )
+    assert issues_of(text) == [
+        "bad.yaml:23: bad command 'kafka-topcis --list': unknown command 'kafka-topcis'"
+    ]
     text = GOOD.replace("          - produce t w --partition 0", "          - produce t w --partitoin 0")
     (issue,) = issues_of(text)
     assert issue.startswith("bad.yaml:28: bad command") and "--partitoin" in issue
-    text = GOOD.replace("          - wait-for caught-up console-consumer-1", "          - wait-for nothing-at-all")
+    text = GOOD.replace(
+        "          - wait-for caught-up console-consumer-1", "          - wait-for nothing-at-all"
+    )
     (issue,) = issues_of(text)
     assert issue.startswith("bad.yaml:45: bad command 'wait-for nothing-at-all': no condition")
     text = GOOD.replace("      - run 1s\n    alternatives", "      - seed 7\n    alternatives")
@@ -154,7 +162,10 @@ def test_a_long_hint_and_a_question_without_goals_are_refused() -> None:
     text = GOOD.replace("hints: [first hint, second hint]", "hints: [" + "word " * 20 + "]")
     (issue,) = issues_of(text)
     assert "a hint has at most 70 characters" in issue
-    text = GOOD.replace("    goals:\n      - high_watermark: {partition: t-0, at_least: 2}\n      - ran_command: kafka-topics --list\n", "")
+    text = GOOD.replace(
+        "    goals:\n      - high_watermark: {partition: t-0, at_least: 2}\n      - ran_command: kafka-topics --list\n",
+        "",
+    )
     got = issues_of(text)
     assert any("a step with a question needs goals" in g for g in got)
 
@@ -206,7 +217,11 @@ def test_values_that_would_crash_or_hang_the_lab_are_refused(old: str, new: str,
 
 def test_a_file_that_passes_the_check_opens(tmp_path: Path) -> None:
     f = tmp_path / "tiny.yaml"
-    f.write_text(GOOD.replace("  brokers: 1\n", "  brokers: 1\n  broker_config: {log.cleaner.backoff.ms: 1}\n  run: 2s\n"))
+    f.write_text(
+        GOOD.replace(
+            "  brokers: 1\n", "  brokers: 1\n  broker_config: {log.cleaner.backoff.ms: 1}\n  run: 2s\n"
+        )
+    )
     assert check_path(f) == (1, [])
     run = LessonRun(load_lesson(f))
     try:
@@ -235,7 +250,9 @@ def test_lessons_check_runs_every_path_and_reports_file_lines(
         "tiny.yaml:25: step 1: alternative path 'one at a time' fails: goal not reached" in line
         for line in out
     ), out
-    assert any("tiny.yaml:30: step 1: wrong path 'the other partition' fails: it reached a goal" in x for x in out)
+    assert any(
+        "tiny.yaml:30: step 1: wrong path 'the other partition' fails: it reached a goal" in x for x in out
+    )
     assert main(["lessons", "check", "--no-run", str(tmp_path)]) == 0
 
 
@@ -257,7 +274,9 @@ def test_lesson_cli_refuses_a_broken_lesson_without_crashing(
     assert main(["lesson", "../../etc/passwd", "--headless", "--solve"]) == 2
 
 
-def test_headless_solve_prints_goals_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_headless_solve_prints_goals_and_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = tmp_path / "tiny.yaml"
     f.write_text(GOOD)
     assert main(["lesson", str(f), "--headless", "--solve"]) == 0

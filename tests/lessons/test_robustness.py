@@ -143,8 +143,25 @@ def _mutate(text: str, rng: random.Random) -> str:
         elif op == 2:  # change a value
             head, sep, _tail = lines[i].partition(": ")
             if sep:
-                lines[i] = head + sep + rng.choice(
-                    ["-1", "0", "abc", "99999999999999999999", "[]", "{}", "null", "1e20", "&a x", "*a", "~", "'"]
+                lines[i] = (
+                    head
+                    + sep
+                    + rng.choice(
+                        [
+                            "-1",
+                            "0",
+                            "abc",
+                            "99999999999999999999",
+                            "[]",
+                            "{}",
+                            "null",
+                            "1e20",
+                            "&a x",
+                            "*a",
+                            "~",
+                            "'",
+                        ]
+                    )
                 )
         elif op == 3:  # shift indentation
             lines[i] = " " * rng.randrange(0, 9) + lines[i].lstrip()

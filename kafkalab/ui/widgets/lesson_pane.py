@@ -133,12 +133,20 @@ def render_reveal(v: LessonView) -> Text:
     t = Text()
     if v.picked is None or v.question is None:
         return t
+    t.append("You predicted: ", style="bold magenta")
+    t.append(" ".join(v.question.split()), style="italic")
+    t.append("\n")
     if not v.revealed:
         t.append("Your pick: ", style="bold")
         t.append(v.choices[v.picked])
         t.append("\n")
         t.append("Now run the experiment: the answer shows once the goals are reached.", style="dim")
         return t
+    for i, c in enumerate(v.choices):
+        if i == v.answer_index:
+            t.append(f"{REACHED} {c}\n", style="green")
+        elif i == v.picked:
+            t.append(f"✗ {c}\n", style="red")
     if v.picked == v.answer_index:
         t.append("Right. ", style="bold green")
     else:
@@ -183,14 +191,15 @@ class LessonPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-head")
-        # the prediction comes before anything that could give its answer away
+        # the prediction comes before anything that could give its answer away (hidden once picked)
         yield Static(id="lesson-question")
         yield OptionList(id="lesson-choices")
-        yield Static(id="lesson-reveal")
         # goals next: on a small terminal they stay in view while the text scrolls
         yield Static(id="lesson-goals")
         yield Static(id="lesson-next")
         yield Static(id="lesson-unmet")
+        # the pick, and once the experiment showed the answer, the verdict and the explanation
+        yield Static(id="lesson-reveal")
         yield Static(id="lesson-text")
         yield Static(id="lesson-hints")
 
@@ -211,9 +220,9 @@ class LessonPane(VerticalScroll):
         nxt.display = v.step_complete and not v.predicting
         q = self.query_one("#lesson-question", Static)
         q.update(render_question(v))
-        q.display = v.question is not None
+        q.display = v.predicting
         choices = self.query_one("#lesson-choices", OptionList)
-        choices.display = v.question is not None
+        choices.display = v.predicting
         key = (v.lesson_id, v.step_index, v.picked, v.revealed)
         shown = self._choices_key
         if key != self._choices_key:
@@ -235,8 +244,8 @@ class LessonPane(VerticalScroll):
         reveal = self.query_one("#lesson-reveal", Static)
         reveal.update(render_reveal(v))
         reveal.display = v.picked is not None
-        if v.revealed and key != shown:
-            self.call_after_refresh(reveal.scroll_visible, animate=False)
+        if v.revealed and key != shown:  # the verdict, under the "step complete" line that says what next
+            self.call_after_refresh(self.scroll_to_widget, nxt, animate=False, top=True)
         hints = self.query_one("#lesson-hints", Static)
         hints.update(render_hints(v))
         hints.display = bool(v.hints) or (v.hints_total > 0 and not v.step_complete and not v.predicting)

@@ -143,3 +143,9 @@ def test_breaking_a_goal_predicate_fails_the_check(predicate: str, monkeypatch: 
         results = _run_solutions(lesson)
         assert any(not r.ok for r in results if r.step in steps), (predicate, value)
         monkeypatch.setitem(PREDICATES, predicate, real)
+
+
+def test_every_goal_predicate_is_documented_for_lesson_authors() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "writing-lessons.md").read_text()
+    missing = [name for name in PREDICATES if f"| `{name}` |" not in doc]
+    assert missing == []

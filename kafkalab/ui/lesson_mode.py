@@ -25,7 +25,7 @@ from textual.css.query import NoMatches
 from .lesson_view import LessonView, build_lesson_view, list_lessons
 from .messages import ChoicePicked
 from .screens.lessons import LessonBrowser
-from .widgets.lesson_pane import LessonPane
+from .widgets.lesson_pane import LessonPane, reflow
 
 __all__ = ["LESSON_BINDINGS", "LessonHost"]
 
@@ -216,6 +216,25 @@ class LessonHost:
             )
 
     # -- the open lesson --------------------------------------------------------------------------------
+    def _small_screen(self) -> bool:
+        """Below the large layout the pane is short: the step is printed in the console as well."""
+        size = self.size  # type: ignore[attr-defined]
+        return bool(size.width < 110 or size.height < 34)
+
+    def _announce_step(self) -> None:
+        """On a small terminal, print what the pane shows in too little room: the prediction, else the text."""
+        run = self.lesson_run
+        if run is None or not self._small_screen():
+            return
+        console = self.lab_console  # type: ignore[attr-defined]
+        q = run.question
+        if q is not None and run.picked is None:
+            console.write_lines([f"predict first: {' '.join(q.prompt.split())}"], "bold magenta")
+            console.write_lines([f"  {i + 1}. {c}" for i, c in enumerate(q.choices)], "magenta")
+            console.write_lines(["type 'answer N' (the step follows your pick)"], "dim")
+            return
+        console.write_lines([p for p in reflow(run.current_step.text).split("\n") if p.strip()], "italic")
+
     def _lesson_opened(self) -> None:
         run = self.lesson_run
         self.playing = False  # type: ignore[attr-defined]
@@ -234,6 +253,7 @@ class LessonHost:
         )
         # after the layout changed (the pane took its room), so the lines wrap at the console's new width
         self.call_after_refresh(self.lab_console.write_lines, lines, "bold magenta")  # type: ignore[attr-defined]
+        self.call_after_refresh(self._announce_step)  # type: ignore[attr-defined]
         self._refresh_lesson()
 
     def open_lesson(self, lesson: Any, at_step: int | None = None) -> bool:
@@ -289,6 +309,7 @@ class LessonHost:
         if note is not None:
             self._reset_step_state()
             self.lab_console.write_lines([note], "bold magenta")  # type: ignore[attr-defined]
+            self._announce_step()
         run.check()
         done = not run.unmet()
         if done:
@@ -451,8 +472,9 @@ class LessonHost:
         self.playing = False  # type: ignore[attr-defined]
         step = run.current_step
         console.write_lines([f"step {run.step_index + 1}/{len(run.steps)}: {step.title}"], "bold magenta")
-        if step.question is not None:
+        if step.question is not None and not self._small_screen():
             console.write_lines(["predict first: the question is in the lesson pane (answer N)"], "magenta")
+        self._announce_step()
         self._show_pane_on_small()
         self.query_one(LessonPane).scroll_home(animate=False)  # type: ignore[attr-defined]
         self._refresh_lesson()
@@ -475,6 +497,7 @@ class LessonHost:
         self.lab_console.write_lines(  # type: ignore[attr-defined]
             [f"your prediction: {q.choices[message.index]}; now run the experiment"], "magenta"
         )
+        self._announce_step()
         self._refresh_lesson()
 
     def lesson_system_commands(self) -> list[tuple[str, str, Any]]:

@@ -95,10 +95,7 @@ def render_next(v: LessonView) -> Text:
     t = Text()
     if v.finished:
         t.append("★ Lesson complete!", style="bold green")
-        if v.summary:
-            t.append("\n")
-            t.append(" ".join(v.summary.split()), style="italic")
-        if v.after:
+        if v.after:  # the takeaway (the summary was shown before: it must not give predictions away)
             t.append("\n")
             t.append(" ".join(v.after.split()))
         t.append("\n")

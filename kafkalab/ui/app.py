@@ -28,6 +28,7 @@ from .bindings import LAB_BINDINGS
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
 from .command_host import CommandHost, load_commands
 from .lesson_mode import LessonHost
+from .timetravel_ui import TimeTravelActions
 from .view import LabView
 from .widgets import (
     BrokersPanel,
@@ -44,7 +45,7 @@ from .widgets.lesson_pane import LessonPane
 __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 
-class KafkaLabApp(LabActions, SimClock, CommandHost, LessonHost, App[None]):
+class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
     """The kafkalab lab screen.
 
     The parts live in mixins: :class:`~kafkalab.ui.clock.SimClock` (virtual time, snapshots),

@@ -549,6 +549,7 @@ def test_every_command_has_a_summary_and_help() -> None:
         "seed",
         "step",
         "run",
+        "wait-for",
         "rewind",
         "redo",
         "branches",

@@ -46,14 +46,21 @@ def render_entry(e: LessonEntry, part_header: bool = False) -> Text:
     t.append(e.title, style="bold")
     t.append(f"  {e.level}", style=_LEVEL_STYLE.get(e.level, ""))
     t.append(f"  {e.steps} steps", style="dim")
-    if e.suggested:
-        t.append("  ◀ next", style="bold magenta")
     t.append("\n     ")
     t.append(e.progress, style=_STATE_STYLE.get(e.state, ""))
-    if e.missing:
-        t.append(f"  after: {', '.join(e.missing)}", style="dim")
-    t.append("  ")
-    t.append(" · ".join(e.concepts), style="cyan")
+    used = len(e.progress)
+    if e.suggested:
+        t.append("  ◀ next", style="bold magenta")
+        used += 8
+    elif e.missing:
+        after = f"  after: {', '.join(e.missing)}"
+        t.append(after, style="dim")
+        used += len(after)
+    concepts = " · ".join(e.concepts)
+    room = max(0, 60 - used)  # one line at 80 columns (the concepts are in the detail below too)
+    if room > 8:
+        t.append("  ")
+        t.append(concepts if len(concepts) <= room else concepts[: room - 1] + "…", style="cyan")
     return t
 
 
@@ -114,6 +121,8 @@ class LessonBrowser(ModalScreen[Any]):
             detail.append(f"kafkalab lessons check {e.path}", style="bold")
         else:
             detail.append(e.summary or e.title, style="italic")
+            detail.append("\n")
+            detail.append(" · ".join(e.concepts), style="cyan")
             if e.missing:
                 detail.append("\nThe course puts it after: ", style="dim")
                 detail.append(", ".join(e.missing), style="bold")

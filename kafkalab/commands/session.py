@@ -45,6 +45,8 @@ MAX_SPEED = 100.0
 POLL_INTERVAL_MS = 100
 #: session.output keeps at most this many lines (older ones are dropped in chunks)
 _OUTPUT_MAX = 20_000
+#: first character of an outside input in the action log (see ``LabSession.inputs``); no console line has it
+INPUT_MARK = "\x1e"
 
 
 def close_consumer(consumer: Consumer) -> None:
@@ -442,6 +444,10 @@ class LabSession:
         #: line). They run through :func:`kafkalab.commands.execute` like any command, are recorded as
         #: actions and replayed by a rewind; they keep their state in :attr:`extension_state`.
         self.verbs: dict[str, Callable[[LabSession, str], CommandResult]] = {}
+        #: outside inputs (requests of real Kafka clients, HTTP calls): kind -> apply(session, detail). Applied
+        #: with :meth:`apply_input`, recorded in the action log as ``INPUT_MARK + kind + " " + detail`` at the
+        #: position they were applied, and re-applied there by a rewind.
+        self.inputs: dict[str, Callable[[LabSession, str], object]] = {}
         self._w = self._new_world()
 
     def _new_world(self) -> _World:
@@ -568,23 +574,43 @@ class LabSession:
         if time_ms is not None and time_ms > k.now_ms:
             k.run_for(time_ms - k.now_ms)
 
+    def apply_input(self, kind: str, detail: str, fn: Callable[[], object] | None = None) -> None:
+        """Apply an outside input now (``fn``, default ``inputs[kind](self, detail)``) and record it so that a
+        replay re-applies ``inputs[kind](session, detail)`` at exactly this position."""
+        if kind not in self.inputs:
+            raise KeyError(f"no input handler for {kind!r}")
+        index = self._record(f"{INPUT_MARK}{kind} {detail}", self.position())
+        if fn is not None:
+            fn()
+        else:
+            self.inputs[kind](self, detail)
+        self._finish_record(index)
+
+    def _replay_line(self, line: str) -> None:
+        if line.startswith(INPUT_MARK):
+            kind, _, detail = line[1:].partition(" ")
+            self.apply_input(kind, detail)
+            return
+        from . import execute
+
+        execute(self, line)
+
     # -- rewinding -------------------------------------------------------------------------------------
     def _replay(
         self, plan: list[tuple[int, str, int, int, int]], final: tuple[int | None, int | None]
     ) -> None:
         """Rebuild from the seed, run ``plan`` (time, line, events before, events after, time after), then go
         to ``final`` (events, time)."""
-        from . import execute
-
         tmp = LabSession(self.n_brokers, self.seed, self.n_controllers, self.broker_config)
         tmp._speed = self._speed
         tmp.verbs = self.verbs
+        tmp.inputs = self.inputs
         divergence: str | None = None
         for t, line, start, _end, _end_t in plan:
             tmp._advance_to(start, t)
             if divergence is None and tmp.position() != (start, t):
                 divergence = f"replay reached '{line}' at {tmp.position()} instead of {(start, t)}"
-            execute(tmp, line)
+            tmp._replay_line(line)
         events, time_ms = final
         if events is not None:
             tmp._advance_to(events, time_ms)

@@ -31,6 +31,13 @@ class Network:
     def register(self, node: Node) -> None:
         self.nodes[node.name] = node
 
+    def forget(self, name: str) -> None:
+        """Remove a node that is gone for good (a closed outside connection): its name, cuts and links."""
+        self.nodes.pop(name, None)
+        self._cut = {link for link in self._cut if name not in link}
+        for link in [link for link in self._last_arrival if name in link]:
+            del self._last_arrival[link]
+
     # -- faults ---------------------------------------------------------------------------------
     def partition(self, side_a: Iterable[str], side_b: Iterable[str]) -> None:
         """Cut every link between a node of ``side_a`` and a node of ``side_b``."""

@@ -10,8 +10,11 @@ The cluster is a kafkalab lab cluster (deterministic simulation, 1× real time w
 whose brokers listen on free ports of 127.0.0.1. It runs in a thread of its own; every method here hands its
 work to that thread and waits for it, so a test may call them from anywhere (not from inside the cluster's
 own loop). Faults are the lab's: ``kill_broker``, ``restart_broker``, ``pause_broker``, ``resume_broker``,
-``partition``, ``heal``; each is recorded in the run like a console command. The fixture is registered as a
-pytest plugin when kafkalab is installed (``-p no:kafkalab`` turns it off).
+``partition``, ``heal``; each is recorded in the run like a console command.
+
+To use the fixture, name this module as a plugin in the top-level ``conftest.py`` of your tests::
+
+    pytest_plugins = ["kafkalab.testing"]
 """
 
 from __future__ import annotations
@@ -119,7 +122,10 @@ class KafkaCluster:
 
     # -- running work in the cluster's thread --------------------------------------------------------------
     def call(self, fn: Callable[[LabSession], T], timeout: float = 60.0) -> T:
-        """Run ``fn(session)`` in the cluster's thread, between two simulation events, and return its result."""
+        """Run ``fn(session)`` in the cluster's thread, between two simulation events, and return its result.
+
+        ``fn`` should only look: what changes the cluster goes through :meth:`command` (recorded, so the run
+        stays replayable and rewindable)."""
         loop, driver = self._loop, self._driver
         if loop is None or driver is None:
             raise RuntimeError("the cluster is not running (call start() or use the fixture)")
@@ -167,13 +173,28 @@ class KafkaCluster:
         replication_factor: int = 1,
         config: dict[str, Any] | None = None,
     ) -> None:
-        self.call(lambda s: s.cluster.create_topic(name, partitions, replication_factor, config))
+        """Create a topic (``kafka-topics --create``) and wait until its leaders are in place."""
+        line = f"kafka-topics --create --topic {name} --partitions {partitions} --replication-factor {replication_factor}"
+        for k, v in (config or {}).items():
+            line += f" --config {k}={str(v).lower() if isinstance(v, bool) else v}"
+        self.command(line)
+        self.wait_until(
+            lambda c: all(p.leader >= 0 and p.high_watermark >= 0 for p in c.describe_topic(name))
+        )
 
     def describe_topic(self, topic: str) -> list[PartitionInfo]:
         return self.call(lambda s: s.cluster.describe_topic(topic))
 
     def leader_of(self, topic: str, partition: int = 0) -> int:
         return next(p.leader for p in self.describe_topic(topic) if p.partition == partition)
+
+    def transaction_coordinator(self, transactional_id: str) -> int:
+        """The broker that coordinates ``transactional_id`` now (-1 if none)."""
+        return self.with_cluster(lambda c: _internal_leader(c, "__transaction_state", transactional_id))
+
+    def group_coordinator(self, group_id: str) -> int:
+        """The broker that coordinates ``group_id`` now (-1 if none)."""
+        return self.with_cluster(lambda c: _internal_leader(c, "__consumer_offsets", group_id))
 
     def describe_group(self, group_id: str) -> GroupDescription:
         return self.call(lambda s: s.cluster.describe_group(group_id))
@@ -187,14 +208,41 @@ class KafkaCluster:
     def timeline(self) -> list[str]:
         return self.call(lambda s: [e.text for e in s.cluster.timeline])
 
-    def read_all(
-        self, topic: str, isolation_level: str = "read_uncommitted"
-    ) -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:
-        """Every record of every partition of ``topic`` up to its high watermark, read inside the lab."""
-        return self.call(lambda s: s.cluster.read_all(topic, isolation_level=isolation_level))
+    def read_all(self, topic: str) -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:
+        """(offset, key, value) of every committed record (below the high watermark) of every partition of
+        ``topic``, read from the leader's log (or the longest live replica while there is no leader) without
+        running the simulation. Transaction markers are left out; aborted records are not."""
+        return self.with_cluster(lambda c: _read_committed_logs(c, topic))
 
     def with_cluster(self, fn: Callable[[Cluster], T]) -> T:
         return self.call(lambda s: fn(s.cluster))
+
+    def wait_until(self, predicate: Callable[[Cluster], bool], timeout: float = 60.0) -> bool:
+        """Wait (up to ``timeout`` wall seconds) until ``predicate(cluster)`` holds; it is checked in the
+        cluster's thread after every slice of simulated time. Returns whether it came true."""
+        done: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        driver = self._driver
+
+        def check() -> None:
+            if not done.done() and predicate(driver.session.cluster):
+                done.set_result(True)
+
+        def install(_s: LabSession) -> None:
+            driver.tick_listeners.append(check)
+            check()
+
+        self.call(install)
+        try:
+            return done.result(timeout)
+        except concurrent.futures.TimeoutError:
+            return False
+        finally:
+            self.call(lambda _s: driver.tick_listeners.remove(check))
+
+    def broker_fenced(self, broker_id: int) -> bool:
+        """Whether the controller has fenced the broker (after ``broker.session.timeout.ms`` without a
+        heartbeat, a killed broker is fenced and leaves the metadata clients see)."""
+        return self.with_cluster(lambda c: _fenced(c, broker_id))
 
     # -- faults --------------------------------------------------------------------------------------------
     def kill_broker(self, broker_id: int) -> None:
@@ -221,6 +269,45 @@ class KafkaCluster:
 
     def heal(self) -> None:
         self.command("heal")
+
+
+def _read_committed_logs(
+    cluster: Cluster, topic: str
+) -> dict[int, list[tuple[int, bytes | None, bytes | None]]]:
+    out: dict[int, list[tuple[int, bytes | None, bytes | None]]] = {}
+    for info in cluster.describe_topic(topic):
+        key = (topic, info.partition)
+        replicas = [cluster.brokers[b].partitions.get(key) for b in info.replicas if cluster.brokers[b].alive]
+        live = [r for r in replicas if r is not None]
+        leader = next((r for r in live if r.is_leader), None)
+        src = leader or max(live, key=lambda r: r.log.log_end_offset, default=None)
+        rows: list[tuple[int, bytes | None, bytes | None]] = []
+        if src is not None:
+            log = src.log
+            hw = log.high_watermark
+            for batch in log.iter_batches(log.log_start_offset):
+                if batch.base_offset >= hw:
+                    break
+                if batch.is_control:
+                    continue
+                for off, rec in batch.iter_records():
+                    if off < hw:
+                        rows.append((off, rec.key, rec.value))
+        out[info.partition] = rows
+    return out
+
+
+def _internal_leader(cluster: Cluster, topic: str, key: str) -> int:
+    from .sim.partitioner import coordinator_partition
+
+    if topic not in cluster.topics():
+        return -1
+    parts = cluster.describe_topic(topic)
+    return parts[coordinator_partition(key, len(parts))].leader
+
+
+def _fenced(cluster: Cluster, broker_id: int) -> bool:
+    return any(b.fenced for b in cluster.describe_cluster().brokers if b.broker_id == broker_id)
 
 
 try:

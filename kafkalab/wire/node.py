@@ -125,7 +125,8 @@ class WireInputs:
         self.frames: list[bytes] = []
         #: frame number -> request decoded by the socket side (saves decoding twice while live)
         self.decoded: dict[int, ParsedRequest] = {}
-        #: connection id -> its socket (live connections only)
+        #: connection id -> its socket, from accept until the connection's ``open`` input is applied (a
+        #: replay of an old ``open`` finds nothing here, so replayed connections answer nobody)
         self.sinks: dict[int, ConnectionSink] = {}
         self.next_conn_id = 1
 
@@ -157,7 +158,7 @@ class WireInputs:
         elif op == "open":
             cid, broker, peer = rest.split(" ", 2)
             w.attach()
-            conn = WireConnection(w, int(cid), int(broker), peer)
+            conn = WireConnection(w, int(cid), int(broker), peer, self.sinks.pop(int(cid), None))
             w.conns[conn.conn_id] = conn
         elif op == "close":
             cid, _, reason = rest.partition(" ")
@@ -173,7 +174,9 @@ class WireInputs:
 class WireConnection(Endpoint):
     """One outside client's TCP connection to one broker, as a node of the simulated network."""
 
-    def __init__(self, world: WireWorld, conn_id: int, broker_id: int, peer: str) -> None:
+    def __init__(
+        self, world: WireWorld, conn_id: int, broker_id: int, peer: str, sink: ConnectionSink | None = None
+    ) -> None:
         cluster = world.cluster
         super().__init__(cluster.kernel, cluster.net, f"conn-{conn_id}")
         self.world = world
@@ -181,6 +184,8 @@ class WireConnection(Endpoint):
         self.conn_id = conn_id
         self.broker_id = broker_id
         self.peer = peer
+        #: the socket side while the connection is live (None in a replay)
+        self.sink = sink
         self.client_id = ""
         self.software = ""
         self.open = True
@@ -197,10 +202,6 @@ class WireConnection(Endpoint):
                 net.cut(self.name, b)
             elif b == OUTSIDE:
                 net.cut(a, self.name)
-
-    @property
-    def sink(self) -> ConnectionSink | None:
-        return self.world.inputs.sinks.get(self.conn_id)
 
     @property
     def label(self) -> str:
@@ -259,8 +260,8 @@ class WireConnection(Endpoint):
         self.crash()  # pending answers to it are dropped, as for a dead process
         self.world.conns.pop(self.conn_id, None)
         self.cluster.net.forget(self.name)
+        sink, self.sink = self.sink, None
         if not from_client:
-            sink = self.sink
             if sink is not None:
                 sink.close(reason)
             if self.client_id:

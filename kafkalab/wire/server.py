@@ -139,6 +139,9 @@ class WireServer:
     def _closed(self, conn: _Connection) -> None:
         if self._conns.pop(conn.cid, None) is not None:
             self.inputs.sinks.pop(conn.cid, None)
+            node = self.inputs.world(self.driver.session).conns.get(conn.cid)
+            if node is not None and node.sink is conn:
+                node.sink = None
             self.driver.disconnected()
 
 

@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from kafkalab.testing import KafkaCluster
+from kafkalab.testing import (
+    kafka_cluster as kafka_cluster,  # the fixture users get (test_protocol.py uses it)
+)
 
 #: a killed broker is fenced after 1.5 s instead of 9 s, and groups rebalance without the 3 s initial
 #: delay, so a test sees a failover within seconds (both are Kafka configs)
@@ -21,6 +24,12 @@ FAST = {
 }
 #: generous deadline (wall seconds) for anything a test waits for
 DEADLINE_S = 60
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "kafka_cluster(brokers=3, seed=0, broker_config=None): shape of kafka_cluster"
+    )
 
 
 @pytest.fixture

@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
     cluster.add_argument(
         "--port",
-        type=_port,
+        type=_any_port,
         default=19092,
-        help="port of broker 1; broker N listens on PORT+N-1 (default 19092)",
+        help="port of broker 1; broker N listens on PORT+N-1 (default 19092; 0: any free ports)",
     )
     cluster.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
     cluster.add_argument("--quiet", action="store_true", help="print only the bootstrap.servers line")
@@ -59,6 +59,10 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port {port} is not between 1 and 65535")
     return port
+
+
+def _any_port(text: str) -> int:
+    return 0 if text.strip() == "0" else _port(text)
 
 
 def run_demo(brokers: int, seed: int) -> int:
@@ -119,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "cluster":
         if not 1 <= args.brokers <= 64:
             parser.error(f"argument --brokers: {args.brokers} is not between 1 and 64")
-        if args.port + args.brokers - 1 > 65535:
+        if args.port and args.port + args.brokers - 1 > 65535:
             parser.error(
                 f"argument --port: ports {args.port}..{args.port + args.brokers - 1} do not all exist"
             )

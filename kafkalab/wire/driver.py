@@ -34,6 +34,9 @@ SLICE_BUDGET_S = 0.005
 SLICE_MS = 2
 #: when the simulation falls further behind wall time than this, it runs slower instead of catching up
 MAX_DEBT_MS = 250
+#: events due up to this many virtual ms ahead of the wall clock run at once, so a request's round trips
+#: inside the cluster (replication for acks=all) need not wait for the wall; idle time never runs ahead
+LOOKAHEAD_MS = 20
 #: how often an idle driver wakes up anyway
 IDLE_CHECK_S = 0.1
 
@@ -161,7 +164,7 @@ class LiveDriver:
             self._rebase = False
             self._base_wall, self._base_virtual = now_wall, kernel.now_ms
         target = self._base_virtual + int((now_wall - self._base_wall) * 1000)
-        if kernel.now_ms > target:
+        if kernel.now_ms > target + LOOKAHEAD_MS:
             # someone ran the simulation ahead (a console command that waits, a test's call()): go on from there
             self._base_wall, self._base_virtual = now_wall, kernel.now_ms
             target = kernel.now_ms
@@ -170,25 +173,36 @@ class LiveDriver:
             self.dropped_ms += lag - MAX_DEBT_MS
             self._base_virtual -= lag - MAX_DEBT_MS
             target = kernel.now_ms + MAX_DEBT_MS
+        horizon = target + LOOKAHEAD_MS
         deadline = time.perf_counter() + SLICE_BUDGET_S
-        while kernel.now_ms < target:
+        more = False
+        while True:
             nxt = kernel.next_time_ms()
-            if nxt is None or nxt >= target:
-                self._tick(target - kernel.now_ms)
-            else:  # a slice at a time, so the wall-time budget is checked often
-                self._tick(min(target, max(nxt, kernel.now_ms + 1) + SLICE_MS) - kernel.now_ms)
+            if nxt is None or nxt > horizon:
+                if kernel.now_ms >= target:
+                    break
+                self._tick(target - kernel.now_ms)  # idle time keeps pace with the wall clock
+            else:
+                # events within the look-ahead run now: a request's round trips need not wait for the wall
+                upto = min(horizon, max(nxt, kernel.now_ms + 1) + SLICE_MS)
+                if upto <= kernel.now_ms:
+                    break
+                self._tick(upto - kernel.now_ms)
             kernel = self.session.cluster.kernel  # a listener may have rewound the session
             if time.perf_counter() > deadline:
+                more = True
                 break
         for fn in list(self.tick_listeners):
             fn()
         self.flush()
-        if kernel.now_ms < target:
+        if more:
             return 0.0
         nxt = kernel.next_time_ms()
         if nxt is None:
             return None
-        return max(0.0, (nxt - target) / 1000)
+        if nxt <= horizon:
+            return 0.001  # due now but the clock may not pass the horizon: wait for the wall to move
+        return (nxt - horizon) / 1000
 
     async def run(self) -> None:
         """Drive the session until :meth:`stop`."""

@@ -196,6 +196,8 @@ class WireConnection(Endpoint):
         #: group id -> member id this connection joined with (for the timeline)
         self.members: dict[str, str] = {}
         net = cluster.net
+        # the client's real socket already carried the request here: no simulated latency on top
+        net.node_latency_ms[self.name] = 0
         # a new connection is cut off from whatever every outside client is cut off from
         for a, b in net.cut_links():
             if a == OUTSIDE:

@@ -11,6 +11,7 @@ timer off so nothing moves unless a test says so.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import gc
@@ -236,8 +237,12 @@ class KafkaLabApp(LessonHost, App[None]):
         progress: Any = None,
         lessons_dir: Path | None = None,
         open_browser: bool = False,
+        listen: int | None = None,
     ) -> None:
         super().__init__()
+        #: ``sandbox --listen PORT``: Kafka listeners for real clients (kafkalab.wire.applisten)
+        self.listen_port = listen
+        self.listener: Any = None
         self.brokers = brokers
         self.seed = seed
         self.autoplay = autoplay
@@ -313,6 +318,22 @@ class KafkaLabApp(LessonHost, App[None]):
             self._last_wall = time.perf_counter()
             self.set_interval(1 / TICK_HZ, self._post_tick, name="sim-tick")
         self._mount_lessons()
+        if self.listen_port is not None:
+            asyncio.get_running_loop().create_task(self._start_listening())
+
+    async def _start_listening(self) -> None:
+        from ..wire.applisten import AppListener
+
+        listener = AppListener(self.session, int(self.listen_port or 0), self._sim_tick)
+        line = await listener.start()
+        if listener.server.ports:
+            self.listener = listener
+            listener.set_paused(not self.playing)
+        self.lab_console.write_lines([line], "bold")
+
+    async def on_unmount(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
 
     def on_resize(self, event: events.Resize) -> None:
         self._arrange(event.size.width, event.size.height)
@@ -357,6 +378,15 @@ class KafkaLabApp(LessonHost, App[None]):
         now = time.perf_counter()
         wall_ms = (now - self._last_wall) * 1000
         self._last_wall = now
+        if self.listener is not None:
+            note = self.listener.change()
+            if note:
+                self.lab_console.write_lines([note], "dim")
+            if self.listener.driving:  # outside clients connected: the live driver runs the clock (1x)
+                self._owed_ms = 0.0
+                if now - self._last_refresh >= 1 / REFRESH_HZ:
+                    self.refresh_view()
+                return
         if not self.playing:
             self._owed_ms = 0.0
             return
@@ -437,6 +467,8 @@ class KafkaLabApp(LessonHost, App[None]):
     def replace_session(self, session: Any, note: str) -> None:
         """Swap in a rebuilt session (rewind, restart) and redraw everything from it."""
         self.session = session
+        if self.listener is not None:
+            self.listener.session_replaced(session)
         self.session_id += 1
         self._generation = getattr(session, "generation", 0)
         self._collect_garbage()
@@ -457,6 +489,8 @@ class KafkaLabApp(LessonHost, App[None]):
         box.border_subtitle = "  ".join(f"+{name} ({n})" for name, n in view.internal_topics) or None
 
     def watch_playing(self, _playing: bool) -> None:
+        if self.listener is not None:
+            self.listener.set_paused(not _playing)
         self._last_wall = time.perf_counter()
         self._owed_ms = 0.0
         if self.is_mounted and self.view is not None:
@@ -733,6 +767,7 @@ def create_app(
     progress: Any = None,
     lessons_dir: Path | None = None,
     open_browser: bool = False,
+    listen: int | None = None,
 ) -> KafkaLabApp:
     """Build the lab app. Tests and snapshots use ``autoplay=False, cursor_blink=False``.
 
@@ -751,6 +786,7 @@ def create_app(
         progress=progress,
         lessons_dir=lessons_dir,
         open_browser=open_browser,
+        listen=listen,
     )
     if not cursor_blink:
         app.animation_level = "none"
@@ -762,7 +798,8 @@ def run_app(args: Any = None) -> int:
     brokers = getattr(args, "brokers", None) or 3
     seed = getattr(args, "seed", None)
     tune_gc()
-    create_app(brokers=brokers, seed=42 if seed is None else seed).run()
+    listen = getattr(args, "listen", None)
+    create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
     return 0
 
 

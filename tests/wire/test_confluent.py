@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 
 import confluent_kafka as ck
@@ -85,6 +86,8 @@ def test_group_of_three_rebalances_commits_and_resumes(lab: KafkaCluster) -> Non
                 c.commit(asynchronous=True)
         group = lab.describe_group("readers")
         if not killed and seen and group.state == "Stable" and len(group.members) == 3:
+            described = "\n".join(lab.command("kafka-consumer-groups --describe --group readers --members"))
+            assert len(re.findall(r"/127\.0\.0\.1\s+reader\s", described)) == 3, described
             victim = group.coordinator
             lab.kill_broker(victim)  # the group coordinator dies mid-run
             killed = True

@@ -89,6 +89,8 @@ class KafkaCluster:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         session = LabSession(brokers=self.brokers, seed=self.seed, broker_config=self.broker_config)
+        # nobody rewinds here: no time-travel checkpoints (they would pause the clients while the run is captured)
+        session.travel.enabled = False
         driver = LiveDriver(session, always_live=True)
         server = WireServer(driver, host=self.host, port=self.port)
         self._session, self._driver, self._server = session, driver, server

@@ -32,6 +32,8 @@ async def _serve(
     from .server import WireServer
 
     session = LabSession(brokers=brokers, seed=seed, broker_config=broker_config)
+    # nobody rewinds here: no time-travel checkpoints (they would pause the clients while the run is captured)
+    session.travel.enabled = False
     driver = LiveDriver(session, always_live=True)
     server = WireServer(driver, port=port)
     try:

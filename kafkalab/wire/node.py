@@ -83,11 +83,11 @@ class OutsideProducer:
 class WireWorld:
     """The wire listener's part of one simulated run: its connection nodes and outside producers.
 
-    Kept in the session's ``extension_state`` so a rewind, which rebuilds the run, rebuilds it too.
+    Kept in the session's ``extension_state`` so a rewind, which rebuilds the run, rebuilds it too (and a
+    time-travel checkpoint, which pickles the run, keeps it: see :meth:`WireInputs.__reduce__`).
     """
 
     def __init__(self, session: LabSession, inputs: WireInputs) -> None:
-        self.session = session
         self.cluster: Cluster = session.cluster
         self.inputs = inputs
         self.conns: dict[int, WireConnection] = {}
@@ -119,7 +119,12 @@ class WireInputs:
 
     KIND = "wire"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a checkpoint of the run refers to this listener's inputs (its frames), it does not copy them
+        return (_live_inputs, (id(self),))
+
     def __init__(self, advertised: dict[int, tuple[str, int]]) -> None:
+        _LIVE_INPUTS[id(self)] = self
         #: broker id -> (host, port) that Metadata and FindCoordinator answers name
         self.advertised = advertised
         self.frames: list[bytes] = []
@@ -169,6 +174,14 @@ class WireInputs:
             w.attach()
         else:  # pragma: no cover - only this module writes these lines
             raise ValueError(f"unknown wire input {detail!r}")
+
+
+#: every WireInputs of this process, so checkpoints can refer to them (see WireInputs.__reduce__)
+_LIVE_INPUTS: dict[int, WireInputs] = {}
+
+
+def _live_inputs(key: int) -> WireInputs:
+    return _LIVE_INPUTS[key]
 
 
 class WireConnection(Endpoint):

@@ -145,8 +145,16 @@ class WireServer:
             self.driver.disconnected()
 
 
+def _no_socket() -> None:
+    return None
+
+
 class _Connection(asyncio.Protocol):
     """One client socket: frames in, answers out."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a checkpoint of the run that holds this socket restores without it (a rewind drops connections)
+        return (_no_socket, ())
 
     def __init__(self, server: WireServer, broker_id: int) -> None:
         self.server = server

@@ -11,6 +11,24 @@ from .rawclient import frame
 from .test_protocol import _batch, _produce
 
 
+class _FakeSocket:
+    """Stands for a live socket (kafkalab.wire.server._Connection): pickles to nothing."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        from kafkalab.wire.server import _no_socket
+
+        return (_no_socket, ())
+
+    def send(self, data: bytes) -> None:
+        pass
+
+    def close(self, reason: str) -> None:
+        pass
+
+    def request_done(self, queued: int) -> None:
+        pass
+
+
 def _session() -> tuple[LabSession, WireInputs]:
     session = LabSession(brokers=3, seed=9)
     inputs = WireInputs({b: ("127.0.0.1", 9000 + b) for b in (1, 2, 3)})
@@ -50,6 +68,10 @@ def test_a_rewind_replays_outside_requests_at_their_positions() -> None:
         _request(session, inputs, 1, frame(0, 9, i, _produce("t", -1, _batch(f"r{i}".encode()))))
         session.tick(300)
         marks.append(session.now_ms)
+    # time travel can checkpoint a run with outside connections in it (their sockets are left out)
+    inputs.sinks[2] = _FakeSocket()
+    session.apply_input(WireInputs.KIND, f"open 2 {leader} 127.0.0.1:50002")
+    assert session.travel.checkpoint() is not None and session.travel.enabled, session.travel.disabled_reason
     assert execute(session, f"kill-broker {leader}").ok
     session.tick(12_000)
     before = (

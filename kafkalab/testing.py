@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -151,7 +152,13 @@ class KafkaCluster:
         Raises ``RuntimeError`` with the console's error text when the command fails."""
         from .commands import execute
 
-        result = self.call(lambda s: execute(s, line))
+        def run(s: LabSession) -> Any:
+            out = execute(s, line)
+            for fn in list(self._driver.tick_listeners):  # e.g. a killed broker's port closes right away
+                fn()
+            return out
+
+        result = self.call(run)
         if not result.ok:
             raise RuntimeError(result.error or f"{line}: failed")
         return list(result.lines)
@@ -252,7 +259,15 @@ class KafkaCluster:
         self.command(f"kill-broker {broker_id}")
 
     def restart_broker(self, broker_id: int) -> None:
+        """Start a killed broker again; returns once its port accepts connections."""
         self.command(f"restart-broker {broker_id}")
+        deadline = time.monotonic() + 60
+        while not self.listening(broker_id) and time.monotonic() < deadline:
+            self.call(lambda _s: None)
+
+    def listening(self, broker_id: int) -> bool:
+        """Whether the broker's port accepts connections (not while the broker is down)."""
+        return bool(self.call(lambda _s: self._server._servers.get(broker_id) is not None))
 
     def pause_broker(self, broker_id: int) -> None:
         """SIGSTOP: connections stay open, nothing is answered until ``resume_broker``."""

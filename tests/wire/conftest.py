@@ -15,11 +15,11 @@ from kafkalab.testing import (
     kafka_cluster as kafka_cluster,  # the fixture users get (test_protocol.py uses it)
 )
 
-#: a killed broker is fenced after 1.5 s instead of 9 s, and groups rebalance without the 3 s initial
+#: a killed broker is fenced after 1 s instead of 9 s, and groups rebalance without the 3 s initial
 #: delay, so a test sees a failover within seconds (both are Kafka configs)
 FAST = {
-    "broker.session.timeout.ms": "1500",
-    "broker.heartbeat.interval.ms": "500",
+    "broker.session.timeout.ms": "1000",
+    "broker.heartbeat.interval.ms": "250",
     "group.initial.rebalance.delay.ms": "0",
 }
 #: generous deadline (wall seconds) for anything a test waits for

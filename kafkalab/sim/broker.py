@@ -1098,6 +1098,8 @@ class Broker(Endpoint):
             "OffsetCommit": c.handle_offset_commit,
             "OffsetFetch": c.handle_offset_fetch,
             "TxnOffsetCommit": c.handle_txn_offset_commit,
+            "DescribeGroups": c.handle_describe_groups,
+            "ListGroups": c.handle_list_groups,
         }
         handlers[op](req, respond)
 

@@ -77,6 +77,7 @@ class _PartState:
         "paused",
         "high_watermark",
         "retry_at_ms",
+        "cached_watermarks",
     )
 
     def __init__(self) -> None:
@@ -89,6 +90,9 @@ class _PartState:
         self.paused = False
         self.high_watermark = -1
         self.retry_at_ms = 0
+        #: (low, high) from the last fetch response: log start offset and high watermark (LSO under
+        #: read_committed), what ``get_watermark_offsets(cached=True)`` returns
+        self.cached_watermarks = (OFFSET_INVALID, OFFSET_INVALID)
 
 
 class GroupMetadata:
@@ -226,8 +230,14 @@ class Consumer(ClientNode):
     def get_watermark_offsets(
         self, partition: TopicPartition, timeout: float | None = None, cached: bool = False
     ) -> tuple[int, int]:
-        """(low, high): the leader's log start offset and high watermark (LSO under read_committed)."""
+        """(low, high): the leader's log start offset and high watermark (LSO under read_committed).
+
+        ``cached=True`` asks no broker: it returns what the last fetch response of this (assigned)
+        partition said, or ``(OFFSET_INVALID, OFFSET_INVALID)`` before the first one, as librdkafka does."""
         key = (partition.topic, partition.partition)
+        if cached:
+            st = self._parts.get(key)
+            return st.cached_watermarks if st is not None else (OFFSET_INVALID, OFFSET_INVALID)
         result: list[tuple[int, int]] = []
         errors: list[str] = []
 
@@ -505,6 +515,12 @@ class Consumer(ClientNode):
                 r = results[key]
                 if r.error == "NO_ERROR":
                     st.high_watermark = r.high_watermark
+                    st.cached_watermarks = (
+                        r.log_start_offset,
+                        r.last_stable_offset
+                        if self.isolation_level == 1 and r.last_stable_offset >= 0
+                        else r.high_watermark,
+                    )
                     self._accept(key, st, r)
                 elif r.error == "OFFSET_OUT_OF_RANGE":
                     self._reset(key, st)

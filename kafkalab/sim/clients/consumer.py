@@ -184,6 +184,7 @@ class Consumer(ClientNode):
         """Manually assign partitions (no group rebalancing); offsets: a number, or OFFSET_BEGINNING/END."""
         self._check_open()
         new: dict[tuple[str, int], _PartState] = {}
+        resets: list[tuple[tuple[str, int], _PartState, str]] = []
         for tp in partitions:
             key = (tp.topic, tp.partition)
             st = self._parts.get(key) or _PartState()
@@ -191,9 +192,13 @@ class Consumer(ClientNode):
                 self._set_position(st, tp.offset)
             elif tp.offset in (OFFSET_BEGINNING, OFFSET_END):
                 st.position = st.fetch_position = None
-                self._reset(key, st, "earliest" if tp.offset == OFFSET_BEGINNING else "latest")
+                st.buffer.clear()
+                resets.append((key, st, "earliest" if tp.offset == OFFSET_BEGINNING else "latest"))
             new[key] = st
         self._parts = new
+        # only now: a reset whose ListOffsets goes out at once checks that its partition is still assigned
+        for key, st, policy in resets:
+            self._reset(key, st, policy)
         self._kick()
 
     def incremental_assign(self, partitions: Iterable[TopicPartition]) -> None:

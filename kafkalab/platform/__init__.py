@@ -1,0 +1,1 @@
+"""Kafka's ecosystem built on the lab's Kafka clients (no broker internals), deterministic in virtual time."""

@@ -365,6 +365,10 @@ class KStream:
         s.key_serde = None
         return s
 
+    def process_values(self, factory: Callable[[], Any], named: Named | str | None = None) -> KStream:
+        """A custom processor that may change values but not keys (Java's ``processValues``)."""
+        return self._child("KSTREAM-PROCESSVALUES-", named, factory)
+
     def peek(self, action: Callable[[Any, Any], None], named: Named | str | None = None) -> KStream:
         return self._child("KSTREAM-PEEK-", named, lambda: P.KStreamPeek(action, True), same_value=True)
 

@@ -312,10 +312,12 @@ def test_crash_consumer_does_not_leave_the_group(s: LabSession) -> None:
 def test_group_commands_say_clearly_when_groups_are_missing(
     s: LabSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kafkalab.commands.kafka_tools as tools
+    import kafkalab.commands.kafka_tools.console_consumer as console_consumer
+    import kafkalab.commands.kafka_tools.consumer_groups as consumer_groups
     import kafkalab.commands.lab as lab
 
-    monkeypatch.setattr(tools, "groups_available", lambda cluster: False)
+    monkeypatch.setattr(consumer_groups, "groups_available", lambda cluster: False)
+    monkeypatch.setattr(console_consumer, "groups_available", lambda cluster: False)
     monkeypatch.setattr(lab, "groups_available", lambda cluster: False)
     for line in (
         "kafka-consumer-groups --list",

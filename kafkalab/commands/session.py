@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..sim.clients.consumer import Consumer
     from ..sim.clients.producer import Producer
     from ..sim.kernel import TraceEvent
+    from ..sim.world import World
     from .base import CommandResult
 
 __all__ = [
@@ -83,8 +84,10 @@ class _World:
     swap in a replayed world in one assignment.
     """
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, world: World | None = None) -> None:
+        #: the cluster commands act on; with several clusters (a World), the one ``use-cluster`` chose
         self.cluster = cluster
+        self.world = world
         self.actions: list[tuple[int, str]] = []
         #: per action: (events executed before it, events executed after it, virtual time after it)
         self.positions: list[tuple[int, int, int]] = []
@@ -428,7 +431,11 @@ class LabSession:
         seed: int = 42,
         controllers: int = 1,
         broker_config: dict[str, Any] | None = None,
+        clusters: list[tuple[str, int]] | None = None,
     ) -> None:
+        """``clusters``: several named clusters on one clock (``[("east", 3), ("west", 3)]``, a World);
+        commands act on the first until ``use-cluster`` picks another."""
+        self.clusters_spec = list(clusters) if clusters else None
         self.n_brokers = brokers
         self.n_controllers = controllers
         self.broker_config: dict[str, Any] = dict(broker_config or {})
@@ -445,6 +452,16 @@ class LabSession:
         self._w = self._new_world()
 
     def _new_world(self) -> _World:
+        if self.clusters_spec:
+            from ..sim.world import World
+
+            world = World(
+                self.clusters_spec,
+                self.seed,
+                controllers=self.n_controllers,
+                broker_config=self.broker_config,
+            )
+            return _World(next(iter(world.clusters.values())), world)
         return _World(
             Cluster(
                 brokers=self.n_brokers,
@@ -576,7 +593,9 @@ class LabSession:
         to ``final`` (events, time)."""
         from . import execute
 
-        tmp = LabSession(self.n_brokers, self.seed, self.n_controllers, self.broker_config)
+        tmp = LabSession(
+            self.n_brokers, self.seed, self.n_controllers, self.broker_config, self.clusters_spec
+        )
         tmp._speed = self._speed
         tmp.verbs = self.verbs
         divergence: str | None = None
@@ -595,7 +614,7 @@ class LabSession:
         self.divergence = divergence
         self.generation += 1
         self._wall_carry = 0.0
-        old.cluster.close()
+        _close_world(old)
 
     def _plan(self) -> list[tuple[int, str, int, int, int]]:
         return [
@@ -655,7 +674,7 @@ class LabSession:
         self.generation += 1
         self.divergence = None
         self._wall_carry = 0.0
-        old.cluster.close()
+        _close_world(old)
         return self
 
     def reseed(self, seed: int) -> LabSession:
@@ -664,4 +683,11 @@ class LabSession:
         return self.restart_same_seed()
 
     def close(self) -> None:
-        self._w.cluster.close()
+        _close_world(self._w)
+
+
+def _close_world(w: _World) -> None:
+    if w.world is not None:
+        w.world.close()
+    else:
+        w.cluster.close()

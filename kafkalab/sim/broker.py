@@ -337,6 +337,19 @@ class Partition:
             leo = f.leo if f is not None else -1
             if leo < new_hw:
                 new_hw = leo
+        if self.broker.topic_config(self.topic, "lab.ack.quorum") == "majority":
+            # The lab-only Raft-style rule (Redpanda): besides Kafka's ISR rule, an offset is committed (HW,
+            # acks=all) only once a majority of ALL assigned replicas have it, so a shrunken ISR cannot
+            # acknowledge writes that exist on fewer replicas than a majority. Leader election is unchanged.
+            leos = [log.log_end_offset]
+            for b in self.state.replicas:
+                if b != me:
+                    fs = self.followers.get(b)
+                    leos.append(fs.leo if fs is not None else -1)
+            leos.sort(reverse=True)
+            quorum_leo = leos[len(self.state.replicas) // 2]
+            if quorum_leo < new_hw:
+                new_hw = quorum_leo
         if new_hw > log.high_watermark:
             log.update_high_watermark(new_hw)
             obs = self.broker.storage_observer

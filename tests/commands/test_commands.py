@@ -552,6 +552,14 @@ def test_every_command_has_a_summary_and_help() -> None:
         "rewind",
         "status",
         "help",
+        # kafkalab.platform: Kafka Streams, ksqlDB, several clusters, MirrorMaker 2
+        "streams",
+        "ksql",
+        "mirror-maker",
+        "clusters",
+        "use-cluster",
+        "cut-link",
+        "heal-link",
     }
     assert set(COMMANDS) == expected
     s = LabSession(brokers=1, seed=0)
@@ -581,6 +589,7 @@ def test_complete(s: LabSession) -> None:
         "help status",
         "help step",
         "help stop",
+        "help streams",
     ]
 
 

@@ -416,6 +416,7 @@ class MirrorMaker:
             self._due["flush"] = now + int(c["offset.flush.interval.ms"])
             self._flush_offsets(force=False)
         self.tgt_producer.poll(0)
+        self.src_producer.poll(0)  # offset-sync and heartbeat delivery reports (frees the 10 sync slots)
 
     # -- internal topics and Connect offsets -----------------------------------------------------------------------
     def _create_internal_topics(self) -> None:

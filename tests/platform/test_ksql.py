@@ -44,7 +44,9 @@ def produce_words(c: Cluster, words: list[str], start_ms: int = 1000, step_ms: i
 
 def test_every_statement_kind(env: tuple[Cluster, KsqlEngine]) -> None:
     c, k = env
-    assert ok(k, "CREATE STREAM words (word STRING) WITH (kafka_topic='words', value_format='JSON', partitions=2);") == [
+    assert ok(
+        k, "CREATE STREAM words (word STRING) WITH (kafka_topic='words', value_format='JSON', partitions=2);"
+    ) == [
         " Message        ",
         "----------------",
         " Stream created ",
@@ -52,13 +54,26 @@ def test_every_statement_kind(env: tuple[Cluster, KsqlEngine]) -> None:
     ]
     assert "words" in c.topics() and len(c.describe_topic("words")) == 2
     c.create_topic("users", partitions=1)
-    assert "Table created" in ok(k, "CREATE TABLE users (id STRING PRIMARY KEY, name STRING) WITH (kafka_topic='users', value_format='JSON');")[2]
-    assert ok(k, "SET 'auto.offset.reset'='earliest';") == ["Successfully changed local property 'auto.offset.reset' to 'earliest'."]
+    assert (
+        "Table created"
+        in ok(
+            k,
+            "CREATE TABLE users (id STRING PRIMARY KEY, name STRING) WITH (kafka_topic='users', value_format='JSON');",
+        )[2]
+    )
+    assert ok(k, "SET 'auto.offset.reset'='earliest';") == [
+        "Successfully changed local property 'auto.offset.reset' to 'earliest'."
+    ]
     produce_words(c, ["kafka", "is", "a", "log", "kafka", "kafka"])
-    lines = ok(k, "CREATE TABLE counts AS SELECT word, COUNT(*) AS cnt FROM words GROUP BY word EMIT CHANGES;")
+    lines = ok(
+        k, "CREATE TABLE counts AS SELECT word, COUNT(*) AS cnt FROM words GROUP BY word EMIT CHANGES;"
+    )
     assert " Created query with ID CTAS_COUNTS_3 " in lines
     assert "Created query with ID CSAS_LONGWORDS_4" in "".join(
-        ok(k, "CREATE STREAM longwords AS SELECT UCASE(word) AS w, LEN(word) AS n FROM words WHERE LEN(word) > 2 EMIT CHANGES;")
+        ok(
+            k,
+            "CREATE STREAM longwords AS SELECT UCASE(word) AS w, LEN(word) AS n FROM words WHERE LEN(word) > 2 EMIT CHANGES;",
+        )
     )
     # push query with LIMIT: rows arrive as they are processed, then it ends
     r = k.execute("SELECT word FROM words WHERE word = 'kafka' EMIT CHANGES LIMIT 2;")
@@ -70,7 +85,11 @@ def test_every_statement_kind(env: tuple[Cluster, KsqlEngine]) -> None:
     assert rows == [["kafka"], ["kafka"]] and done == ["Limit Reached"]
     # pull queries: a table's current state, a key lookup, a stream scan
     pull = ok(k, "SELECT * FROM counts;")
-    assert pull[:3] == ["+" + "-" * 38 + "+" + "-" * 38 + "+", "|WORD" + " " * 34 + "|CNT" + " " * 35 + "|", pull[0]]
+    assert pull[:3] == [
+        "+" + "-" * 38 + "+" + "-" * 38 + "+",
+        "|WORD" + " " * 34 + "|CNT" + " " * 35 + "|",
+        pull[0],
+    ]
     assert [line.split("|")[1:3] for line in pull[3:-1]] == [
         ["a" + " " * 37, "1" + " " * 37],
         ["is" + " " * 36, "1" + " " * 37],
@@ -79,7 +98,12 @@ def test_every_statement_kind(env: tuple[Cluster, KsqlEngine]) -> None:
     ]
     assert pull[-1] == "Query terminated"
     assert len(ok(k, "SELECT cnt FROM counts WHERE word = 'kafka';")) == 5
-    assert [line.split("|")[1].strip() for line in ok(k, "SELECT * FROM longwords;")[3:-1]] == ["KAFKA", "LOG", "KAFKA", "KAFKA"]
+    assert [line.split("|")[1].strip() for line in ok(k, "SELECT * FROM longwords;")[3:-1]] == [
+        "KAFKA",
+        "LOG",
+        "KAFKA",
+        "KAFKA",
+    ]
     # the sink topic holds the table as JSON values keyed by the word
     assert last_values(c, "COUNTS", lambda v: json.loads(v)) == {
         "kafka": {"CNT": 3},
@@ -93,21 +117,31 @@ def test_every_statement_kind(env: tuple[Cluster, KsqlEngine]) -> None:
     assert " LONGWORDS   | LONGWORDS   | KAFKA      | JSON         | false    " in show
     assert " COUNTS     | COUNTS      | KAFKA      | JSON         | false    " in ok(k, "LIST TABLES;")
     queries = ok(k, "SHOW QUERIES;")
-    assert queries[0].startswith(" Query ID ") and "CTAS_COUNTS_3    | PERSISTENT | RUNNING:1 | COUNTS" in queries[3]
+    assert (
+        queries[0].startswith(" Query ID ")
+        and "CTAS_COUNTS_3    | PERSISTENT | RUNNING:1 | COUNTS" in queries[3]
+    )
     assert queries[-1] == "For detailed information on a Query run: EXPLAIN <Query ID>;"
     topics = ok(k, "SHOW TOPICS;")
-    assert topics[0] == " Kafka Topic | Partitions | Partition Replicas " and any(x.startswith(" words ") for x in topics)
+    assert topics[0] == " Kafka Topic | Partitions | Partition Replicas " and any(
+        x.startswith(" words ") for x in topics
+    )
     props = [[c.strip() for c in line.split("|")] for line in ok(k, "SHOW PROPERTIES;")]
     assert ["ksql.streams.auto.offset.reset", "KSQL", "SESSION", "", "earliest"] in props
     desc = ok(k, "DESCRIBE counts;")
     assert desc[0] == "Name                 : COUNTS"
-    assert " WORD  | VARCHAR(STRING)  (primary key) " in desc and " CNT   | BIGINT                         " in desc
+    assert (
+        " WORD  | VARCHAR(STRING)  (primary key) " in desc
+        and " CNT   | BIGINT                         " in desc
+    )
     assert desc[-1] == "For runtime statistics and query details run: DESCRIBE <Stream,Table> EXTENDED;"
     ext = ok(k, "DESCRIBE EXTENDED counts;")
     assert "Kafka topic          : COUNTS (partitions: 2, replication: 1)" in ext
     assert any(x.startswith("CTAS_COUNTS_3 (RUNNING) : CREATE TABLE counts AS SELECT") for x in ext)
     assert ok(k, "TERMINATE CSAS_LONGWORDS_4;")[2] == " Query terminated. "
-    assert ok(k, "UNSET 'auto.offset.reset';") == ["Successfully unset local property 'auto.offset.reset' (value was 'earliest')."]
+    assert ok(k, "UNSET 'auto.offset.reset';") == [
+        "Successfully unset local property 'auto.offset.reset' (value was 'earliest')."
+    ]
     assert ok(k, "DROP STREAM longwords;")[2] == " Source `LONGWORDS` (topic: LONGWORDS) was dropped. "
     assert ok(k, "DROP TABLE counts DELETE TOPIC;")[2] == " Source `COUNTS` (topic: COUNTS) was dropped. "
     assert "COUNTS" not in c.topics() and "CTAS_COUNTS_3" not in k.queries
@@ -117,12 +151,17 @@ def test_every_statement_kind(env: tuple[Cluster, KsqlEngine]) -> None:
 def test_ctas_internal_topics_are_named_as_ksqldb_names_them(env: tuple[Cluster, KsqlEngine]) -> None:
     c, k = env
     ok(k, "CREATE STREAM words (word STRING) WITH (kafka_topic='words', value_format='JSON', partitions=1);")
-    ok(k, "CREATE TABLE counts AS SELECT word, COUNT(*) FROM words WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY word EMIT CHANGES;")
+    ok(
+        k,
+        "CREATE TABLE counts AS SELECT word, COUNT(*) FROM words WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY word EMIT CHANGES;",
+    )
     app = "_confluent-ksql-default_query_CTAS_COUNTS_2"
     assert f"{app}-Aggregate-GroupBy-repartition" in c.topics()
     assert f"{app}-Aggregate-Aggregate-Materialize-changelog" in c.topics()
     assert k.sources["COUNTS"].value_cols == [("KSQL_COL_0", "BIGINT")]
-    assert " WORD       | VARCHAR(STRING)  (primary key) (Window type: TUMBLING) " in ok(k, "DESCRIBE counts;")
+    assert " WORD       | VARCHAR(STRING)  (primary key) (Window type: TUMBLING) " in ok(
+        k, "DESCRIBE counts;"
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,8 +169,14 @@ def test_ctas_internal_topics_are_named_as_ksqldb_names_them(env: tuple[Cluster,
     [
         ("SELEC * FROM words;", "line 1:1: Syntax Error\nUnknown statement 'SELEC'\nDid you mean 'SELECT'?"),
         ("SELECT * FROM;", "line 1:14: Syntax Error\nExpecting {IDENTIFIER}"),
-        ("SHOW FOO;", "line 1:6: Syntax Error\nExpecting {'STREAMS', 'TABLES', 'QUERIES', 'TOPICS', 'PROPERTIES'}"),
-        ("CREATE STREAM x (a STRING WITH (kafka_topic='t');", "line 1:27: Syntax Error\nSyntax error at or near 'WITH' at line 1:27"),
+        (
+            "SHOW FOO;",
+            "line 1:6: Syntax Error\nExpecting {'STREAMS', 'TABLES', 'QUERIES', 'TOPICS', 'PROPERTIES'}",
+        ),
+        (
+            "CREATE STREAM x (a STRING WITH (kafka_topic='t');",
+            "line 1:27: Syntax Error\nSyntax error at or near 'WITH' at line 1:27",
+        ),
         ("SELECT * FROM nope EMIT CHANGES;", "NOPE does not exist."),
         ("DROP STREAM nope;", "Stream NOPE does not exist."),
         ("DROP TABLE words;", "Incompatible data source type is stream, but statement was DROP TABLE"),
@@ -145,18 +190,30 @@ def test_ctas_internal_topics_are_named_as_ksqldb_names_them(env: tuple[Cluster,
             "statement providing the required 'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS'). "
             "For example: CREATE STREAM s2 (a STRING) WITH (kafka_topic='missing', value_format='JSON', PARTITIONS=2);",
         ),
-        ("CREATE STREAM s2 (a STRING) WITH (value_format='JSON');", 'Missing required configuration "KAFKA_TOPIC" which has no default value.'),
+        (
+            "CREATE STREAM s2 (a STRING) WITH (value_format='JSON');",
+            'Missing required configuration "KAFKA_TOPIC" which has no default value.',
+        ),
         (
             "CREATE STREAM s2 (a STRING) WITH (kafka_topic='words');",
             "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default "
             "via the 'ksql.persistence.default.format.value' config.",
         ),
-        ("CREATE STREAM s2 (a STRING) WITH (kafka_topic='words', value_format='JSON', color='red');", "Invalid config variable(s) in the WITH clause: COLOR"),
-        ("CREATE STREAM s2 (a STRING) WITH (kafka_topic='words', value_format='XML');", "Unknown format: XML"),
+        (
+            "CREATE STREAM s2 (a STRING) WITH (kafka_topic='words', value_format='JSON', color='red');",
+            "Invalid config variable(s) in the WITH clause: COLOR",
+        ),
+        (
+            "CREATE STREAM s2 (a STRING) WITH (kafka_topic='words', value_format='XML');",
+            "Unknown format: XML",
+        ),
         ("SELECT foo FROM words EMIT CHANGES;", "SELECT column 'FOO' cannot be resolved."),
         ("SELECT * FROM words WHERE bar = 1 EMIT CHANGES;", "WHERE column 'BAR' cannot be resolved."),
         ("SELECT NOPE(word) FROM words EMIT CHANGES;", "Can't find any functions with the name 'NOPE'"),
-        ("SELECT word, COUNT(*) FROM words EMIT CHANGES;", "Use of aggregate function COUNT requires a GROUP BY clause."),
+        (
+            "SELECT word, COUNT(*) FROM words EMIT CHANGES;",
+            "Use of aggregate function COUNT requires a GROUP BY clause.",
+        ),
         (
             "CREATE TABLE t AS SELECT COUNT(*) FROM words GROUP BY word EMIT CHANGES;",
             "Key missing from projection (ie, SELECT).\nThe query used to build `T` must include the grouping expression "
@@ -167,15 +224,29 @@ def test_ctas_internal_topics_are_named_as_ksqldb_names_them(env: tuple[Cluster,
             "Non-aggregate SELECT expression(s) not part of GROUP BY: ROWTIME\nEither add the column(s) to the GROUP BY "
             "or remove them from the SELECT.",
         ),
-        ("CREATE TABLE t AS SELECT word FROM words GROUP BY word EMIT CHANGES;", "GROUP BY requires aggregate functions in either the SELECT or HAVING clause."),
-        ("SELECT * FROM words WHERE word = 1 EMIT CHANGES;", "Error in WHERE expression: Cannot compare WORD (STRING) to 1 (INTEGER) with EQUAL."),
-        ("CREATE TABLE t (id STRING KEY, v INT) WITH (kafka_topic='words', value_format='JSON');", "Column `ID` is a 'KEY' column: please use 'PRIMARY KEY' for tables."),
+        (
+            "CREATE TABLE t AS SELECT word FROM words GROUP BY word EMIT CHANGES;",
+            "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
+        ),
+        (
+            "SELECT * FROM words WHERE word = 1 EMIT CHANGES;",
+            "Error in WHERE expression: Cannot compare WORD (STRING) to 1 (INTEGER) with EQUAL.",
+        ),
+        (
+            "CREATE TABLE t (id STRING KEY, v INT) WITH (kafka_topic='words', value_format='JSON');",
+            "Column `ID` is a 'KEY' column: please use 'PRIMARY KEY' for tables.",
+        ),
         ("TERMINATE CTAS_NOPE_9;", "Unknown queryId: CTAS_NOPE_9"),
-        ("SET 'auto.offset.reset'='middle';", "Invalid value middle for configuration auto.offset.reset: String must be one of: earliest, latest"),
+        (
+            "SET 'auto.offset.reset'='middle';",
+            "Invalid value middle for configuration auto.offset.reset: String must be one of: earliest, latest",
+        ),
         ("SELECT * FROM words GROUP BY word;", "Pull queries don't support GROUP BY clauses."),
     ],
 )
-def test_wrong_input_gets_ksqldbs_error(env: tuple[Cluster, KsqlEngine], statement: str, message: str) -> None:
+def test_wrong_input_gets_ksqldbs_error(
+    env: tuple[Cluster, KsqlEngine], statement: str, message: str
+) -> None:
     _c, k = env
     ok(k, "CREATE STREAM words (word STRING) WITH (kafka_topic='words', value_format='JSON', partitions=1);")
     assert message in err(k, statement)
@@ -190,14 +261,24 @@ def test_dropping_a_source_that_others_read_is_refused(env: tuple[Cluster, KsqlE
         "You need to drop them before dropping WORDS."
     )
     assert err(k, "SELECT * FROM users;").startswith("USERS does not exist.")
-    ok(k, "CREATE TABLE plain (id STRING PRIMARY KEY, v INT) WITH (kafka_topic='words', value_format='JSON');")
+    ok(
+        k,
+        "CREATE TABLE plain (id STRING PRIMARY KEY, v INT) WITH (kafka_topic='words', value_format='JSON');",
+    )
     assert err(k, "SELECT * FROM plain;").startswith("The `PLAIN` table isn't queryable.")
     assert c.topics().count("words") == 1
 
 
 def test_parser_keeps_quoted_identifiers_and_reads_every_clause() -> None:
-    q = parse("select `lower`, count(*) as n from `src` window hopping (size 30 seconds, advance by 10 seconds, grace period 0 seconds) where a >= 3 and not b group by `lower` having count(*) > 1 emit changes limit 5")
-    assert q.source == "src" and q.window.size_ms == 30_000 and q.window.advance_ms == 10_000 and q.window.grace_ms == 0
+    q = parse(
+        "select `lower`, count(*) as n from `src` window hopping (size 30 seconds, advance by 10 seconds, grace period 0 seconds) where a >= 3 and not b group by `lower` having count(*) > 1 emit changes limit 5"
+    )
+    assert (
+        q.source == "src"
+        and q.window.size_ms == 30_000
+        and q.window.advance_ms == 10_000
+        and q.window.grace_ms == 0
+    )
     assert q.items[0].expr.name == "lower" and q.items[1].alias == "N" and q.limit == 5 and q.emit_changes
     with pytest.raises(KsqlSyntaxError, match="line 1:1: Syntax Error"):
         parse("   ")
@@ -219,17 +300,28 @@ def test_windowed_count_equals_the_streams_dsl_result() -> None:
     k = KsqlEngine(c)
     ok(k, "SET 'auto.offset.reset'='earliest';")
     ok(k, "CREATE STREAM words (word STRING) WITH (kafka_topic='words', value_format='JSON');")
-    ok(k, "CREATE TABLE per10s AS SELECT word, COUNT(*) AS n FROM words WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY word EMIT CHANGES;")
+    ok(
+        k,
+        "CREATE TABLE per10s AS SELECT word, COUNT(*) AS n FROM words WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY word EMIT CHANGES;",
+    )
     # the same count with the Streams DSL (ksqlDB's default grace: 24 h minus the window size)
     b = StreamsBuilder()
-    counts = b.stream("words").group_by(lambda _k, v: json.loads(v)["word"]).windowed_by(TimeWindows.of(10_000)).count()
+    counts = (
+        b.stream("words")
+        .group_by(lambda _k, v: json.loads(v)["word"])
+        .windowed_by(TimeWindows.of(10_000))
+        .count()
+    )
     counts.to_stream().map(lambda k2, v: (f"{k2.key}@{k2.window.start_ms}", str(v))).to("dsl-out")
     app = KafkaStreams(b.build(), {"application.id": "dsl"}, c)
     app.start()
     c.run_for(10_000)
     dsl = {key: int(v) for key, v in last_values(c, "dsl-out").items()}
     pulled = ok(k, "SELECT word, WINDOWSTART, n FROM per10s;")[3:-1]
-    ksql = {f"{cells[1].strip()}@{cells[2].strip()}": int(cells[3]) for cells in (line.split("|") for line in pulled)}
+    ksql = {
+        f"{cells[1].strip()}@{cells[2].strip()}": int(cells[3])
+        for cells in (line.split("|") for line in pulled)
+    }
     assert ksql == dsl and len(dsl) > 10
     # and the sink topic (windowed key: word bytes + 8-byte window start) says the same
     sink: dict[str, int] = {}

@@ -54,7 +54,12 @@ def test_every_record_arrives_in_order_per_partition_across_a_cut(world: World) 
     assert sum(len(v) for v in src.values()) == 180
     assert dst == src  # every record, same partition, same order, exactly once here (no process failure)
     assert mm.offset_syncs_sent > 0 and mm.heartbeats_sent > 0
-    assert {"east.orders", "east.heartbeats", "east.checkpoints.internal", "mm2-offsets.east.internal"} <= set(west.topics())
+    assert {
+        "east.orders",
+        "east.heartbeats",
+        "east.checkpoints.internal",
+        "mm2-offsets.east.internal",
+    } <= set(west.topics())
     assert {"heartbeats", "mm2-offset-syncs.west.internal"} <= set(east.topics())
 
 
@@ -99,12 +104,18 @@ def test_a_group_that_switches_clusters_resumes_at_the_translated_offset(world: 
     ends = {pi.partition: pi.high_watermark for pi in west.describe_topic("east.orders")}
     for q in (0, 1):
         start = synced[("east.orders", q)]
-        assert got[q][:1] == ([start] if start < ends[q] else []), "the group did not resume at its checkpoint"
+        assert got[q][:1] == ([start] if start < ends[q] else []), (
+            "the group did not resume at its checkpoint"
+        )
     assert any(got.values())
     # nothing after the committed offsets is skipped: every record the group had not read comes again
     reread = {v for q in (0, 1) for v in values(west, "east.orders")[q][synced[("east.orders", q)] :]}
     assert {f"order-{i}".encode() for i in range(200)} - set(seen) <= reread
-    cps = [Checkpoint.decode(k, v) for recs in west.read_all("east.checkpoints.internal").values() for _o, k, v in recs]
+    cps = [
+        Checkpoint.decode(k, v)
+        for recs in west.read_all("east.checkpoints.internal").values()
+        for _o, k, v in recs
+    ]
     assert {(cp.group, cp.topic) for cp in cps} == {("billing", "east.orders")}
 
 
@@ -146,7 +157,9 @@ def test_restarted_mirror_maker_resumes_from_its_offsets_topic(world: World) -> 
     mm.start()
     world.run_for(8000)
     got = values(west, "east.orders")[0]
-    assert got[:50] == [f"a{i}".encode() for i in range(50)] and got[-50:] == [f"b{i}".encode() for i in range(50)]
+    assert got[:50] == [f"a{i}".encode() for i in range(50)] and got[-50:] == [
+        f"b{i}".encode() for i in range(50)
+    ]
     assert len(got) == 100  # flushed positions: nothing sent twice here
 
 

@@ -87,7 +87,9 @@ def test_user_names_replace_generated_ones_as_in_kafka() -> None:
     assert "(topic: by-value-repartition)" in text
     # count(Materialized without a name) burns one index, as Kafka keeps doing for compatibility
     b = StreamsBuilder()
-    b.stream("in").group_by_key().count(materialized=Materialized.with_(None, None)).to_stream().to("out", LONG)
+    b.stream("in").group_by_key().count(materialized=Materialized.with_(None, None)).to_stream().to(
+        "out", LONG
+    )
     assert "KSTREAM-AGGREGATE-STATE-STORE-0000000002" in str(b.build().describe())
 
 
@@ -183,7 +185,9 @@ def test_word_count_is_exact_under_exactly_once_v2_with_an_instance_killed() -> 
 def test_at_least_once_over_counts_in_the_same_schedules() -> None:
     for seed in range(SEEDS):
         got, expected = _schedule(seed, "at_least_once")
-        assert all(got.get(k, 0) >= n for k, n in expected.items()), f"seed {seed} lost counts: {got} {expected}"
+        assert all(got.get(k, 0) >= n for k, n in expected.items()), (
+            f"seed {seed} lost counts: {got} {expected}"
+        )
         if got != expected:
             return  # found a schedule where at_least_once counted a word twice
     pytest.fail(f"at_least_once never over-counted in {SEEDS} schedules")
@@ -320,7 +324,9 @@ def test_configuration_and_topology_errors_are_kafkas() -> None:
     topo = word_count("a", "counts")
     with pytest.raises(StreamsConfigError, match='Missing required configuration "application.id"'):
         KafkaStreams(topo, {}, c)
-    with pytest.raises(StreamsConfigError, match="Invalid value exactly_once for configuration processing.guarantee"):
+    with pytest.raises(
+        StreamsConfigError, match="Invalid value exactly_once for configuration processing.guarantee"
+    ):
         KafkaStreams(topo, {"application.id": "x", "processing.guarantee": "exactly_once"}, c)
     with pytest.raises(TopologyException, match=r"Missing source topic\(s\) \['nope'\]"):
         KafkaStreams(word_count("nope", "counts"), {"application.id": "x"}, c).start()

@@ -250,10 +250,13 @@ class KafkaStreams:
 
     # -- looking inside ---------------------------------------------------------------------------------
     def active_tasks(self) -> list[StreamTask]:
-        return [] if self.thread is None else [self.thread.tasks[k] for k in sorted(self.thread.tasks)]
+        """The tasks this instance runs (none once it is closed or killed: its memory is gone)."""
+        t = self.thread
+        return [] if t is None or not t.alive else [t.tasks[k] for k in sorted(t.tasks)]
 
     def standby_tasks(self) -> list[StandbyTask]:
-        return [] if self.thread is None else [self.thread.standbys[k] for k in sorted(self.thread.standbys)]
+        t = self.thread
+        return [] if t is None or not t.alive else [t.standbys[k] for k in sorted(t.standbys)]
 
     def store(self, name: str) -> ReadOnlyStore:
         """Interactive query of a store over this instance's active tasks (``KafkaStreams.store``)."""

@@ -89,7 +89,7 @@ def test_a_group_that_switches_clusters_resumes_at_the_translated_offset(world: 
     world.run_for(10_000)
     synced = west.describe_group("billing").offsets
     assert set(synced) == {("east.orders", 0), ("east.orders", 1)}
-    for (t, q), up in committed.items():
+    for (_t, q), up in committed.items():
         down = synced[("east.orders", q)]
         assert 0 < down <= up, f"partition {q}: upstream {up} translated to {down}"
         assert up - down <= 11  # at most offset.lag.max (+1) records are read again

@@ -382,6 +382,8 @@ class StreamThread:
         self.standbys: dict[TaskId, StandbyTask] = {}
         #: changelog partition -> store it restores into (active restoring tasks and standbys)
         self._restoring: dict[tuple[str, int], Any] = {}
+        #: changelog records read per partition while an active task restores (standbys: since promotion)
+        self._reads: dict[tuple[str, int], int] = {}
         self.phase = self.INIT if self.eos else self.POLLING
         self.in_txn = False
         self.send_error: KafkaError | None = None
@@ -678,6 +680,8 @@ class StreamThread:
             task = StreamTask(
                 self, tid, self.subtopologies[tid.subtopology], standby.stores if standby else None
             )
+            for tp in task.changelogs:
+                self._reads.pop(tp, None)
             self.tasks[tid] = task
             if task.state == RESTORING:
                 for tp, store in task.changelogs.items():
@@ -718,19 +722,27 @@ class StreamThread:
         for m in rc.consume(100_000, timeout=0):
             if m.error() is not None:
                 continue
-            store = self._restoring.get((m.topic(), m.partition()))
+            tp = (m.topic(), m.partition())
+            store = self._restoring.get(tp)
             if store is not None:
                 store.restore(m.key(), m.value(), m.timestamp()[1])
                 self.restored_records += 1
+                self._reads[tp] = self._reads.get(tp, 0) + 1
         for task in self.tasks.values():
             if task.state != RESTORING:
                 continue
             if all(self._caught_up(tp) for tp in task.changelogs):
                 task.state = RUNNING
+                reads = 0
                 for tp in task.changelogs:
                     self._restoring.pop(tp, None)
+                    reads += self._reads.pop(tp, 0)
                 n = sum(s.approximate_num_entries() for s in task.stores.values())
-                self.cluster.note(f"{self.name}: task {task.id} restored {n} entries from its changelog")
+                if n or reads:
+                    self.cluster.note(
+                        f"{self.name}: task {task.id} is running: {n} store entries, {reads} changelog records "
+                        "read to restore them"
+                    )
         self._sync_restore_assignment()
 
     def _caught_up(self, tp: tuple[str, int]) -> bool:

@@ -48,7 +48,7 @@ def engine(session: LabSession) -> KsqlEngine:
     cluster = session.cluster
     key = getattr(cluster, "name", "") or ""
     if key not in engines:
-        engines[key] = KsqlEngine(cluster, width=80)
+        engines[key] = KsqlEngine(cluster, width=76)
     return engines[key]
 
 
@@ -63,7 +63,7 @@ class PushQueryClient(BackgroundClient):
         from ..platform.ksql import format_row
 
         ncols = len(push.columns)
-        push.on_row = lambda values: world.emit(format_row(values, ncols, 80))
+        push.on_row = lambda values: world.emit(format_row(values, ncols, 76))
         push.on_done = self._done
 
     @property

@@ -113,7 +113,7 @@ def test_ksqldb_statements_typed_in_the_console() -> None:
     ok(s, "CREATE TABLE counts AS SELECT word, COUNT(*) AS n FROM words GROUP BY word EMIT CHANGES;")
     ok(s, "run 5s")
     pull = ok(s, "SELECT * FROM counts WHERE word = 'kafka';")
-    assert pull[3].split("|")[1:3] == ["kafka".ljust(38), "2".ljust(38)]
+    assert pull[3].split("|")[1:3] == ["kafka".ljust(36), "2".ljust(36)]
     # ksqlDB's errors come as ksqlDB prints them (no command-name prefix)
     assert bad(s, "SELECT * FROM nope;") == "NOPE does not exist."
     assert bad(s, "show foo").startswith("line 1:6: Syntax Error")

@@ -330,3 +330,58 @@ def test_windowed_count_equals_the_streams_dsl_result() -> None:
             sink[f"{key[:-8].decode()}@{int.from_bytes(key[-8:], 'big')}"] = json.loads(v)["N"]
     assert sink == dsl
     c.close()
+
+
+def test_mangled_statements_get_an_error_never_a_crash() -> None:
+    """Seeded mutations of valid statements: each one either runs or gets one ksqlDB error, never a crash."""
+    c = small_cluster(23)
+    k = KsqlEngine(c)
+    ok(
+        k,
+        "CREATE STREAM words (word STRING, n INT) WITH (kafka_topic='words', value_format='JSON', partitions=1);",
+    )
+    valid = [
+        "CREATE TABLE t1 AS SELECT word, COUNT(*) AS c, SUM(n) AS s FROM words GROUP BY word EMIT CHANGES;",
+        "SELECT word, n * 2 + 1 AS x FROM words WHERE n > 3 AND word != 'a' EMIT CHANGES LIMIT 3;",
+        "CREATE STREAM s1 AS SELECT UCASE(word) AS w FROM words WHERE LEN(word) > 2 EMIT CHANGES;",
+        "SELECT * FROM words WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY word EMIT CHANGES;",
+        "DESCRIBE EXTENDED words;",
+        "DROP STREAM IF EXISTS s1 DELETE TOPIC;",
+    ]
+    r = random.Random(23)
+    pieces = [
+        "(",
+        ")",
+        ",",
+        "'x'",
+        "*",
+        "WHERE",
+        "GROUP BY",
+        "EMIT",
+        "=",
+        "1.5",
+        "-",
+        "`q`",
+        ";",
+        "NULL",
+        "COUNT(*)",
+    ]
+    for _ in range(400):
+        toks = r.choice(valid).split()
+        for _m in range(r.randrange(1, 4)):
+            op = r.randrange(3)
+            i = r.randrange(len(toks))
+            if op == 0 and len(toks) > 1:
+                del toks[i]
+            elif op == 1:
+                toks.insert(i, r.choice(pieces))
+            else:
+                j = r.randrange(len(toks))
+                toks[i], toks[j] = toks[j], toks[i]
+        res = k.execute(" ".join(toks))
+        assert res.error is None or (res.error and "Traceback" not in res.error), res.error
+    for q in list(k.push_queries.values()):
+        q.stop()
+    c.run_for(3000)
+    assert "WORDS" in k.sources  # the session survived every mangled statement
+    c.close()

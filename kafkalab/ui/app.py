@@ -26,7 +26,7 @@ from ..gc_tuning import tune_gc
 from .actions import LabActions
 from .bindings import LAB_BINDINGS
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
-from .clusters import CLUSTER_BINDINGS, ClusterSwitch
+from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
 from .lesson_mode import LessonHost
 from .view import LabView
@@ -148,7 +148,9 @@ class KafkaLabApp(ClusterSwitch, LabActions, SimClock, CommandHost, LessonHost, 
         more = "" if self.lesson_run is not None else "; F9: lessons"
         mode = "lesson" if self.lesson_run is not None else "sandbox"
         self.lab_console.write_lines(
-            [f"kafkalab {mode}: {self.brokers} brokers, seed {self.seed}. F1: help; 'help': commands{more}"],
+            [
+                f"kafkalab {mode}: {lab_shape(self.session, self.brokers)}, seed {self.seed}. F1: help; 'help': commands{more}"
+            ],
             "dim",
         )
         self.query_one("#console-input", Input).focus()

@@ -17,7 +17,7 @@ from textual.screen import Screen
 
 from .messages import CommandSubmitted
 
-__all__ = ["CLUSTER_BINDINGS", "ClusterSwitch", "cluster_title"]
+__all__ = ["CLUSTER_BINDINGS", "ClusterSwitch", "cluster_title", "lab_shape"]
 
 CLUSTER_BINDINGS: list[Binding] = [
     Binding(
@@ -34,6 +34,14 @@ CLUSTER_BINDINGS: list[Binding] = [
 def _world(session: Any) -> Any:
     w = getattr(session, "_w", None)
     return getattr(w, "world", None)
+
+
+def lab_shape(session: Any, brokers: int) -> str:
+    """``3 brokers``, or ``clusters east (3 brokers), west (3 brokers)`` for a lab with several clusters."""
+    world = _world(session)
+    if world is None:
+        return f"{brokers} brokers"
+    return "clusters " + ", ".join(f"{n} ({len(c.brokers)} brokers)" for n, c in world.clusters.items())
 
 
 def cluster_title(session: Any) -> str:

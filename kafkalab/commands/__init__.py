@@ -87,7 +87,7 @@ def _help(session: LabSession, argv: list[str]) -> Plan:
 def _help_for(name: str) -> list[str]:
     spec = _SPECS[name]
     lines = [f"{name}: {spec.summary}", f"usage: {spec.usage}"]
-    opts = TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or []
+    opts = TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _platform_options(name)
     for o in opts:
         arg = (
             "" if o.arg is None else (" [VALUE]" if o.arg == "optional" else f" {o.metavar or o.arg.upper()}")
@@ -207,6 +207,17 @@ _SPECS: dict[str, _Spec] = {
 }
 LAB_OPTIONS.update(CLUSTER_OPTIONS)
 LAB_OPTIONS.update({"streams": STREAMS_OPTIONS, "mirror-maker": MIRROR_OPTIONS})
+
+
+def _add_platform_commands() -> None:
+    """Schema Registry, Kafka Connect, curl and the file commands (kafkalab.platform)."""
+    from ..platform.commands import PLATFORM_COMMANDS
+
+    for name, (summary, usage_text, handler) in PLATFORM_COMMANDS.items():
+        _SPECS[name] = _Spec(summary, usage_text, handler)
+
+
+_add_platform_commands()
 
 #: command name -> one-line summary (for the help screen and the command palette)
 COMMANDS: dict[str, str] = {name: spec.summary for name, spec in _SPECS.items()}
@@ -357,8 +368,14 @@ def _execute(session: LabSession, line: str) -> CommandResult:
 # -- tab completion -------------------------------------------------------------------------------------
 
 
+def _platform_options(name: str) -> list[Opt]:
+    from ..platform.commands import PLATFORM_OPTIONS
+
+    return PLATFORM_OPTIONS.get(name, [])
+
+
 def _options_of(name: str) -> list[Opt]:
-    return TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or []
+    return TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _platform_options(name)
 
 
 def complete(prefix: str, session: LabSession | None = None) -> list[str]:

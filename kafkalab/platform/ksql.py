@@ -372,16 +372,12 @@ class KsqlEngine:
     def _create_topic(
         self, topic: str, partitions: int, replicas: int, config: dict[str, str] | None = None
     ) -> None:
-        live = sum(1 for b in self.cluster.describe_cluster().brokers if b.state == "up")
-        if replicas > max(live, 1):
-            raise KsqlError(
-                f"Could not create topic '{topic}': Unable to replicate the partition {replicas} time(s): "
-                f"The target replication factor of {replicas} cannot be reached because only {live} broker(s) "
-                "are registered."
+        try:
+            self.cluster.create_topic(
+                topic, partitions=partitions, replication_factor=replicas, config=config or {}
             )
-        self.cluster.create_topic(
-            topic, partitions=partitions, replication_factor=replicas, config=config or {}
-        )
+        except KafkaException as e:
+            raise KsqlError(f"Could not create topic '{topic}': {e.error.str()}") from None
 
     def _exists_error(self, stmt: CreateSource | CreateAsSelect) -> KsqlResult | None:
         old = self.sources.get(stmt.name)

@@ -155,6 +155,13 @@ class LabActions:
 
         self.push_screen("compare", back)
 
+    def action_platform(self) -> None:
+        """Open the Platform screen (Schema Registry, Connect workers, connectors, tasks); time keeps running."""
+        from .screens.platform import PlatformScreen
+
+        if not isinstance(self.screen, PlatformScreen):
+            self.push_screen(PlatformScreen())
+
     def action_cycle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
         order = ["tab-log", "tab-groups", "tab-producers"]
@@ -190,6 +197,11 @@ class LabActions:
             "Compare delivery guarantees",
             "One fault schedule against at-most-once, at-least-once, exactly-once… with every record's fate (F10)",
             self.action_compare,
+        )
+        yield SystemCommand(
+            "Platform: Schema Registry and Connect",
+            "Registry instances, Connect workers, which worker runs which task, internal topics (ctrl+g)",
+            self.action_platform,
         )
         for tab, title in (
             ("tab-log", "Log"),

@@ -103,6 +103,15 @@ LAB_BINDINGS: list[Binding] = [
         tooltip="Compare delivery guarantees: one fault schedule, several setups, every record's fate "
         "(c when the console is not focused)",
     ),
+    Binding(
+        "ctrl+g",
+        "platform",
+        "Platform",
+        key_display="^g",
+        show=False,
+        id="lab.platform",
+        tooltip="Schema Registry and Kafka Connect: workers, connectors, tasks, internal topics",
+    ),
     *LESSON_BINDINGS,
 ]
 

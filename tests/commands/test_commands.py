@@ -561,6 +561,9 @@ def test_every_command_has_a_summary_and_help() -> None:
         "cut-link",
         "heal-link",
     }
+    from kafkalab.platform.commands import PLATFORM_COMMANDS
+
+    expected |= set(PLATFORM_COMMANDS)  # Schema Registry, Connect, curl and the file commands
     assert set(COMMANDS) == expected
     s = LabSession(brokers=1, seed=0)
     listing = "\n".join(ok(s, "help").lines)

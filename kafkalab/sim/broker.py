@@ -337,7 +337,8 @@ class Partition:
             leo = f.leo if f is not None else -1
             if leo < new_hw:
                 new_hw = leo
-        if self.broker.topic_config(self.topic, "lab.ack.quorum") == "majority":
+        meta = self.broker.image.topics.get(self.topic)
+        if meta is not None and meta.configs.get("lab.ack.quorum") == "majority":
             # The lab-only Raft-style rule (Redpanda): besides Kafka's ISR rule, an offset is committed (HW,
             # acks=all) only once a majority of ALL assigned replicas have it, so a shrunken ISR cannot
             # acknowledge writes that exist on fewer replicas than a majority. Leader election is unchanged.

@@ -34,6 +34,7 @@ from .mirror_cmd import MIRROR_OPTIONS, MIRROR_USAGE, mirror_command
 from .parsing import CommandError, Opt, parse_options, split_line
 from .session import BackgroundClient, BackgroundConsumer, BackgroundProducer, ConsoleProducer, LabSession
 from .streams_cmd import STREAMS_OPTIONS, STREAMS_USAGE, streams_command
+from .timetravel_verbs import TIME_TRAVEL_SPECS
 
 __all__ = [
     "COMMANDS",
@@ -178,12 +179,17 @@ _SPECS: dict[str, _Spec] = {
         "kill a consumer without leaving its group", "crash-consumer NAME", LAB_HANDLERS["crash-consumer"]
     ),
     "speed": _Spec("set how fast virtual time runs (0.1x to 100x)", "speed X", LAB_HANDLERS["speed"]),
-    "seed": _Spec("start over on a new cluster from another seed", "seed S", LAB_HANDLERS["seed"]),
-    "step": _Spec("run the next N simulation events (default 1)", "step [N]", LAB_HANDLERS["step"]),
+    **{
+        name: _Spec(summary, usage_text, LAB_HANDLERS[name])
+        for name, (summary, usage_text) in TIME_TRAVEL_SPECS.items()
+        if name != "rewind" and name != "redo" and name != "branches"
+    },
     "run": _Spec("let virtual time pass (500, 2s, 1m)", "run DURATION", LAB_HANDLERS["run"]),
-    "rewind": _Spec(
-        "go back N events, or to a virtual time", "rewind [N]   |   rewind --to TIME", LAB_HANDLERS["rewind"]
-    ),
+    **{
+        name: _Spec(summary, usage_text, LAB_HANDLERS[name])
+        for name, (summary, usage_text) in TIME_TRAVEL_SPECS.items()
+        if name in ("rewind", "redo", "branches")
+    },
     "status": _Spec(
         "brokers, controllers, network, topics and clients at a glance", "status", LAB_HANDLERS["status"]
     ),
@@ -284,7 +290,7 @@ def _run_plan(session: LabSession, name: str, line: str, plan: Plan) -> CommandR
         lines = plan.run()
         result = CommandResult(True, [str(x) for x in lines])
     except CommandError as e:
-        result = CommandResult(False, [], _prefixed(name, str(e)))
+        result = CommandResult(False, [], _prefixed(name, str(e)), getattr(e, "confirm", None))
     except KafkaException as e:
         result = CommandResult(False, [], _kafka_error_text(name, e))
     except Exception as e:  # a bug must never take the console down
@@ -359,7 +365,7 @@ def _execute(session: LabSession, line: str) -> CommandResult:
     try:
         plan = spec.handler(session, argv)
     except CommandError as e:
-        return CommandResult(False, [], _prefixed(name, str(e)))
+        return CommandResult(False, [], _prefixed(name, str(e)), getattr(e, "confirm", None))
     except KafkaException as e:
         return CommandResult(False, [], _kafka_error_text(name, e))
     return _run_plan(session, name, text, plan)

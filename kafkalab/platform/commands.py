@@ -472,6 +472,10 @@ class _SerializingProducer:
         return len(self._p)
 
     def __getattr__(self, name: str) -> Any:
+        # only reached for names not set on self; while unpickling (a time-travel checkpoint) ``_p`` is
+        # not set yet, and looking it up through getattr would recurse forever
+        if name.startswith("__") or name == "_p":
+            raise AttributeError(name)
         return getattr(self._p, name)
 
 

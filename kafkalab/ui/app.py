@@ -29,6 +29,7 @@ from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
 from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
 from .lesson_mode import LessonHost
+from .timetravel_ui import TimeTravelActions
 from .view import LabView
 from .widgets import (
     BrokersPanel,
@@ -45,7 +46,7 @@ from .widgets.lesson_pane import LessonPane
 __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 
-class KafkaLabApp(ClusterSwitch, LabActions, SimClock, CommandHost, LessonHost, App[None]):
+class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
     """The kafkalab lab screen.
 
     The parts live in mixins: :class:`~kafkalab.ui.clock.SimClock` (virtual time, snapshots),

@@ -145,3 +145,34 @@ def test_mirror_maker_from_the_console() -> None:
     ok(s, "use-cluster west")
     assert "east.orders" in ok(s, "kafka-topics --list")
     s.close()
+
+
+def test_time_travel_checkpoints_capture_running_streams_and_ksqldb_queries() -> None:
+    """A rewind restores a checkpoint holding Streams instances and a ksqlDB query; the run goes on exactly
+    as a replay from the seed does."""
+    s = LabSession(seed=5, brokers=1, broker_config=FAST)
+    for t in ("lines", "counts"):
+        ok(s, f"kafka-topics --create --topic {t} --partitions 2 --replication-factor 1")
+    ok(
+        s,
+        "streams start wc --app wordcount --from lines --to counts --instances 2 --guarantee exactly_once_v2",
+    )
+    ok(s, "create stream words (word string) with (kafka_topic='words', value_format='json', partitions=1);")
+    ok(s, "CREATE TABLE wcount AS SELECT word, COUNT(*) AS n FROM words GROUP BY word EMIT CHANGES;")
+    ok(s, "start-producer p1 --topic lines --rate 20")
+    ok(s, "run 25s")
+    assert s.travel.enabled and len(s.travel.line) >= 2
+    s.rewind_to(s.now_ms - 5000)
+    assert s.travel.last is not None and s.travel.last.from_checkpoint is not None
+    ok(s, "run 5s")
+    restored = s.cluster.trace_hash()
+    assert "  wc-1: RUNNING" in ok(s, "streams status wc")
+    s.replay()  # from the seed this time
+    assert s.travel.last is not None and s.travel.last.from_checkpoint is None
+    assert s.cluster.trace_hash() == restored
+    s.close()
+    multi = LabSession(seed=5, clusters=[("east", 1), ("west", 1)], broker_config=FAST)
+    assert (
+        not multi.travel.enabled
+    )  # checkpoints hold one cluster's files: several clusters replay from the seed
+    multi.close()

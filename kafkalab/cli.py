@@ -23,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
     sandbox.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
     sandbox.add_argument(
+        "--clusters",
+        metavar="NAME:BROKERS,...",
+        help="several clusters on one clock, e.g. east:3,west:3 (for MirrorMaker 2; 'use-cluster' switches)",
+    )
+    sandbox.add_argument(
         "--listen",
         type=_port,
         metavar="PORT",
@@ -130,6 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .wire.headless import run_cluster
 
         return run_cluster(args.brokers, args.port, args.seed, timeline=not args.quiet)
+    if getattr(args, "clusters", None):
+        from .sim.world import parse_clusters
+
+        try:
+            parse_clusters(args.clusters)
+        except ValueError as e:
+            parser.error(f"--clusters: {e}")
+        if getattr(args, "listen", None):
+            parser.error("--listen serves one cluster: it cannot be combined with --clusters")
     if args.command in (None, "sandbox"):
         try:
             from .ui.app import run_app  # type: ignore[import-not-found]

@@ -27,6 +27,7 @@ from ..gc_tuning import tune_gc
 from .actions import LabActions
 from .bindings import LAB_BINDINGS
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
+from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
 from .lesson_mode import LessonHost
 from .timetravel_ui import TimeTravelActions
@@ -46,7 +47,7 @@ from .widgets.lesson_pane import LessonPane
 __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 
-class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
+class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
     """The kafkalab lab screen.
 
     The parts live in mixins: :class:`~kafkalab.ui.clock.SimClock` (virtual time, snapshots),
@@ -59,7 +60,7 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
-    BINDINGS = LAB_BINDINGS
+    BINDINGS = LAB_BINDINGS + CLUSTER_BINDINGS
 
     view: reactive[LabView | None] = reactive(None)
     """The latest snapshot of the session; every panel is data-bound to it."""
@@ -153,7 +154,9 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         more = "" if self.lesson_run is not None else "; F9: lessons"
         mode = "lesson" if self.lesson_run is not None else "sandbox"
         self.lab_console.write_lines(
-            [f"kafkalab {mode}: {self.brokers} brokers, seed {self.seed}. F1: help; 'help': commands{more}"],
+            [
+                f"kafkalab {mode}: {lab_shape(self.session, self.brokers)}, seed {self.seed}. F1: help; 'help': commands{more}"
+            ],
             "dim",
         )
         self.query_one("#console-input", Input).focus()
@@ -261,6 +264,15 @@ def run_app(args: Any = None) -> int:
     seed = getattr(args, "seed", None)
     tune_gc()
     listen = getattr(args, "listen", None)
+    clusters = getattr(args, "clusters", None)
+    if clusters:  # several clusters on one clock (a World): kafkalab sandbox --clusters east:3,west:3
+        from ..commands.session import LabSession
+        from ..sim.world import parse_clusters
+
+        spec = parse_clusters(clusters)
+        factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
+        create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
+        return 0
     create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
     return 0
 

@@ -11,6 +11,7 @@ timer off so nothing moves unless a test says so.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from ..gc_tuning import tune_gc
 from .actions import LabActions
 from .bindings import LAB_BINDINGS
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
+from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
 from .lesson_mode import LessonHost
 from .timetravel_ui import TimeTravelActions
@@ -45,7 +47,7 @@ from .widgets.lesson_pane import LessonPane
 __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 
-class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
+class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
     """The kafkalab lab screen.
 
     The parts live in mixins: :class:`~kafkalab.ui.clock.SimClock` (virtual time, snapshots),
@@ -58,7 +60,7 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
-    BINDINGS = LAB_BINDINGS
+    BINDINGS = LAB_BINDINGS + CLUSTER_BINDINGS
 
     view: reactive[LabView | None] = reactive(None)
     """The latest snapshot of the session; every panel is data-bound to it."""
@@ -81,8 +83,12 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         progress: Any = None,
         lessons_dir: Path | None = None,
         open_browser: bool = False,
+        listen: int | None = None,
     ) -> None:
         super().__init__()
+        #: ``sandbox --listen PORT``: Kafka listeners for real clients (kafkalab.wire.applisten)
+        self.listen_port = listen
+        self.listener: Any = None
         self.brokers = brokers
         self.seed = seed
         self.autoplay = autoplay
@@ -149,7 +155,9 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         more = "" if self.lesson_run is not None else "; F9: lessons"
         mode = "lesson" if self.lesson_run is not None else "sandbox"
         self.lab_console.write_lines(
-            [f"kafkalab {mode}: {self.brokers} brokers, seed {self.seed}. F1: help; 'help': commands{more}"],
+            [
+                f"kafkalab {mode}: {lab_shape(self.session, self.brokers)}, seed {self.seed}. F1: help; 'help': commands{more}"
+            ],
             "dim",
         )
         self.query_one("#console-input", Input).focus()
@@ -159,6 +167,22 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
             self._last_wall = time.perf_counter()
             self.set_interval(1 / TICK_HZ, self._post_tick, name="sim-tick")
         self._mount_lessons()
+        if self.listen_port is not None:
+            asyncio.get_running_loop().create_task(self._start_listening())
+
+    async def _start_listening(self) -> None:
+        from ..wire.applisten import AppListener
+
+        listener = AppListener(self.session, int(self.listen_port or 0), self._sim_tick)
+        line = await listener.start()
+        if listener.server.ports:
+            self.listener = listener
+            listener.set_paused(not self.playing)
+        self.lab_console.write_lines([line], "bold")
+
+    async def on_unmount(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
 
     def on_resize(self, event: events.Resize) -> None:
         self._arrange(event.size.width, event.size.height)
@@ -190,6 +214,8 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         box.border_subtitle = "  ".join(f"+{name} ({n})" for name, n in view.internal_topics) or None
 
     def watch_playing(self, _playing: bool) -> None:
+        if self.listener is not None:
+            self.listener.set_paused(not _playing)
         self._last_wall = time.perf_counter()
         self._owed_ms = 0.0
         if self.is_mounted and self.view is not None:
@@ -207,6 +233,7 @@ def create_app(
     progress: Any = None,
     lessons_dir: Path | None = None,
     open_browser: bool = False,
+    listen: int | None = None,
 ) -> KafkaLabApp:
     """Build the lab app. Tests and snapshots use ``autoplay=False, cursor_blink=False``.
 
@@ -225,6 +252,7 @@ def create_app(
         progress=progress,
         lessons_dir=lessons_dir,
         open_browser=open_browser,
+        listen=listen,
     )
     if not cursor_blink:
         app.animation_level = "none"
@@ -236,7 +264,17 @@ def run_app(args: Any = None) -> int:
     brokers = getattr(args, "brokers", None) or 3
     seed = getattr(args, "seed", None)
     tune_gc()
-    create_app(brokers=brokers, seed=42 if seed is None else seed).run()
+    listen = getattr(args, "listen", None)
+    clusters = getattr(args, "clusters", None)
+    if clusters:  # several clusters on one clock (a World): kafkalab sandbox --clusters east:3,west:3
+        from ..commands.session import LabSession
+        from ..sim.world import parse_clusters
+
+        spec = parse_clusters(clusters)
+        factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
+        create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
+        return 0
+    create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
     return 0
 
 

@@ -68,4 +68,6 @@ def test_bad_waits_fail_cleanly_and_change_nothing(s: LabSession, line: str, err
 
 def test_help_lists_the_conditions(s: LabSession) -> None:
     lines = execute(s, "help wait-for").lines
-    assert lines[0].startswith("wait-for: ") and any(x.strip().startswith("leader-change PARTITION") for x in lines)
+    assert lines[0].startswith("wait-for: ") and any(
+        x.strip().startswith("leader-change PARTITION") for x in lines
+    )

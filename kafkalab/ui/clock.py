@@ -17,6 +17,7 @@ from typing import Any
 from textual.css.query import NoMatches
 
 from .messages import SimTick
+from .metrics import Metrics
 from .view import LabView, build_view
 
 __all__ = [
@@ -54,6 +55,8 @@ class SimClock:
     view: LabView | None
     playing: bool
     selected: tuple[str, int] | None
+    timeline_internal: bool
+    metrics: Metrics
 
     def _post_tick(self) -> None:
         # at most one tick waits in the queue: keys and commands never queue behind a backlog of ticks
@@ -124,19 +127,23 @@ class SimClock:
             self.session_id += 1
             self._output_seen = self._output_position()
             self._collect_garbage()
-        self.view = build_view(
+        view = build_view(
             self.session,
             session_id=self.session_id,
             playing=self.playing,
             behind=self._behind,
             selected=self.selected,
             last_event=self._last_event,
+            timeline_internal=self.timeline_internal,
         )
+        # sampled before the panels see the snapshot, so the charts drawn from it include it
+        self.metrics.sample(view, getattr(self.session.cluster, "clients", ()))
+        self.view = view
         if self.view.selected != self.selected:
             self.set_reactive(type(self).selected, self.view.selected)
         lines, self._output_seen = self._read_output(self._output_seen)
-        if lines:
-            self.lab_console.write_lines(lines)
+        if lines:  # what background clients printed: into the console's side pane
+            self.lab_console.write_client_lines(lines)
         self._refresh_lesson()
 
     def _collect_garbage(self) -> None:

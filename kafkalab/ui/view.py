@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..timeline_text import is_internal, natural_key
+
 __all__ = [
     "BrokerView",
     "GroupMemberView",
@@ -158,19 +160,47 @@ class LabView:
     timeline_len: int
     #: (index in cluster.timeline of the entry's last line, time ms, text), internal-topic runs merged
     timeline: tuple[tuple[int, int, str], ...] = field(default=())
+    #: whether ``timeline`` includes the entries about internal topics
+    timeline_internal: bool = False
     last_event: str = ""
     input_mode: str | None = None
 
 
 _INTERNAL_PARTITION = re.compile(r"\b(__[A-Za-z_]+)-(\d+)\b")
+#: how far back a view looks for entries to show when internal-topic entries are hidden
+TIMELINE_SCAN = 20 * TIMELINE_TAIL
 
 
-def summarize_timeline(timeline: list[Any], start: int) -> tuple[tuple[int, int, str], ...]:
+def _merged(text: str, n: int) -> str:
+    """``partition __consumer_offsets-7: …`` said of ``n`` partitions at once."""
+
+    def repl(m: re.Match[str]) -> str:
+        return f"{n} partitions of {m.group(1)}"
+
+    if text.startswith("partition "):  # "partition __x-7: Isr …" → "7 partitions of __x: Isr …"
+        return _INTERNAL_PARTITION.sub(repl, text[len("partition ") :], count=1)
+    return _INTERNAL_PARTITION.sub(repl, text, count=1)
+
+
+def summarize_timeline(
+    timeline: list[Any], start: int, *, internal: bool = True, limit: int | None = None
+) -> tuple[tuple[int, int, str], ...]:
     """Entries from ``start`` on, with same-millisecond lines about internal topics merged.
 
     Creating ``__consumer_offsets`` makes 50 partitions elect leaders at once; those become one line per
-    broker: ``broker 3 became leader of 17 partitions of __consumer_offsets (epoch 0)``.
+    broker: ``broker 3 became leader of 17 partitions of __consumer_offsets (epoch 0)``. With
+    ``internal=False`` entries about internal topics are left out (the lab folds them by default); then
+    ``limit`` keeps the newest that many.
     """
+    if not internal:
+        picked: list[tuple[int, int, str]] = []
+        for idx in range(len(timeline) - 1, start - 1, -1):
+            entry = timeline[idx]
+            if not is_internal(entry.text):
+                picked.append((idx, entry.time_ms, entry.text))
+                if limit is not None and len(picked) >= limit:
+                    break
+        return tuple(reversed(picked))
     out: list[tuple[int, int, str]] = []
     groups: dict[str, list[int]] = {}  # merged text -> [slot in out, count]
     current_ms: int | None = None
@@ -189,10 +219,7 @@ def summarize_timeline(timeline: list[Any], start: int) -> tuple[tuple[int, int,
             out.append((idx, entry.time_ms, entry.text))
             continue
         slot[1] += 1
-        text = _INTERNAL_PARTITION.sub(
-            lambda m, n=slot[1]: f"{n} partitions of {m.group(1)}", entry.text, count=1
-        )
-        out[slot[0]] = (idx, entry.time_ms, text)
+        out[slot[0]] = (idx, entry.time_ms, _merged(entry.text, slot[1]))
     return tuple(out)
 
 
@@ -235,7 +262,7 @@ def _group_view(group_id: str, desc: Any) -> GroupView:
             GroupMemberView(
                 str(_first_attr(m, ("member_id", "id"), "?")),
                 str(_first_attr(m, ("client_id", "client"), "")),
-                tuple(sorted(_tp_name(tp) for tp in parts)),
+                tuple(sorted((_tp_name(tp) for tp in parts), key=natural_key)),
             )
         )
     offsets: dict[str, tuple[int | None, int | None]] = {}
@@ -272,7 +299,9 @@ def _group_view(group_id: str, desc: Any) -> GroupView:
         assignor=str(_first_attr(desc, ("assignor", "protocol", "protocol_name"), "") or ""),
         leader=str(_first_attr(desc, ("leader",), "") or ""),
         members=tuple(members),
-        offsets=tuple((name, c, lag) for name, (c, lag) in sorted(offsets.items())),
+        offsets=tuple(
+            (name, c, lag) for name, (c, lag) in sorted(offsets.items(), key=lambda kv: natural_key(kv[0]))
+        ),
     )
 
 
@@ -380,8 +409,12 @@ def build_view(
     behind: bool = False,
     selected: tuple[str, int] | None = None,
     last_event: str = "",
+    timeline_internal: bool = False,
 ) -> LabView:
-    """Snapshot ``session`` (a LabSession) for the widgets."""
+    """Snapshot ``session`` (a LabSession) for the widgets.
+
+    ``timeline_internal``: include timeline entries about internal topics (folded away by default).
+    """
     cluster = session.cluster
     info = cluster.describe_cluster()
     alive = {b.broker_id for b in info.brokers if b.state != "down"}
@@ -413,6 +446,7 @@ def build_view(
                     p.leader in alive,
                 )
             )
+    partitions.sort(key=lambda p: (natural_key(p.topic), p.partition))
     names = {(p.topic, p.partition) for p in partitions}
     if selected not in names:
         selected = (partitions[0].topic, partitions[0].partition) if partitions else None
@@ -422,7 +456,11 @@ def build_view(
         sel = next(p for p in partitions if (p.topic, p.partition) == selected)
         log = _log_view(cluster, sel, groups)
     timeline = cluster.timeline
-    tail = summarize_timeline(timeline, max(0, len(timeline) - TIMELINE_TAIL))
+    if timeline_internal:
+        tail = summarize_timeline(timeline, max(0, len(timeline) - TIMELINE_TAIL))
+    else:
+        start = max(0, len(timeline) - TIMELINE_SCAN)
+        tail = summarize_timeline(timeline, start, internal=False, limit=TIMELINE_TAIL)
     return LabView(
         session_id=session_id,
         seed=int(getattr(cluster, "seed", getattr(session, "seed", 0))),
@@ -443,6 +481,7 @@ def build_view(
         producers=_producers(cluster),
         timeline_len=len(timeline),
         timeline=tail,
+        timeline_internal=timeline_internal,
         last_event=last_event,
         input_mode=getattr(session, "input_mode", None),
     )

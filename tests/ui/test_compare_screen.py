@@ -39,7 +39,8 @@ async def open_and_run(pilot: Pilot[Any], records: int = RECORDS, schedule: str 
 
 
 def cell(table: DataTable[Any], row: str, column: str) -> str:
-    return renderable_text(table.get_cell(row, column)).strip()
+    """The number in a scoreboard cell (problem counts also carry ✗, or ✓ for none)."""
+    return renderable_text(table.get_cell(row, column)).strip().removesuffix(" ✗").removesuffix(" ✓")
 
 
 async def test_compare_screen_shows_run_comparison_numbers_and_fates() -> None:

@@ -12,7 +12,7 @@ import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..timeline_text import is_internal, natural_key
 
@@ -43,8 +43,10 @@ class BrokerView:
     partitions_led: int
 
 
-@dataclass(frozen=True)
-class PartitionView:
+class PartitionView(NamedTuple):
+    """One partition as the topics table shows it (a NamedTuple: a snapshot builds 1,000 of them 12 times a
+    second, and a frozen dataclass takes several times longer to build)."""
+
     topic: str
     partition: int
     leader: int
@@ -420,7 +422,7 @@ def build_view(
     alive = {b.broker_id for b in info.brokers if b.state != "down"}
     partitions: list[PartitionView] = []
     internal: list[tuple[str, int]] = []
-    for topic in cluster.topics():
+    for topic in sorted(cluster.topics(), key=natural_key):  # orders-2 before orders-10
         if topic.startswith("__"):
             with contextlib.suppress(Exception):
                 internal.append((topic, len(cluster.describe_topic(topic))))
@@ -446,7 +448,6 @@ def build_view(
                     p.leader in alive,
                 )
             )
-    partitions.sort(key=lambda p: (natural_key(p.topic), p.partition))
     names = {(p.topic, p.partition) for p in partitions}
     if selected not in names:
         selected = (partitions[0].topic, partitions[0].partition) if partitions else None

@@ -109,7 +109,12 @@ class ChartsPanel(Widget):
     def on_resize(self) -> None:
         self._update()
 
-    def _update(self) -> None:
+    def on_show(self) -> None:
+        self._update(force=True)
+
+    def _update(self, force: bool = False) -> None:
+        if not force and not self.is_on_screen and self._shown is not None:
+            return  # in a tab nobody looks at: drawn when it is shown (on_show)
         if self.view is None:
             return
         text = render_charts(self.view, self.metrics, max(8, self.size.width - 2))

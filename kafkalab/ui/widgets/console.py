@@ -290,6 +290,7 @@ class Console(Vertical):
         self._history_pos = 0
         self._rows_set = False  # the learner chose a size: keep it when the terminal is resized
         self._clients: list[str] = []
+        self._client_title = ""
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="console-header")
@@ -451,7 +452,10 @@ class Console(Vertical):
             bad = " ERROR " in line or "delivery failed" in line
             self._write_to(log, Text(line, style="bold red" if bad else ""))
         shown = ", ".join(names[-4:]) + (" …" if len(names) > 4 else "")
-        self.query_one("#client-title", Label).update(f"background clients: {shown or 'output'}")
+        title = f"background clients: {shown or 'output'}"
+        if title != self._client_title:  # one fixed line: a repaint, not a layout pass
+            self._client_title = title
+            self.query_one("#client-title", Label).update(title, layout=False)
 
     def show_result(self, result: Any) -> None:
         """Print a CommandResult: its lines, then its error (one line, in red) when it failed."""

@@ -179,7 +179,12 @@ class ClusterDiagram(Widget):
     def on_resize(self) -> None:
         self._update()
 
-    def _update(self) -> None:
+    def on_show(self) -> None:
+        self._update(force=True)
+
+    def _update(self, force: bool = False) -> None:
+        if not force and not self.is_on_screen and self._shown is not None:
+            return  # in a tab nobody looks at: drawn when it is shown (on_show)
         if self.view is None:
             return
         text = render_diagram(self.view, max(20, self.size.width - 2))

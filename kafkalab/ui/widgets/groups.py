@@ -229,7 +229,12 @@ class GroupsPanel(Widget, can_focus=True):
     def on_resize(self) -> None:
         self._update()
 
-    def _update(self) -> None:
+    def on_show(self) -> None:
+        self._update(force=True)
+
+    def _update(self, force: bool = False) -> None:
+        if not force and not self.is_on_screen and self._shown is not None:
+            return  # in a tab nobody looks at: drawn when it is shown (on_show)
         view = self.view
         ids = self._visible_ids()
         if ids and self.cursor not in ids:

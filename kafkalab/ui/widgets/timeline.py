@@ -160,6 +160,7 @@ class TimelineBox(Vertical):
     def __init__(self, log_id: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._log_id = log_id
+        self._note_text = ""
 
     def compose(self) -> ComposeResult:
         log = TimelinePanel(id=self._log_id).data_bind(TimelineBox.view)
@@ -183,7 +184,10 @@ class TimelineBox(Vertical):
             else "internal topics folded (i shows)"
         ]
         parts.append(f"filter: {pattern}" if pattern else "/ filters")
-        self.query_one(".timeline-note", Static).update(" · ".join(parts))
+        note = " · ".join(parts)
+        if note != self._note_text:  # one fixed line: a repaint, never a layout pass
+            self._note_text = note
+            self.query_one(".timeline-note", Static).update(note, layout=False)
 
     def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
         event.stop()

@@ -72,6 +72,8 @@ def partition_cells(p: PartitionView) -> tuple[Text, ...]:
     return name, leader, _replicas_cell(p), _isr_cell(p), Text(str(p.leader_epoch)), offsets
 
 
+#: rows above and below the visible ones that are kept up to date too
+VISIBLE_MARGIN = 5
 #: while time plays, changed numbers are redrawn at most this often (per wall second): every cell update
 #: re-renders the whole table, and HW/LEO counters moving faster than this cannot be read anyway
 PLAYING_HZ = 5
@@ -102,7 +104,8 @@ class TopicsTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=True)
-        self._parts: dict[str, PartitionView] = {}
+        self._parts: dict[str, PartitionView] = {}  # what each row shows now
+        self._shown: list[PartitionView] = []  # the rows, in order, as the latest snapshot has them
         self._keys: list[str] = []
         self._rebuilding = False
         self._updated_at = 0.0
@@ -130,20 +133,41 @@ class TopicsTable(DataTable[Text]):
                         self.move_cursor(row=keys.index(name), animate=False)
             finally:
                 self._rebuilding = False
+            self._shown = shown
             return
+        self._shown = shown
         now = time.perf_counter()
         if view.playing and now - self._updated_at < 1 / PLAYING_HZ:
             return  # the next snapshot (time is playing: one comes soon) brings the latest numbers
         self._updated_at = now
-        for p in shown:
+        self._update_rows(self._visible_rows())
+
+    def _visible_rows(self) -> range:
+        """Rows on screen (and a few around): only those are redrawn; the others when scrolled to."""
+        top = int(self.scroll_y)
+        return range(max(0, top - VISIBLE_MARGIN), top + self.size.height + VISIBLE_MARGIN)
+
+    def _update_rows(self, rows: range) -> None:
+        shown = self._shown
+        for index in range(max(0, rows.start), min(len(shown), rows.stop)):
+            p = shown[index]
             old = self._parts.get(p.name)
             if old == p:  # frozen snapshots: equal means nothing to redraw (most rows, most of the time)
                 continue
             old_cells = partition_cells(old) if old is not None else None
             for i, ((col, _), new_cell) in enumerate(zip(COLUMNS, partition_cells(p), strict=True)):
                 if old_cells is None or old_cells[i] != new_cell:
-                    self.update_cell(p.name, col, new_cell, update_width=True)
+                    # widen a column when a cell outgrows it, never narrow it: narrowing makes the table
+                    # measure the whole column again, for every updated cell (seconds with 1,000 rows)
+                    column = self.columns.get(col)  # type: ignore[call-overload]
+                    grow = column is None or new_cell.cell_len > column.content_width
+                    self.update_cell(p.name, col, new_cell, update_width=grow)
             self._parts[p.name] = p
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if int(old) != int(new) and not self._rebuilding:
+            self._update_rows(self._visible_rows())  # rows scrolled into view show the latest numbers
 
     def watch_pattern(self, _pattern: str) -> None:
         self._keys = []  # rebuild the rows

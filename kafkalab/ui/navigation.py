@@ -77,6 +77,12 @@ class NavHost:
                 return
         self.notify("no topics to filter yet", severity="information")  # type: ignore[attr-defined]
 
+    def on_filter_bar_filtered(self, message: FilterBar.Filtered) -> None:
+        """A panel's filter changed: the panel it belongs to (Topics, Groups) shows only what matches."""
+        target = message.bar.target
+        if target is not None and hasattr(target, "pattern"):
+            target.pattern = message.text
+
     def on_timeline_internal(self, message: TimelineInternal) -> None:
         self.timeline_internal = message.show  # type: ignore[attr-defined]
         self.refresh_view()  # type: ignore[attr-defined]

@@ -53,3 +53,13 @@ async def produce(pilot: Pilot[Any], topic: str, records: list[tuple[str, str]])
         await run_command(pilot, f"{key}:{value}")
     await pilot.press("ctrl+d")
     await pilot.pause()
+
+
+async def lesson_opened(pilot: Pilot[Any]) -> None:
+    """Wait until the lesson's opening lines are in the console (they are written after a screen refresh,
+    so a command typed at once could land before them and a snapshot would vary)."""
+    for _ in range(50):
+        if any("the lesson pane shows the step" in line for line in console_lines(pilot.app)):  # type: ignore[arg-type]
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the lesson's opening lines never appeared")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -108,10 +109,11 @@ async def test_compare_screen_rejects_a_bad_form_and_opens_from_the_palette() ->
         assert "between 1 and" in renderable_text(screen.query_one("#cmp-status", Static).content)
 
 
-def test_compare_screen_snapshot(snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (60, 24)], ids=["80x24", "120x40", "60x24"])
+def test_compare_screen_snapshot(snap_compare: Any, size: tuple[int, int]) -> None:
     async def run_and_pick(pilot: Pilot[Any]) -> None:
         await open_and_run(pilot)
         await pilot.press("down")
         await pilot.pause()
 
-    assert snap_compare(lab(), terminal_size=(120, 40), run_before=run_and_pick)
+    assert snap_compare(lab(), terminal_size=size, run_before=run_and_pick)

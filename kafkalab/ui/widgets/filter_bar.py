@@ -1,7 +1,7 @@
 """A one-line filter for a panel (``/`` opens it, as in k9s and less): typing narrows what the panel shows.
 
 Enter goes back to the panel and keeps the filter (the bar stays visible while it filters); Esc clears it
-and goes back. The panel listens for :class:`FilterBar.Changed` and owns what "matches" means.
+and goes back. The panel listens for :class:`FilterBar.Filtered` and owns what "matches" means.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ class FilterBar(Input):
     ]
 
     @dataclass
-    class Changed(Message):
-        """The filter text changed (``""``: no filter)."""
+    class Filtered(Message):
+        """The filter text changed (``""``: no filter). (Not ``Changed``: that is Input's own message.)"""
 
         bar: FilterBar
         text: str
@@ -87,7 +87,7 @@ class FilterBar(Input):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.Changed(self, event.value.strip()))
+        self.post_message(self.Filtered(self, event.value.strip()))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -189,7 +189,7 @@ class TimelineBox(Vertical):
             self._note_text = note
             self.query_one(".timeline-note", Static).update(note, layout=False)
 
-    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+    def on_filter_bar_filtered(self, event: FilterBar.Filtered) -> None:
         event.stop()
         self.log_panel.pattern = event.text
         if self.view is not None:

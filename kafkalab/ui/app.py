@@ -67,16 +67,18 @@ class KafkaLabApp(LabActions, NavHost, FocusHost, SimClock, CommandHost, LessonH
 
     BINDINGS = LAB_BINDINGS
 
-    view: reactive[LabView | None] = reactive(None)
+    # (repaint=False: the panels bound to these repaint themselves; an app-level repaint redraws the whole
+    # screen, 50 ms at 120x40 on a busy machine, at every snapshot)
+    view: reactive[LabView | None] = reactive(None, repaint=False)
     """The latest snapshot of the session; every panel is data-bound to it."""
 
-    playing: reactive[bool] = reactive(False)
+    playing: reactive[bool] = reactive(False, repaint=False)
     """Whether virtual time advances with wall time."""
 
-    selected: reactive[tuple[str, int] | None] = reactive(None)
+    selected: reactive[tuple[str, int] | None] = reactive(None, repaint=False)
     """The (topic, partition) the log strip shows."""
 
-    timeline_internal: reactive[bool] = reactive(False, init=False)
+    timeline_internal: reactive[bool] = reactive(False, init=False, repaint=False)
     """Whether the timeline shows the entries about internal topics (folded away by default: ``i``)."""
 
     def __init__(

@@ -17,8 +17,9 @@ from .bindings import binding_rows
 from .clock import SPEEDS
 from .messages import PartitionSelected
 from .navigation import TABS
-from .screens import HelpScreen, RewindScreen
+from .screens import HelpScreen
 from .screens.compare import CompareScreen
+from .screens.confirm import ConfirmScreen
 from .screens.help import describe_commands
 from .widgets import Console, LogStrip
 from .widgets.status import format_ms, format_speed
@@ -39,6 +40,9 @@ class LabActions:
             "step",
             "rewind_one",
             "rewind_to",
+            "step_raw",
+            "back_raw",
+            "redo",
             "slower",
             "faster",
             "restart",
@@ -89,38 +93,6 @@ class LabActions:
         self._last_event = ""
         self.refresh_view()
 
-    def action_step(self) -> None:
-        self.playing = False
-        ev = self.session.step()
-        if ev is None:
-            self._last_event = "nothing left to run"
-        else:
-            detail = f" {ev.detail}" if getattr(ev, "detail", "") else ""
-            self._last_event = f"stepped: {ev.node} {ev.kind}{detail}"
-        self.refresh_view()
-
-    def action_rewind_one(self) -> None:
-        self.playing = False
-        rewind = getattr(self.session, "rewind_events", None)
-        if rewind is None:
-            self.notify("This session cannot rewind", severity="warning")
-            return
-        self.replace_session(rewind(1), "rewound one event (replayed from the seed)")
-
-    def action_rewind_to(self) -> None:
-        def done(ms: int | None) -> None:
-            if ms is None:
-                return
-            self.rewind_to(ms)
-
-        self.push_screen(RewindScreen(self.session.cluster.now_ms), done)
-
-    def rewind_to(self, time_ms: int) -> None:
-        self.playing = False
-        self.replace_session(
-            self.session.rewind_to(time_ms), f"rewound to t = {format_ms(time_ms)} (replayed from the seed)"
-        )
-
     def action_slower(self) -> None:
         lower = [s for s in SPEEDS if s < self.speed - 1e-9]
         self.set_speed(lower[-1] if lower else SPEEDS[0])
@@ -133,6 +105,26 @@ class LabActions:
         if self.lesson_run is not None:  # a lesson starts its current step over on its own cluster
             self.restart_lesson()
             return
+        actions = len(getattr(self.session, "actions", []))
+        if actions or getattr(self.session, "branches", None):
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._restart_now()
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"Start over on a fresh cluster (seed {self.seed})? This session's {actions} command(s), "
+                    f"{format_ms(self.session.cluster.now_ms)} of virtual time and its branches are gone.",
+                    yes="Yes, start over",
+                    no="No, keep it",
+                ),
+                answer,
+            )
+            return
+        self._restart_now()
+
+    def _restart_now(self) -> None:
         speed = self.speed
         session = self.session.restart_same_seed()
         session.speed = speed
@@ -163,6 +155,13 @@ class LabActions:
 
         self.push_screen("compare", back)
 
+    def action_platform(self) -> None:
+        """Open the Platform screen (Schema Registry, Connect workers, connectors, tasks); time keeps running."""
+        from .screens.platform import PlatformScreen
+
+        if not isinstance(self.screen, PlatformScreen):
+            self.push_screen(PlatformScreen())
+
     def action_cycle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
         order = [pane for pane, _title in TABS if pane != "tab-timeline"]
@@ -176,16 +175,25 @@ class LabActions:
         yield from self.nav_system_commands(screen)
         yield SystemCommand("Play / pause", "Start or stop virtual time (F2)", self.action_toggle_play)
         yield SystemCommand(
-            "Step one event", "Pause and run exactly one simulation event (F3)", self.action_step
+            "Next timeline event",
+            "Pause and run to the next leader/ISR/group/commit… event (F3, .)",
+            self.action_step,
         )
         yield SystemCommand(
-            "Rewind one event", "Replay from the seed up to the previous event (F4)", self.action_rewind_one
+            "Previous timeline event", "Back to the previous timeline event (F4, ,)", self.action_rewind_one
+        )
+        yield SystemCommand(
+            "Step one raw event", "Run exactly one simulation event (>)", self.action_step_raw
+        )
+        yield SystemCommand(
+            "Back one raw event", "Go back exactly one simulation event (<)", self.action_back_raw
         )
         yield SystemCommand(
             "Rewind to a time…",
-            "Replay from the seed up to a point in virtual time (F5)",
+            "Go back to a point in virtual time; the future stays a branch (F5)",
             self.action_rewind_to,
         )
+        yield SystemCommand("Redo", "Return to where the last rewind left (ctrl+y)", self.action_redo)
         yield SystemCommand(
             "Restart with the same seed", "A fresh cluster, same seed (F8)", self.action_restart
         )
@@ -200,6 +208,11 @@ class LabActions:
             "Compare delivery guarantees",
             "One fault schedule against at-most-once, at-least-once, exactly-once… with every record's fate (F10)",
             self.action_compare,
+        )
+        yield SystemCommand(
+            "Platform: Schema Registry and Connect",
+            "Registry instances, Connect workers, which worker runs which task, internal topics (ctrl+g)",
+            self.action_platform,
         )
         for tab, title in TABS:
             yield SystemCommand(

@@ -31,6 +31,7 @@ from .focus import FocusHost
 from .lesson_mode import LessonHost
 from .metrics import Metrics
 from .navigation import NavHost
+from .timetravel_ui import TimeTravelActions
 from .view import LabView
 from .widgets import (
     BrokersPanel,
@@ -50,7 +51,9 @@ from .widgets.lesson_pane import LessonPane
 __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 
-class KafkaLabApp(LabActions, NavHost, FocusHost, SimClock, CommandHost, LessonHost, App[None]):
+class KafkaLabApp(
+    TimeTravelActions, LabActions, NavHost, FocusHost, SimClock, CommandHost, LessonHost, App[None]
+):
     """The kafkalab lab screen.
 
     The parts live in mixins: :class:`~kafkalab.ui.clock.SimClock` (virtual time, snapshots),

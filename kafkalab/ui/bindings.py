@@ -8,6 +8,7 @@ from typing import Any
 from textual.binding import Binding
 
 from .lesson_mode import LESSON_BINDINGS
+from .timetravel_ui import TIME_TRAVEL_BINDINGS
 
 __all__ = ["LAB_BINDINGS", "key_name"]
 
@@ -28,31 +29,7 @@ LAB_BINDINGS: list[Binding] = [
         id="lab.toggle-play",
         tooltip="Start or stop virtual time (space works when the console is not focused)",
     ),
-    Binding(
-        "f3,full_stop",
-        "step",
-        "Step",
-        key_display="F3",
-        id="lab.step",
-        tooltip="Pause and run exactly one simulation event (. when the console is not focused)",
-    ),
-    Binding(
-        "f4,comma",
-        "rewind_one",
-        "Back",
-        key_display="F4",
-        id="lab.rewind-one",
-        tooltip="Rewind one event: the run is replayed from the seed (, when the console is not focused)",
-    ),
-    Binding(
-        "f5,r",
-        "rewind_to",
-        "Rewind to",
-        key_display="F5",
-        show=False,
-        id="lab.rewind-to",
-        tooltip="Rewind to a point in virtual time, replaying from the seed (r when not typing)",
-    ),
+    *TIME_TRAVEL_BINDINGS,  # . , > < F3 F4 F5 ctrl+y (kafkalab/ui/timetravel_ui.py)
     Binding(
         "f6,minus",
         "slower",
@@ -119,6 +96,15 @@ LAB_BINDINGS: list[Binding] = [
         show=False,
         id="lab.filter",
         tooltip="Filter the partitions of the Topics table (in Groups and Timeline: filter those)",
+    ),
+    Binding(
+        "ctrl+g",
+        "platform",
+        "Platform",
+        key_display="^g",
+        show=False,
+        id="lab.platform",
+        tooltip="Schema Registry and Kafka Connect: workers, connectors, tasks, internal topics",
     ),
     *LESSON_BINDINGS,
 ]

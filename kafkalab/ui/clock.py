@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import sys
 import time
 from typing import Any
 
@@ -109,26 +110,31 @@ class SimClock:
         """Advance up to ``ms`` of virtual time, stopping early at ``deadline``; the virtual ms advanced.
 
         A big cluster (1,000 partitions) runs hundreds of events per virtual ms, so a whole ms can take
-        longer than a tick's budget: the kernel is stepped one event at a time and the wall clock checked
-        every few events, so a key press waits at most a few ms. The events run are the same, in the same
-        order, as one ``run_for`` (it is only split). With a lesson open, time goes through the lesson
-        (its goals are checked as time passes).
+        longer than a tick's budget: the kernel runs a few events at a time (``run_until_time``) and the
+        wall clock is read in between, so a key press waits at most a few ms. The events run are the same,
+        in the same order, as one ``run_for``; time travel's checkpoints are taken when they fall due, as
+        ``LabSession.tick`` takes them. With a lesson open, time goes through the lesson (its goals are
+        checked as time passes).
         """
         kernel = getattr(getattr(self.session, "cluster", None), "kernel", None)
-        if getattr(self, "lesson_run", None) is not None or kernel is None:
+        if (
+            getattr(self, "lesson_run", None) is not None
+            or kernel is None
+            or not hasattr(kernel, "run_until_time")
+        ):
             self._sim_tick(ms)  # type: ignore[attr-defined]
             return ms
+        travel = getattr(self.session, "travel", None)
         start = kernel.now_ms
         target = start + ms
-        steps = 0
         while True:
-            nxt = kernel.next_time_ms()
-            if nxt is None or nxt > target:
-                kernel.run_for(target - kernel.now_ms)  # nothing more is due: the clock moves to the target
+            due = travel.next_due() if travel is not None else sys.maxsize
+            stop = min(due, kernel.stats.events + STEP_CHECK_EVERY)
+            if kernel.run_until_time(target, stop):
                 return ms
-            kernel.step()
-            steps += 1
-            if steps % STEP_CHECK_EVERY == 0 and time.perf_counter() >= deadline:
+            if travel is not None and kernel.stats.events >= due:
+                travel.checkpoint()  # as LabSession.tick does on the way
+            if time.perf_counter() >= deadline:
                 return kernel.now_ms - start
 
     @property

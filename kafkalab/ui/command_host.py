@@ -92,11 +92,18 @@ class CommandHost:
             self.refresh_view()
             return
         console.show_result(result)
+        question = getattr(result, "confirm", None)
+        if question:
+            self.confirm_command(question, line)  # type: ignore[attr-defined]
         new_session = getattr(result, "session", None)
         if new_session is not None and new_session is not self.session:
             self.replace_session(new_session, f"now at t = {format_ms(new_session.cluster.now_ms)}")
         self._update_prompt()
         self.refresh_view()
+
+    def run_confirmed(self, line: str) -> None:
+        """Run a console line the learner confirmed (it carries ``--yes``)."""
+        self.post_message(CommandSubmitted(line))  # type: ignore[attr-defined]
 
     def on_console_eof(self, _message: ConsoleEOF) -> None:
         if getattr(self.session, "input_mode", None) is None:

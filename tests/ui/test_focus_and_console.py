@@ -25,7 +25,7 @@ from .screen_text import screen_text
 #: every printable ASCII character (the console must take each one as text)
 PRINTABLE = "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c")
 #: the printable characters that are keys of the lab somewhere (a shorter check for the later paths)
-BOUND = "?clr-+=., vjk/hni"
+BOUND = "?clr-+=.,<> vjk/hni"
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ def table_rows(app: KafkaLabApp) -> dict[str, list[str]]:
     out = {}
     for row_key in table.rows:
         cells = table.get_row(row_key)
-        out[str(row_key.value)] = [renderable_text(c) for c in cells]
+        out[str(row_key.value)] = [renderable_text(c).strip() for c in cells]
     return out
 
 

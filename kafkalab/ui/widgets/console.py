@@ -12,6 +12,7 @@ keep a scrollback (PgUp/PgDn, the mouse wheel); the split between the lab and th
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,11 +29,11 @@ from textual.widgets import Input, Label, RichLog
 
 from ..messages import CommandSubmitted, ConsoleEOF
 
-__all__ = ["CommandSuggester", "Console", "ConsoleHeader", "clip_line"]
+__all__ = ["CommandSuggester", "Console", "ConsoleHeader", "ConsoleInput", "WrappingLog", "clip_line"]
 
-PLACEHOLDER = "type a command ('help' lists them), F1 for keys"
+PLACEHOLDER = "type a command; 'help' lists them; F1: keys"
 #: what the input shows while the focus is elsewhere (single letters are keys then, not text)
-PLACEHOLDER_AWAY = "Esc or click here to type; letters are keys now"
+PLACEHOLDER_AWAY = "Esc or click here to type"
 #: rows of replies shown by default: small terminals / from VERTICAL_BREAKPOINTS' "-tall" on
 DEFAULT_ROWS = (6, 10)
 MIN_ROWS = 2
@@ -70,6 +71,81 @@ class CommandSuggester(Suggester):
             if c.startswith(last) and full.startswith(value) and full != value:
                 return full
         return None
+
+
+class ConsoleInput(Input):
+    """The command line. Enter, ctrl+d and ↑/↓ act here, in order with the characters typed before them.
+
+    As bindings they would run only after the key went up through every container to the app, and keys
+    typed fast (or while the app was busy) would already have reached the input: "start-consumer b" and
+    the next command ended up on one line, submitted twice. Enter empties the input at once for the same
+    reason.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        console = next((a for a in self.ancestors if isinstance(a, Console)), None)
+        key = event.key
+        if console is not None and key in ("enter", "ctrl+d", "up", "down"):
+            event.stop()
+            event.prevent_default()
+            if key == "enter":
+                value, self.value = self.value, ""
+                self.post_message(self.Submitted(self, value))
+            elif key == "ctrl+d":
+                console.action_eof()
+            else:
+                console.action_history(-1 if key == "up" else 1)
+            return
+        await super()._on_key(event)
+
+
+class WrappingLog(RichLog):
+    """A RichLog that wraps its lines again when its width changes (the client pane appearing beside it,
+    a resized terminal): it keeps the texts it was given, at most ``max_lines`` of them."""
+
+    def __init__(self, *, id: str | None = None, max_lines: int = 2000, min_width: int = 20) -> None:
+        super().__init__(
+            id=id, wrap=True, markup=False, highlight=False, max_lines=max_lines, min_width=min_width
+        )
+        self._texts: deque[Text] = deque(maxlen=max_lines)
+        self._wrapped_at = 0
+        self._follow = True  # the view is at the newest line (and stays there as lines come)
+        self._rewrapping = False
+
+    def add(self, text: Text) -> None:
+        """Write ``text`` wrapped at the current width; follow it only while the view is at the bottom."""
+        self._texts.append(text)
+        width = self.scrollable_content_region.width
+        follow = self._follow or self.max_scroll_y == 0
+        if width > 0:
+            self._wrapped_at = width
+        # wrap at the log's real width (the terminal's, not the 80 columns Rich assumes before layout)
+        self.write(text, width=width if width > 0 else None, scroll_end=follow)
+
+    def clear(self) -> WrappingLog:
+        self._texts.clear()
+        super().clear()
+        return self
+
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)
+        width = self.scrollable_content_region.width
+        if width > 0 and self._wrapped_at and width != self._wrapped_at and self._texts:
+            self._wrapped_at = width
+            at_end = self._follow
+            texts = list(self._texts)
+            self._rewrapping = True
+            try:
+                super().clear()
+                for text in texts:
+                    self.write(text, width=width, scroll_end=at_end)
+            finally:
+                self._rewrapping = False
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if not self._rewrapping:  # the learner scrolled (keys, wheel): follow only from the bottom
+            self._follow = new >= self.max_scroll_y
 
 
 class ConsoleHeader(Widget):
@@ -255,7 +331,6 @@ class Console(Vertical):
             "eof",
             "End input",
             show=False,
-            priority=True,
             id="console.eof",
             tooltip="End an interactive command (like ctrl+d ends kafka-console-producer)",
         ),
@@ -296,17 +371,10 @@ class Console(Vertical):
         yield ConsoleHeader(id="console-header")
         with Horizontal(id="console-body"):
             with Vertical(id="console-main"):
-                yield RichLog(
-                    id="console-output",
-                    wrap=True,
-                    markup=False,
-                    highlight=False,
-                    max_lines=2000,
-                    min_width=20,
-                )
+                yield WrappingLog(id="console-output")
                 with Horizontal(id="console-inputline"):
                     yield Label(self.prompt, id="console-prompt")
-                    yield Input(
+                    yield ConsoleInput(
                         placeholder=PLACEHOLDER,
                         id="console-input",
                         suggester=CommandSuggester(self._complete) if self._complete else None,
@@ -314,21 +382,19 @@ class Console(Vertical):
                     )
             with Vertical(id="client-box"):
                 yield Label("output of background clients", id="client-title")
-                yield RichLog(
-                    id="client-output", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=16
-                )
+                yield WrappingLog(id="client-output", min_width=16)
 
     @property
     def input(self) -> Input:
         return self.query_one("#console-input", Input)
 
     @property
-    def output(self) -> RichLog:
-        return self.query_one("#console-output", RichLog)
+    def output(self) -> WrappingLog:
+        return self.query_one("#console-output", WrappingLog)
 
     @property
-    def client_output(self) -> RichLog:
-        return self.query_one("#client-output", RichLog)
+    def client_output(self) -> WrappingLog:
+        return self.query_one("#client-output", WrappingLog)
 
     def watch_prompt(self, prompt: str) -> None:
         if self.is_mounted:
@@ -386,8 +452,7 @@ class Console(Vertical):
     # -- input ----------------------------------------------------------------------------------------
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        line = event.value
-        event.input.value = ""
+        line = event.value  # (the input emptied itself already: see ConsoleInput)
         if line.strip() and (not self._history or self._history[-1] != line):
             self._history.append(line)
         self._history_pos = len(self._history)
@@ -416,16 +481,8 @@ class Console(Vertical):
         self.output.clear()
 
     # -- called by the app ---------------------------------------------------------------------------
-    @staticmethod
-    def _write_to(log: RichLog, text: Text) -> None:
-        width = log.scrollable_content_region.width
-        # follow new lines only while the learner is at the bottom (reading back stays where it is)
-        follow = log.is_vertical_scroll_end or log.max_scroll_y == 0
-        # wrap at the log's real width (the terminal's, not the 80 columns Rich assumes before layout)
-        log.write(text, width=width if width > 0 else None, scroll_end=follow)
-
     def _write(self, text: Text) -> None:
-        self._write_to(self.output, text)
+        self.output.add(text)
 
     def echo(self, prompt: str, line: str) -> None:
         t = Text()
@@ -450,7 +507,7 @@ class Console(Vertical):
             if name and name not in names:
                 names.append(name)
             bad = " ERROR " in line or "delivery failed" in line
-            self._write_to(log, Text(line, style="bold red" if bad else ""))
+            log.add(Text(line, style="bold red" if bad else ""))
         shown = ", ".join(names[-4:]) + (" …" if len(names) > 4 else "")
         title = f"background clients: {shown or 'output'}"
         if title != self._client_title:  # one fixed line: a repaint, not a layout pass

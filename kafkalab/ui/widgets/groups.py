@@ -73,14 +73,14 @@ def _group_text(t: Text, g: GroupView, width: int, *, cursor: bool) -> None:
     t.append(g.group_id, style="bold cyan")
     t.append("  ")
     t.append(g.state, style=_STATE_STYLE.get(g.state, ""))
+    lag = g.total_lag  # before the details: a narrow panel cuts the end of the line
+    if lag is not None:
+        t.append("  lag ", style="dim")
+        t.append(str(lag), style="bold red" if lag else "green")
     if g.generation is not None:
         t.append(f"  gen {g.generation}")
     if g.assignor:
         t.append(f"  {g.assignor}", style="dim")
-    lag = g.total_lag
-    if lag is not None:
-        t.append("  lag ", style="dim")
-        t.append(str(lag), style="bold red" if lag else "green")
     t.append("\n")
     for m in g.members:
         t.append(f"    {m.client_id or m.member_id}", style="bold")

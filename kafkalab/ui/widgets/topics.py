@@ -69,7 +69,9 @@ def partition_cells(p: PartitionView) -> tuple[Text, ...]:
     offsets = (
         Text("?", style="dim") if p.high_watermark < 0 else Text(f"{p.high_watermark}/{p.log_end_offset}")
     )
-    return name, leader, _replicas_cell(p), _isr_cell(p), Text(str(p.leader_epoch)), offsets
+    cells = (name, leader, _replicas_cell(p), _isr_cell(p), Text(str(p.leader_epoch)), offsets)
+    # one space before every cell (the table has no cell padding): 80 columns hold all six
+    return tuple(Text(" ", no_wrap=True) + cell for cell in cells)
 
 
 #: rows above and below the visible ones that are kept up to date too
@@ -103,7 +105,9 @@ class TopicsTable(DataTable[Text]):
     """Only partitions whose name has every word of this are listed; empty: all."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=True)
+        super().__init__(
+            id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=True, cell_padding=0
+        )
         self._parts: dict[str, PartitionView] = {}  # what each row shows now
         self._shown: list[PartitionView] = []  # the rows, in order, as the latest snapshot has them
         self._keys: list[str] = []
@@ -112,7 +116,7 @@ class TopicsTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
-            self.add_column(label, key=key)
+            self.add_column(f" {label}", key=key)
 
     def watch_view(self, view: LabView | None) -> None:
         if view is None:

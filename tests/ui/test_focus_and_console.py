@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Input, RichLog
 
 from kafkalab.ui.app import KafkaLabApp, create_app
@@ -180,6 +181,13 @@ async def test_the_console_scrolls_back_resizes_and_keeps_background_output_apar
 async def test_huge_and_hostile_lines_end_in_one_line_errors() -> None:
     app = lab()
     async with app.run_test(size=(80, 24)) as pilot:
+        # keys typed faster than the app handles them (a busy app, a paste): each Enter ends its own line
+        for ch in "status\rheal\r":
+            app.post_message(events.Key("enter" if ch == "\r" else ch, ch))
+        await pilot.pause()
+        await pilot.pause()
+        echoed = [line for line in console_lines(app) if line.startswith("$ ")]
+        assert echoed == ["$ status", "$ heal"], echoed
         start = time.perf_counter()
         await run_command(pilot, "kafka-topics --list " + "x" * 1_000_000)
         assert time.perf_counter() - start < 5  # it took 14 s (shlex) before the bound

@@ -146,7 +146,7 @@ def _fuzz(seed: int, lines: int) -> None:
 
 
 def test_mutated_and_random_console_lines_never_hit_an_internal_error() -> None:
-    lines = int(os.environ.get("KAFKALAB_FUZZ_LINES", "400"))
+    lines = int(os.environ.get("KAFKALAB_FUZZ_LINES", "250"))
     for seed in range(int(os.environ.get("KAFKALAB_FUZZ_SEEDS", "1"))):
         _fuzz(seed + 1, lines)
 

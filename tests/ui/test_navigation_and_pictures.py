@@ -155,7 +155,7 @@ async def test_groups_sort_naturally_draw_lag_bars_and_open_one_group() -> None:
         assert panel.opened is None and app.focused is panel
         # pictures: lag over time and the rates
         charts = render_charts(app.view, app.metrics, 40).plain
-        assert "Produce rate" in charts and "Lag of group g1" in charts
+        assert "Produce" in charts and "Consume" in charts and "Lag g1" in charts
         assert any(v > 0 for v in app.metrics.produced.values)
         lag = app.metrics.lag["g1"].values
         assert lag and lag[-1] > 0

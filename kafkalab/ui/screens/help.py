@@ -45,7 +45,10 @@ LEGEND = [
     ("gen 3  (leader)", "Groups: the group's generation; the member that computes the assignment"),
     ("events 0-2,5", "Groups: a member's partitions events-0, -1, -2 and -5"),
     ("████▌ 12", "Groups: the partition's lag (records between the committed offset and the HW)"),
-    ("▁▃▅▇", "Charts: one column per virtual second, zero at the bottom, newest on the right"),
+    (
+        "▁▃▅▇",
+        "Charts: produce and consume rates, each group's lag: one column per virtual second, zero at the bottom, newest on the right",
+    ),
     ("[●b1─●b2─◆c3000]", "Diagram: nodes that reach each other (an island)"),
     ("╳━━", "Diagram: a cut link between two islands"),
     ("L  F  ✗  ·", "Diagram: the broker leads / follows in the ISR / is out of the ISR / holds no replica"),

@@ -47,8 +47,8 @@ def _chart(t: Text, title: str, unit: str, values: list[float], width: int, styl
     now = values[-1] if values else 0.0
     top = max(values, default=0.0)
     t.append(title, style="bold")
-    t.append(f"  now {_number(now)}{unit}", style="")
-    t.append(f"  max {_number(top)}{unit}\n", style="dim")
+    t.append(f"  {_number(now)}{unit}", style="")
+    t.append(f"  (max {_number(top)}{unit})\n", style="dim")
     for line in spark_rows(values, width):
         t.append(line, style=style)
         t.append("\n")
@@ -58,20 +58,20 @@ def render_charts(view: LabView, metrics: Metrics, width: int) -> Text:
     """Every chart, ``width`` columns wide."""
     t = Text(no_wrap=True, overflow="crop")
     bars = max(8, width)
-    _chart(t, "Produce rate", "/s", metrics.rate_tail(metrics.produced, bars), bars, "green")
-    t.append("records appended to the topics per virtual second\n", style="dim")
-    _chart(t, "Consume rate", "/s", metrics.rate_tail(metrics.consumed, bars), bars, "cyan")
-    t.append("records the consumers read per virtual second\n", style="dim")
+    _chart(t, "Produce", "/s", metrics.rate_tail(metrics.produced, bars), bars, "green")
+    t.append("records appended / virtual s\n", style="dim")
+    _chart(t, "Consume", "/s", metrics.rate_tail(metrics.consumed, bars), bars, "cyan")
+    t.append("records read / virtual s\n", style="dim")
     groups = [g.group_id for g in view.groups or ()]
     if not groups:
-        t.append("Lag per group: no consumer groups yet\n", style="dim")
+        t.append("Lag per group: no groups yet\n", style="dim")
     for gid in groups:
         series = metrics.lag.get(gid)
         values = series.tail(bars, upto_bucket=metrics.now_bucket) if series is not None else []
         _chart(
             t,
-            f"Lag of group {gid}",
-            " records",
+            f"Lag {gid}",
+            "",
             values,
             bars,
             "bold red" if values and values[-1] else "yellow",

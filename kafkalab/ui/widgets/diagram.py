@@ -115,8 +115,8 @@ def _cell(p: PartitionView, broker: int) -> tuple[str, str]:
 
 def _placement(v: LabView, width: int) -> Text:
     t = Text(no_wrap=True, overflow="crop")
-    t.append("Replicas", style="bold")
-    t.append("  L leads · F follows (in ISR) · ✗ out of ISR\n", style="dim")
+    t.append("Replicas\n", style="bold")
+    t.append("L lead · F follow · ✗ not in ISR\n", style="dim")
     if not v.partitions:
         t.append("no topics yet\n", style="dim")
         return t

@@ -124,10 +124,8 @@ def render_groups(
         t.append("Consumer groups are not available in this build of the simulation yet.", style="dim")
         return t
     if not v.groups:
-        t.append("No consumer groups yet.\n", style="dim")
-        t.append(
-            "Start a consumer with a group, e.g. kafka-console-consumer --topic T --group g1", style="dim"
-        )
+        t.append("No consumer groups yet. Start a consumer\nwith a group, e.g.\n", style="dim")
+        t.append("  start-consumer c1 --topic T --group g1", style="dim")
         return t
     groups = [g for g in v.groups if only is None or g.group_id == only]
     if pattern:
@@ -135,7 +133,7 @@ def render_groups(
     if only is not None:
         t.append("one group (Esc: all groups)\n", style="dim")
     elif len(v.groups) > 1 or pattern:
-        t.append("j/k pick a group · Enter: only it · / filter\n", style="dim")
+        t.append("j/k pick · Enter: only it · / filter\n", style="dim")
     if not groups:
         t.append(f"no group matches '{pattern}'" if pattern else f"group {only} is gone", style="dim")
         return t

@@ -69,8 +69,11 @@ def _offset_ruler(offsets: range, width: int) -> str:
 def render_log(log: LogView, width: int, show_records: bool) -> Text:
     out = Text(no_wrap=True, overflow="crop")
     out.append(f"{log.topic}-{log.partition}", style="bold")
-    out.append(" leader ", style="dim")
-    out.append("none" if log.leader < 0 else str(log.leader), style="bold red" if log.leader < 0 else "bold")
+    if log.leader < 0:
+        out.append(" no leader (offline)", style="bold red")
+    else:
+        out.append(" leader ", style="dim")
+        out.append(str(log.leader), style="bold")
     out.append(" epoch ", style="dim")
     out.append(str(log.leader_epoch))
     out.append("\n")

@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="free play on a fresh cluster")
     sandbox.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
     sandbox.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
+    sandbox.add_argument(
+        "--clusters",
+        metavar="NAME:BROKERS,...",
+        help="several clusters on one clock, e.g. east:3,west:3 (for MirrorMaker 2; 'use-cluster' switches)",
+    )
     from .compare import add_arguments as add_compare_arguments
 
     compare = sub.add_parser("compare", help="one fault schedule, several delivery guarantees, side by side")
@@ -87,6 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .lessons.cli import run_lesson
 
         return run_lesson(args)
+    if getattr(args, "clusters", None):
+        from .sim.world import parse_clusters
+
+        try:
+            parse_clusters(args.clusters)
+        except ValueError as e:
+            parser.error(f"--clusters: {e}")
     if args.command in (None, "sandbox"):
         try:
             from .ui.app import run_app  # type: ignore[import-not-found]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..sim.errors import KafkaException
 from .base import GROUPS_UNAVAILABLE, CommandResult, Plan
+from .clusters import CLUSTER_HANDLERS, CLUSTER_OPTIONS, CLUSTER_SPECS
 from .kafka_tools import (
     TOOL_OPTIONS,
     console_producer_line,
@@ -27,9 +28,12 @@ from .kafka_tools import (
     kafka_topics,
     produce,
 )
+from .ksql_cmd import is_ksql_line, ksql_command, ksql_plan
 from .lab import LAB_HANDLERS, LAB_OPTIONS
+from .mirror_cmd import MIRROR_OPTIONS, MIRROR_USAGE, mirror_command
 from .parsing import MAX_LINE_CHARS, CommandError, Opt, clip, parse_options, split_line
 from .session import BackgroundClient, BackgroundConsumer, BackgroundProducer, ConsoleProducer, LabSession
+from .streams_cmd import STREAMS_OPTIONS, STREAMS_USAGE, streams_command
 from .timetravel_verbs import TIME_TRAVEL_SPECS
 
 __all__ = [
@@ -193,7 +197,25 @@ _SPECS: dict[str, _Spec] = {
         "brokers, controllers, network, topics and clients at a glance", "status", LAB_HANDLERS["status"]
     ),
     "help": _Spec("list commands, or show one command's options", "help [COMMAND]", _help),
+    # Kafka Streams, ksqlDB, several clusters and MirrorMaker 2 (kafkalab.platform)
+    "streams": _Spec(
+        "run Kafka Streams applications (word count, windows, joins)", STREAMS_USAGE, streams_command
+    ),
+    "ksql": _Spec(
+        "ksqlDB: type CREATE/SELECT/SHOW/DESCRIBE/DROP statements directly; 'ksql' lists them",
+        "ksql  |  ksql STATEMENT  |  STATEMENT",
+        ksql_command,
+    ),
+    "mirror-maker": _Spec(
+        "replicate topics and group offsets between clusters (MirrorMaker 2)", MIRROR_USAGE, mirror_command
+    ),
+    **{
+        name: _Spec(summary, usage, CLUSTER_HANDLERS[name])
+        for name, (summary, usage) in CLUSTER_SPECS.items()
+    },
 }
+LAB_OPTIONS.update(CLUSTER_OPTIONS)
+LAB_OPTIONS.update({"streams": STREAMS_OPTIONS, "mirror-maker": MIRROR_OPTIONS})
 
 
 def _add_platform_commands() -> None:
@@ -300,6 +322,8 @@ def _run_verb(
 
 
 def _prefixed(name: str, message: str) -> str:
+    if name == "ksql":  # ksqlDB's CLI prints its errors as they are
+        return message
     if message.startswith(name) or message.startswith("Error") or message == GROUPS_UNAVAILABLE:
         return message
     return f"{name}: {message}"
@@ -340,6 +364,8 @@ def _execute(session: LabSession, line: str) -> CommandResult:
     verb = session.verbs.get(tokens[0])
     if verb is not None:
         return _run_verb(session, verb, text)
+    if is_ksql_line(tokens):  # a ksqlDB statement typed as it is (CREATE STREAM ..., SELECT ...)
+        return _run_plan(session, "ksql", text, ksql_plan(session, text))
     name, argv = _normalize(tokens)
     spec = _SPECS.get(name)
     if spec is None:

@@ -226,11 +226,15 @@ def partition(session: LabSession, argv: list[str]) -> Plan:
 
 def heal(session: LabSession, argv: list[str]) -> Plan:
     parse_options(argv, [])
-    if not session.cluster.describe_cluster().network_cuts:
+    world = getattr(session._w, "world", None)
+    links = world.cut_pairs() if world is not None else []
+    if not session.cluster.describe_cluster().network_cuts and not links:
         return Plan(lambda: ["the network is already whole"])
 
     def run() -> list[str]:
         session.cluster.heal()
+        if links:  # several clusters: heal also repairs the links between them
+            world.heal()
         return ["network healed: every node can reach every other node again"]
 
     return Plan(run, records=True)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..sim.clients.consumer import Consumer
     from ..sim.clients.producer import Producer
     from ..sim.kernel import TraceEvent
+    from ..sim.world import World
     from .base import CommandResult
 
 __all__ = [
@@ -86,8 +87,10 @@ class _World:
     swap in a replayed world in one assignment.
     """
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, world: World | None = None) -> None:
+        #: the cluster commands act on; with several clusters (a World), the one ``use-cluster`` chose
         self.cluster = cluster
+        self.world = world
         self.actions: list[tuple[int, str]] = []
         #: per action: (events executed before it, events executed after it, virtual time after it)
         self.positions: list[tuple[int, int, int]] = []
@@ -431,7 +434,11 @@ class LabSession:
         seed: int = 42,
         controllers: int = 1,
         broker_config: dict[str, Any] | None = None,
+        clusters: list[tuple[str, int]] | None = None,
     ) -> None:
+        """``clusters``: several named clusters on one clock (``[("east", 3), ("west", 3)]``, a World);
+        commands act on the first until ``use-cluster`` picks another."""
+        self.clusters_spec = list(clusters) if clusters else None
         self.n_brokers = brokers
         self.n_controllers = controllers
         self.broker_config: dict[str, Any] = dict(broker_config or {})
@@ -452,12 +459,17 @@ class LabSession:
         self._w = self._new_world()
         #: events the cluster's boot ran (nothing before this point can be reached)
         self.start_events = self.events
+        if self.clusters_spec:
+            # a checkpoint captures one cluster's data directory; with several, rewinds replay from the seed
+            self.travel.enabled = False
+            self.travel.disabled_reason = "several clusters"
 
     @classmethod
     def _shell(cls, template: LabSession, world: _World) -> LabSession:
         """A session like ``template`` around an existing world (a restored checkpoint); no checkpoints."""
         s = cls.__new__(cls)
         s.n_brokers = template.n_brokers
+        s.clusters_spec = template.clusters_spec
         s.n_controllers = template.n_controllers
         s.broker_config = template.broker_config
         s.seed = template.seed
@@ -481,6 +493,16 @@ class LabSession:
         self._wall_carry = 0.0
 
     def _new_world(self) -> _World:
+        if self.clusters_spec:
+            from ..sim.world import World
+
+            world = World(
+                self.clusters_spec,
+                self.seed,
+                controllers=self.n_controllers,
+                broker_config=self.broker_config,
+            )
+            return _World(next(iter(world.clusters.values())), world)
         return _World(
             Cluster(
                 brokers=self.n_brokers,
@@ -698,7 +720,7 @@ class LabSession:
         self.generation += 1
         self.divergence = None
         self._wall_carry = 0.0
-        old.cluster.close()
+        _close_world(old)
         return self
 
     def reseed(self, seed: int) -> LabSession:
@@ -708,4 +730,11 @@ class LabSession:
 
     def close(self) -> None:
         self.travel.close()
-        self._w.cluster.close()
+        _close_world(self._w)
+
+
+def _close_world(w: _World) -> None:
+    if w.world is not None:
+        w.world.close()
+    else:
+        w.cluster.close()

@@ -297,7 +297,7 @@ class TimeMachine:
             tmp = LabSession._shell(s, world)
             done = ck.actions
         else:
-            tmp = LabSession(s.n_brokers, s.seed, s.n_controllers, s.broker_config)
+            tmp = LabSession(s.n_brokers, s.seed, s.n_controllers, s.broker_config, s.clusters_spec)
             tmp.travel.enabled = False
             done = 0
         tmp._speed = s.speed

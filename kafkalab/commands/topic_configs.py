@@ -25,6 +25,7 @@ _TYPES: dict[str, tuple[str, float | None]] = {
     "min.compaction.lag.ms": ("LONG", 0),
     "max.message.bytes": ("INT", 0),
     "index.interval.bytes": ("INT", 0),
+    "lab.ack.quorum": ("QUORUM", None),
 }
 
 #: topic config -> (broker config that provides its default, that default as Kafka shows it)
@@ -76,6 +77,12 @@ def validate_topic_config(name: str, value: str) -> str:
     if kind == "BOOLEAN":
         if v.lower() not in ("true", "false"):
             raise CommandError(f"{bad}: Expected value to be either true or false")
+        return v.lower()
+    if kind == "QUORUM":  # the lab's own setting (not Kafka's): isr (Kafka) or majority (Raft, as Redpanda)
+        if v.lower() not in ("isr", "majority"):
+            raise CommandError(
+                f"{bad}: String must be one of: isr, majority (a lab-only setting, not a Kafka config)"
+            )
         return v.lower()
     if kind == "POLICY":
         items = [p.strip() for p in v.strip("[]").split(",") if p.strip()]

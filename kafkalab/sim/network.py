@@ -27,6 +27,12 @@ class Network:
         self._last_arrival: dict[tuple[str, str], int] = {}
         self.sent = 0
         self.dropped = 0
+        #: sites (several clusters in one :class:`~kafkalab.sim.world.World`): the site of this network's
+        #: own nodes, the nodes placed elsewhere (a MirrorMaker's clients), and the pairs of sites that
+        #: cannot talk (a set shared by every network of the world)
+        self.home_site = ""
+        self.site_of: dict[str, str] = {}
+        self.site_cuts: set[frozenset[str]] = set()
 
     def register(self, node: Node) -> None:
         self.nodes[node.name] = node
@@ -52,7 +58,16 @@ class Network:
         self._cut.clear()
 
     def can_reach(self, src: str, dst: str) -> bool:
-        return (src, dst) not in self._cut
+        return (src, dst) not in self._cut and not (self.site_cuts and self.sites_cut(src, dst))
+
+    def site(self, name: str) -> str:
+        return self.site_of.get(name, self.home_site)
+
+    def sites_cut(self, src: str, dst: str) -> bool:
+        """True when the sites of ``src`` and ``dst`` are cut apart (a network cut between data centres)."""
+        return frozenset((self.site_of.get(src, self.home_site), self.site_of.get(dst, self.home_site))) in (
+            self.site_cuts
+        )
 
     def cut_links(self) -> set[tuple[str, str]]:
         return set(self._cut)
@@ -74,7 +89,12 @@ class Network:
         """
         self.sent += 1
         node = self.nodes.get(dst)
-        if node is None or not src.alive or (src.name, dst) in self._cut:
+        if (
+            node is None
+            or not src.alive
+            or (src.name, dst) in self._cut
+            or (self.site_cuts and self.sites_cut(src.name, dst))
+        ):
             self.dropped += 1
             return False
         if not node.alive:
@@ -94,7 +114,11 @@ class Network:
         incarnation = node.incarnation
 
         def deliver() -> None:
-            if (src_name, dst) in self._cut or node.incarnation != incarnation:
+            if (
+                (src_name, dst) in self._cut
+                or node.incarnation != incarnation
+                or (self.site_cuts and self.sites_cut(src_name, dst))
+            ):
                 self.dropped += 1
                 return
             fn()

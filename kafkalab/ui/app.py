@@ -26,6 +26,7 @@ from ..gc_tuning import tune_gc
 from .actions import LabActions
 from .bindings import LAB_BINDINGS
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
+from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
 from .focus import FocusHost
 from .lesson_mode import LessonHost
@@ -52,7 +53,15 @@ __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "
 
 
 class KafkaLabApp(
-    TimeTravelActions, LabActions, NavHost, FocusHost, SimClock, CommandHost, LessonHost, App[None]
+    ClusterSwitch,
+    TimeTravelActions,
+    LabActions,
+    NavHost,
+    FocusHost,
+    SimClock,
+    CommandHost,
+    LessonHost,
+    App[None],
 ):
     """The kafkalab lab screen.
 
@@ -68,7 +77,7 @@ class KafkaLabApp(
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
-    BINDINGS = LAB_BINDINGS
+    BINDINGS = LAB_BINDINGS + CLUSTER_BINDINGS
 
     # (repaint=False: the panels bound to these repaint themselves; an app-level repaint redraws the whole
     # screen, 50 ms at 120x40 on a busy machine, at every snapshot)
@@ -172,7 +181,9 @@ class KafkaLabApp(
         more = "" if self.lesson_run is not None else "; F9: lessons"
         mode = "lesson" if self.lesson_run is not None else "sandbox"
         self.lab_console.write_lines(
-            [f"kafkalab {mode}: {self.brokers} brokers, seed {self.seed}. F1: help; 'help': commands{more}"],
+            [
+                f"kafkalab {mode}: {lab_shape(self.session, self.brokers)}, seed {self.seed}. F1: help; 'help': commands{more}"
+            ],
             "dim",
         )
         self.query_one("#console-input", Input).focus()
@@ -260,6 +271,15 @@ def run_app(args: Any = None) -> int:
     brokers = getattr(args, "brokers", None) or 3
     seed = getattr(args, "seed", None)
     tune_gc()
+    clusters = getattr(args, "clusters", None)
+    if clusters:  # several clusters on one clock (a World): kafkalab sandbox --clusters east:3,west:3
+        from ..commands.session import LabSession
+        from ..sim.world import parse_clusters
+
+        spec = parse_clusters(clusters)
+        factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
+        create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
+        return 0
     create_app(brokers=brokers, seed=42 if seed is None else seed).run()
     return 0
 

@@ -174,7 +174,8 @@ class SimClock:
             timeline_internal=self.timeline_internal,
         )
         # sampled before the panels see the snapshot, so the charts drawn from it include it
-        self.metrics.sample(view, getattr(self.session.cluster, "clients", ()))
+        cluster = self.session.cluster
+        self.metrics.sample(view, getattr(cluster, "clients", ()), str(getattr(cluster, "name", "") or ""))
         self.view = view
         if self.view.selected != self.selected:
             self.set_reactive(type(self).selected, self.view.selected)

@@ -93,20 +93,48 @@ class Series:
         return out
 
 
-class Metrics:
-    """Produce rate, consume rate and lag per group over virtual time (one per app)."""
+class _History:
+    """The series of one cluster and the counters of its last sample."""
 
     def __init__(self) -> None:
         self.produced = Series()
         self.consumed = Series()
         self.lag: dict[str, Series] = {}
-        self._session = -1
-        self._t_ms = 0
-        self._appended = 0
-        self._consumers: dict[str, int] = {}
+        self.session = -1
+        self.t_ms = 0
+        self.appended = 0
+        self.consumers: dict[str, int] = {}
 
-    def sample(self, view: Any, clients: Iterable[Any]) -> None:
-        """One snapshot: ``view`` (a LabView), ``clients`` the cluster's clients (consumers counted)."""
+
+class Metrics:
+    """Produce rate, consume rate and lag per group over virtual time (one per app; with several clusters
+    on the screen, one history per cluster, and the charts show the cluster on the screen)."""
+
+    def __init__(self) -> None:
+        self._histories: dict[str, _History] = {}
+        self._current = self._history("")
+
+    def _history(self, source: str) -> _History:
+        h = self._histories.get(source)
+        if h is None:
+            h = self._histories[source] = _History()
+        return h
+
+    @property
+    def produced(self) -> Series:
+        return self._current.produced
+
+    @property
+    def consumed(self) -> Series:
+        return self._current.consumed
+
+    @property
+    def lag(self) -> dict[str, Series]:
+        return self._current.lag
+
+    def sample(self, view: Any, clients: Iterable[Any], source: str = "") -> None:
+        """One snapshot of cluster ``source``: ``view`` (a LabView), ``clients`` the cluster's clients."""
+        h = self._current = self._history(source)
         now = int(view.now_ms)
         appended = sum(max(0, p.log_end_offset) for p in view.partitions)
         consumers = {
@@ -114,25 +142,25 @@ class Metrics:
             for c in clients
             if isinstance(getattr(c, "consumed_records", None), int)
         }
-        if view.session_id != self._session or now < self._t_ms:
+        if view.session_id != h.session or now < h.t_ms:
             # a rewind or a restart: forget what lies after the new time; counters start over
             bucket = now // BUCKET_MS
-            for s in (self.produced, self.consumed, *self.lag.values()):
+            for s in (h.produced, h.consumed, *h.lag.values()):
                 s.truncate(bucket)
-            self._session = view.session_id
+            h.session = view.session_id
         else:
-            self.produced.spread(self._t_ms, now, appended - self._appended)
-            read = sum(max(0, n - self._consumers.get(name, 0)) for name, n in consumers.items())
-            self.consumed.spread(self._t_ms, now, read)
-        self._t_ms, self._appended, self._consumers = now, appended, consumers
+            h.produced.spread(h.t_ms, now, appended - h.appended)
+            read = sum(max(0, n - h.consumers.get(name, 0)) for name, n in consumers.items())
+            h.consumed.spread(h.t_ms, now, read)
+        h.t_ms, h.appended, h.consumers = now, appended, consumers
         for g in view.groups or ():
             lag = g.total_lag
-            series = self.lag.setdefault(g.group_id, Series(gauge=True))
+            series = h.lag.setdefault(g.group_id, Series(gauge=True))
             series.set(now // BUCKET_MS, float(lag or 0))
 
     @property
     def now_bucket(self) -> int:
-        return self._t_ms // BUCKET_MS
+        return self._current.t_ms // BUCKET_MS
 
     def rate_tail(self, series: Series, n: int) -> list[float]:
         """Records per virtual second in the last ``n`` buckets (the current, partial one left out)."""

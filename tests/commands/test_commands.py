@@ -555,6 +555,14 @@ def test_every_command_has_a_summary_and_help() -> None:
         "step-filter",
         "status",
         "help",
+        # kafkalab.platform: Kafka Streams, ksqlDB, several clusters, MirrorMaker 2
+        "streams",
+        "ksql",
+        "mirror-maker",
+        "clusters",
+        "use-cluster",
+        "cut-link",
+        "heal-link",
     }
     from kafkalab.platform.commands import PLATFORM_COMMANDS
 
@@ -588,6 +596,7 @@ def test_complete(s: LabSession) -> None:
         "help step",
         "help step-filter",
         "help stop",
+        "help streams",
     ]
 
 

@@ -4,8 +4,8 @@ Every snapshot the app builds (:class:`~kafkalab.ui.view.LabView`) is one sample
 records appended to the user topics (the sum of their log end offsets), records the consumers read (their
 ``consumed_records`` counters) and each group's total lag. Counts become rates per virtual second in
 buckets of :data:`BUCKET_MS`; a sample that covers several buckets (high speed, few snapshots) spreads its
-count evenly over them, so a fast run draws the same curve as a slow one. After a rewind the buckets past
-the new time are dropped.
+count evenly over them, so a fast run draws the same curve as a slow one, and a jump forward (a redo) fills
+the time it skipped. After a rewind the buckets past the new time are dropped.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ class Series:
             self.add(b, amount * (hi - lo) / span)
 
     def truncate(self, bucket: int) -> None:
-        """Drop the buckets after ``bucket`` (a rewind)."""
-        keep = bucket - self.first + 1
+        """Drop ``bucket`` and the buckets after it (a rewind into ``bucket``: what it held came partly
+        from the abandoned future, and the new run fills it again)."""
+        keep = bucket - self.first
         if keep <= 0:
             self.values.clear()
         elif keep < len(self.values):
@@ -100,7 +101,6 @@ class _History:
         self.produced = Series()
         self.consumed = Series()
         self.lag: dict[str, Series] = {}
-        self.session = -1
         self.t_ms = 0
         self.appended = 0
         self.consumers: dict[str, int] = {}
@@ -142,13 +142,14 @@ class Metrics:
             for c in clients
             if isinstance(getattr(c, "consumed_records", None), int)
         }
-        if view.session_id != h.session or now < h.t_ms:
-            # a rewind or a restart: forget what lies after the new time; counters start over
+        if now < h.t_ms:
+            # a rewind or a restart: forget what lies after the new time; counters start over from here
             bucket = now // BUCKET_MS
             for s in (h.produced, h.consumed, *h.lag.values()):
                 s.truncate(bucket)
-            h.session = view.session_id
         else:
+            # time went on (also by a jump forward: a redo, a long run): the counts since the last sample
+            # are spread over the time between them, as a fast-running sample is
             h.produced.spread(h.t_ms, now, appended - h.appended)
             read = sum(max(0, n - h.consumers.get(name, 0)) for name, n in consumers.items())
             h.consumed.spread(h.t_ms, now, read)

@@ -193,3 +193,22 @@ async def test_the_diagram_draws_islands_and_replica_roles(tmp_path: Path, monke
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Screenshot (SVG)" in titles and "Screenshot" not in titles
         assert app.query_one("#console-input", Input) is not None
+
+
+def test_metrics_spread_jumps_forward_and_forget_the_future_after_a_rewind() -> None:
+    from types import SimpleNamespace
+
+    from kafkalab.ui.metrics import Metrics
+
+    def view(now_ms: int, leo: int, session: int = 0) -> Any:
+        part = SimpleNamespace(log_end_offset=leo)
+        return SimpleNamespace(now_ms=now_ms, partitions=[part], groups=(), session_id=session)
+
+    m = Metrics()
+    m.sample(view(0, 0), [])
+    m.sample(view(10_000, 100), [])  # a jump of 10 s (a redo, a fast run): 10 records/s in every second
+    assert m.rate_tail(m.produced, 10) == [10.0] * 10
+    m.sample(view(4_000, 40, session=1), [])  # a rewind: the seconds after 4 s are gone
+    assert len(m.produced.values) == 4  # 0-1 s … 3-4 s
+    m.sample(view(6_000, 80, session=1), [])  # the new branch: 20 records/s
+    assert m.rate_tail(m.produced, 6)[-2:] == [20.0, 20.0]

@@ -77,9 +77,7 @@ def render_charts(view: LabView, metrics: Metrics, width: int) -> Text:
             "bold red" if values and values[-1] else "yellow",
         )
     span_s = bars * BUCKET_MS // 1000
-    t.append(
-        f"← {span_s} s of virtual time, {BUCKET_MS // 1000} s per column; newest on the right", style="dim"
-    )
+    t.append(f"← {span_s} virtual s, {BUCKET_MS // 1000} s per column", style="dim")
     return t
 
 

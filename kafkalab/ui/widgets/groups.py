@@ -99,7 +99,7 @@ def _group_text(t: Text, g: GroupView, width: int, *, cursor: bool) -> None:
     name_w = max([9, *(len(name) for name, _c, _l in g.offsets)])
     num_w = max([3, *(len(str(c)) for _n, c, _l in g.offsets if c is not None)])
     lag_w = max([3, *(len(str(lg)) for _n, _c, lg in g.offsets if lg is not None)])
-    bar_w = max(4, min(30, width - 4 - name_w - 1 - num_w - 2 - lag_w - 1))
+    bar_w = max(4, min(30, width - 4 - name_w - 1 - num_w - 2 - lag_w - 3))
     largest = max((lg for _n, _c, lg in g.offsets if lg is not None), default=0)
     t.append(
         f"    {'partition':<{name_w}} {'committed':>{num_w}}  {'lag':<{bar_w + lag_w + 1}}\n", style="dim"

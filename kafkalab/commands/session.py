@@ -49,6 +49,8 @@ MAX_SPEED = 100.0
 POLL_INTERVAL_MS = 100
 #: session.output keeps at most this many lines (older ones are dropped in chunks)
 _OUTPUT_MAX = 20_000
+#: first character of an outside input in the action log (see ``LabSession.inputs``); no console line has it
+INPUT_MARK = "\x1e"
 
 
 def close_consumer(consumer: Consumer) -> None:
@@ -452,6 +454,10 @@ class LabSession:
         #: line). They run through :func:`kafkalab.commands.execute` like any command, are recorded as
         #: actions and replayed by a rewind; they keep their state in :attr:`extension_state`.
         self.verbs: dict[str, Callable[[LabSession, str], CommandResult]] = {}
+        #: outside inputs (requests of real Kafka clients, HTTP calls): kind -> apply(session, detail). Applied
+        #: with :meth:`apply_input`, recorded in the action log as ``INPUT_MARK + kind + " " + detail`` at the
+        #: position they were applied, and re-applied there by a rewind.
+        self.inputs: dict[str, Callable[[LabSession, str], object]] = {}
         #: checkpoints, branches and trips through time
         self.travel = TimeMachine(self)
         #: the kinds of timeline events stepping by meaning stops at (None: the default kinds)
@@ -478,6 +484,7 @@ class LabSession:
         s.divergence = None
         s._wall_carry = 0.0
         s.verbs = template.verbs
+        s.inputs = template.inputs
         s.travel = TimeMachine(s)
         s.travel.enabled = False
         s.step_kinds = template.step_kinds
@@ -626,6 +633,27 @@ class LabSession:
                 break
         if time_ms is not None and time_ms > k.now_ms:
             k.run_for(time_ms - k.now_ms)
+
+    def apply_input(self, kind: str, detail: str, fn: Callable[[], object] | None = None) -> None:
+        """Apply an outside input now (``fn``, default ``inputs[kind](self, detail)``) and record it so that a
+        replay re-applies ``inputs[kind](session, detail)`` at exactly this position."""
+        if kind not in self.inputs:
+            raise KeyError(f"no input handler for {kind!r}")
+        index = self._record(f"{INPUT_MARK}{kind} {detail}", self.position())
+        if fn is not None:
+            fn()
+        else:
+            self.inputs[kind](self, detail)
+        self._finish_record(index)
+
+    def _replay_line(self, line: str) -> None:
+        if line.startswith(INPUT_MARK):
+            kind, _, detail = line[1:].partition(" ")
+            self.apply_input(kind, detail)
+            return
+        from . import execute
+
+        execute(self, line)
 
     # -- rewinding -------------------------------------------------------------------------------------
     def _replay(

@@ -161,7 +161,10 @@ class Cluster:
         self.config["offsets.topic.replication.factor"] = str(
             min(int(self.config["offsets.topic.replication.factor"]), brokers)
         )
-        defaults = {k: self.config[k] for k in ("min.insync.replicas", "unclean.leader.election.enable")}
+        defaults = {
+            k: self.config[k]
+            for k in ("min.insync.replicas", "unclean.leader.election.enable", "broker.session.timeout.ms")
+        }
         self.quorum = ControllerQuorum(
             self.kernel, self.net, [3000 + i for i in range(controllers)], defaults
         )

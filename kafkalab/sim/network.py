@@ -25,6 +25,9 @@ class Network:
         #: pairs of node names that cannot talk (stored both ways)
         self._cut: set[tuple[str, str]] = set()
         self._last_arrival: dict[tuple[str, str], int] = {}
+        #: nodes whose every link has this fixed latency instead of ``latency_ms`` + jitter (an outside
+        #: client's connection: its real socket already took its time to get here)
+        self.node_latency_ms: dict[str, int] = {}
         self.sent = 0
         self.dropped = 0
         #: sites (several clusters in one :class:`~kafkalab.sim.world.World`): the site of this network's
@@ -36,6 +39,14 @@ class Network:
 
     def register(self, node: Node) -> None:
         self.nodes[node.name] = node
+
+    def forget(self, name: str) -> None:
+        """Remove a node that is gone for good (a closed outside connection): its name, cuts and links."""
+        self.nodes.pop(name, None)
+        self.node_latency_ms.pop(name, None)
+        self._cut = {link for link in self._cut if name not in link}
+        for link in [link for link in self._last_arrival if name in link]:
+            del self._last_arrival[link]
 
     # -- faults ---------------------------------------------------------------------------------
     def partition(self, side_a: Iterable[str], side_b: Iterable[str]) -> None:
@@ -103,7 +114,11 @@ class Network:
                 src.schedule(self.latency_ms, "refused", on_refused, f"{src.name}->{dst}")
             return False
         k = self.kernel
-        delay = self.latency_ms + (k.rng.randint(0, self.jitter_ms) if self.jitter_ms else 0)
+        fixed = self.node_latency_ms
+        if fixed and (src.name in fixed or dst in fixed):
+            delay = fixed.get(src.name, fixed.get(dst, 0))
+        else:
+            delay = self.latency_ms + (k.rng.randint(0, self.jitter_ms) if self.jitter_ms else 0)
         link = (src.name, dst)
         arrival = k.now_ms + delay
         last = self._last_arrival.get(link, 0)

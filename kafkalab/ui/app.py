@@ -11,6 +11,7 @@ timer off so nothing moves unless a test says so.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -105,8 +106,12 @@ class KafkaLabApp(
         progress: Any = None,
         lessons_dir: Path | None = None,
         open_browser: bool = False,
+        listen: int | None = None,
     ) -> None:
         super().__init__()
+        #: ``sandbox --listen PORT``: Kafka listeners for real clients (kafkalab.wire.applisten)
+        self.listen_port = listen
+        self.listener: Any = None
         self.brokers = brokers
         self.seed = seed
         self.autoplay = autoplay
@@ -193,6 +198,22 @@ class KafkaLabApp(
             self._last_wall = time.perf_counter()
             self.set_interval(1 / TICK_HZ, self._post_tick, name="sim-tick")
         self._mount_lessons()
+        if self.listen_port is not None:
+            asyncio.get_running_loop().create_task(self._start_listening())
+
+    async def _start_listening(self) -> None:
+        from ..wire.applisten import AppListener
+
+        listener = AppListener(self.session, int(self.listen_port or 0), self._sim_tick)
+        line = await listener.start()
+        if listener.server.ports:
+            self.listener = listener
+            listener.set_paused(not self.playing)
+        self.lab_console.write_lines([line], "bold")
+
+    async def on_unmount(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
 
     def on_resize(self, event: events.Resize) -> None:
         self._arrange(event.size.width, event.size.height)
@@ -225,6 +246,8 @@ class KafkaLabApp(
         box.border_subtitle = "  ".join(f"+{name} ({n})" for name, n in view.internal_topics) or None
 
     def watch_playing(self, _playing: bool) -> None:
+        if self.listener is not None:
+            self.listener.set_paused(not _playing)
         self._last_wall = time.perf_counter()
         self._owed_ms = 0.0
         if self.is_mounted and self.view is not None:
@@ -242,6 +265,7 @@ def create_app(
     progress: Any = None,
     lessons_dir: Path | None = None,
     open_browser: bool = False,
+    listen: int | None = None,
 ) -> KafkaLabApp:
     """Build the lab app. Tests and snapshots use ``autoplay=False, cursor_blink=False``.
 
@@ -260,6 +284,7 @@ def create_app(
         progress=progress,
         lessons_dir=lessons_dir,
         open_browser=open_browser,
+        listen=listen,
     )
     if not cursor_blink:
         app.animation_level = "none"
@@ -271,6 +296,7 @@ def run_app(args: Any = None) -> int:
     brokers = getattr(args, "brokers", None) or 3
     seed = getattr(args, "seed", None)
     tune_gc()
+    listen = getattr(args, "listen", None)
     clusters = getattr(args, "clusters", None)
     if clusters:  # several clusters on one clock (a World): kafkalab sandbox --clusters east:3,west:3
         from ..commands.session import LabSession
@@ -280,7 +306,7 @@ def run_app(args: Any = None) -> int:
         factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
         create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
         return 0
-    create_app(brokers=brokers, seed=42 if seed is None else seed).run()
+    create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
     return 0
 
 

@@ -86,6 +86,16 @@ class SimClock:
         now = time.perf_counter()
         wall_ms = (now - self._last_wall) * 1000
         self._last_wall = now
+        listener = getattr(self, "listener", None)  # sandbox --listen (kafkalab.wire.applisten)
+        if listener is not None:
+            note = listener.change()
+            if note:
+                self.lab_console.write_lines([note], "dim")
+            if listener.driving:  # outside clients connected: the live driver runs the clock (1x)
+                self._owed_ms = 0.0
+                if now - self._last_refresh >= 1 / REFRESH_HZ:
+                    self.refresh_view()
+                return
         if not self.playing:
             self._owed_ms = 0.0
             return
@@ -203,6 +213,9 @@ class SimClock:
     def replace_session(self, session: Any, note: str) -> None:
         """Swap in a rebuilt session (rewind, restart) and redraw everything from it."""
         self.session = session
+        listener = getattr(self, "listener", None)
+        if listener is not None:
+            listener.session_replaced(session)
         self.session_id += 1
         self._generation = getattr(session, "generation", 0)
         self._collect_garbage()

@@ -135,6 +135,8 @@ class ProducerView:
     failed: int
     #: (time_ms, "topic-p", error name), newest last
     errors: tuple[tuple[int, str, str], ...]
+    #: an outside client's address (``sandbox --listen``); its linger.ms is unknown to the lab
+    outside: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,11 +334,12 @@ def _producers(cluster: Any) -> tuple[ProducerView, ...]:
                 name=str(getattr(c, "name", "producer")),
                 acks=_acks(c.acks),
                 idempotent=bool(getattr(c, "idempotent", False)),
-                linger_ms=int(getattr(c, "linger_ms", 0)),
+                linger_ms=int(getattr(c, "linger_ms", 0) or 0),
                 in_flight=len(c.in_flight_batches()),
                 acked=int(getattr(c, "acked_records", 0)),
                 failed=int(getattr(c, "failed_records", 0)),
                 errors=tuple(tuple(e) for e in list(getattr(c, "errors", ()))[-5:]),  # type: ignore[misc]
+                outside=str(getattr(c, "peer", "")) if getattr(c, "outside", False) else "",
             )
         )
     return tuple(out)

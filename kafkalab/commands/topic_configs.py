@@ -48,6 +48,7 @@ _TYPES: dict[str, tuple[str, float | None]] = {
     "remote.storage.enable": ("BOOLEAN", None),
     "segment.index.bytes": ("INT", 4),
     "segment.jitter.ms": ("LONG", 0),
+    "lab.ack.quorum": ("QUORUM", None),
 }
 
 #: topic config -> (broker config that provides its default, that default as Kafka shows it)
@@ -134,6 +135,12 @@ def validate_topic_config(name: str, value: str) -> str:
             f"{bad}: must be the literal '*' or a list of replicas in the following format: "
             "[partitionId]:[brokerId],[partitionId]:[brokerId],..."
         )
+    if kind == "QUORUM":  # the lab's own setting (not Kafka's): isr (Kafka) or majority (Raft, as Redpanda)
+        if v.lower() not in ("isr", "majority"):
+            raise CommandError(
+                f"{bad}: String must be one of: isr, majority (a lab-only setting, not a Kafka config)"
+            )
+        return v.lower()
     if kind == "POLICY":
         items = [p.strip() for p in v.strip("[]").split(",") if p.strip()]
         if not items or any(p not in ("compact", "delete") for p in items):

@@ -53,6 +53,8 @@ TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
     "remote.storage.enable": "false",
     "segment.index.bytes": "10485760",
     "segment.jitter.ms": "0",
+    # NOT a Kafka config: the lab's Raft-style commit rule, for comparing Kafka with Redpanda (see broker.py)
+    "lab.ack.quorum": "isr",
 }
 
 

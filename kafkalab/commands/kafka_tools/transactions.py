@@ -98,7 +98,7 @@ def _parse(argv: list[str]) -> tuple[str, dict[str, Any]]:
                 ) from None
         elif name in _LONG:
             try:
-                values[name] = parse_int(inline, name)
+                values[name] = parse_int(inline, name, 64)
             except CommandError:
                 raise CommandError(
                     f"kafka-transactions.sh: error: argument --{name}: could not convert '{inline}' (For input string: \"{inline}\")"

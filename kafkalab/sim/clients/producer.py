@@ -192,6 +192,8 @@ class Producer(ClientNode):
         self._txn_acked: list[tuple[str, int, int, bytes | None, bytes | None]] = []
         self._txn_failed = False
         self._fatal: KafkaError | None = None
+        #: the transactional request a timed-out call left running: (what it is, where its answer goes)
+        self._txn_op: tuple[str, list[Any]] | None = None
         if self.idempotent and not self.transactional_id:
             self._init_producer_id()
 
@@ -309,8 +311,14 @@ class Producer(ClientNode):
         return self._serve_reports()
 
     def flush(self, timeout: float | None = None) -> int:
-        """Send everything and wait for every delivery report; returns how many are still pending."""
+        """Send everything and wait for every delivery report; returns how many are still pending.
+
+        The batches queued now leave without waiting for ``linger.ms``, also when ``flush(0)`` returns at
+        once (inside a simulation event)."""
         self._flushing = True
+        for st in self._tps.values():
+            for b in st.unsent:
+                b.closed = True
         self._wake(0)
         try:
             self.wait_until(lambda: self._queued == 0, timeout)
@@ -829,12 +837,26 @@ class Producer(ClientNode):
             detail=f"{tid}",
         )
 
-    def _blocking(self, op: str, args: tuple[Any, ...], timeout: float | None) -> Any:
-        box: list[Any] = []
-        self._txn_call(op, args, box.append)
+    def _blocking(self, op: str, args: tuple[Any, ...], timeout: float | None, key: str = "") -> Any:
+        """Send ``op`` to the transaction coordinator and wait for its answer.
+
+        Resumable, as librdkafka's transactional calls are: when the answer does not come within
+        ``timeout`` (always the case for ``timeout=0`` or inside a simulation event), the request keeps
+        going in the background and a retriable ``_TIMED_OUT`` is raised; calling the same method again
+        waits for that same request instead of sending a new one.
+        """
+        key = key or op
+        pending = self._txn_op
+        if pending is not None and pending[0] == key:
+            box = pending[1]
+        else:
+            box = []
+            self._txn_op = (key, box)
+            self._txn_call(op, args, box.append)
         self.wait_until(lambda: bool(box), 60.0 if timeout is None or timeout < 0 else timeout)
         if not box:
-            raise KafkaException(KafkaError("_TIMED_OUT", f"{op} timed out"))
+            raise KafkaException(_resume_timeout(op))
+        self._txn_op = None
         return box[0]
 
     def _fence(self, err: str) -> KafkaError:
@@ -861,7 +883,9 @@ class Producer(ClientNode):
             raise KafkaException(KafkaError("_STATE", f"Operation not valid in state {self.txn_state}"))
 
     def init_transactions(self, timeout: float | None = None) -> None:
-        """InitProducerId for ``transactional.id``: fences older producers and aborts what they left open."""
+        """InitProducerId for ``transactional.id``: fences older producers and aborts what they left open.
+
+        Resumable: after a retriable ``_TIMED_OUT`` call it again to wait for the same request."""
         self._check_txn("UNINITIALIZED", "READY")
         resp = self._blocking("InitProducerId", (self.transactional_id, self.transaction_timeout_ms), timeout)
         err, pid, epoch = resp
@@ -900,9 +924,15 @@ class Producer(ClientNode):
     def send_offsets_to_transaction(
         self, positions: list[Any], group_metadata: Any, timeout: float | None = None
     ) -> None:
-        """Commit the consumer's offsets as part of this transaction (AddOffsetsToTxn + TxnOffsetCommit)."""
+        """Commit the consumer's offsets as part of this transaction (AddOffsetsToTxn + TxnOffsetCommit).
+
+        Resumable: after a retriable ``_TIMED_OUT`` call it again to wait for the same requests."""
         self._check_txn("IN_TRANSACTION")
         gid = group_metadata.group_id
+        pending = self._txn_op
+        if pending is not None and pending[0] == f"TxnOffsetCommit {gid}":
+            self._await_offsets(pending[1], timeout)
+            return
         err = self._blocking(
             "AddOffsetsToTxn", (self.transactional_id, self.producer_id, self.producer_epoch, gid), timeout
         )
@@ -957,10 +987,15 @@ class Producer(ClientNode):
                 self.request_timeout_ms,
             )
 
+        self._txn_op = (f"TxnOffsetCommit {gid}", box)
         attempt()
-        self.wait_until(lambda: bool(box), 60.0 if timeout is None else timeout)
+        self._await_offsets(box, timeout)
+
+    def _await_offsets(self, box: list[dict[str, Any]], timeout: float | None) -> None:
+        self.wait_until(lambda: bool(box), 60.0 if timeout is None or timeout < 0 else timeout)
         if not box:
-            raise KafkaException(KafkaError("_TIMED_OUT", "send_offsets_to_transaction timed out"))
+            raise KafkaException(_resume_timeout("TxnOffsetCommit"))
+        self._txn_op = None
         if box[0]["error"] != "NO_ERROR":
             e = box[0]["error"]
             if e == "PRODUCER_FENCED":
@@ -969,13 +1004,20 @@ class Producer(ClientNode):
             raise KafkaException(KafkaError(e, f"TxnOffsetCommit failed: {e}"))
 
     def commit_transaction(self, timeout: float | None = None) -> None:
-        """Flush, then EndTxn(commit): every record of the transaction becomes visible at once."""
-        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR")
+        """Flush, then EndTxn(commit): every record of the transaction becomes visible at once.
+
+        Resumable: when the flush or the EndTxn does not finish within ``timeout`` it goes on in the
+        background and a retriable ``_TIMED_OUT`` is raised; call ``commit_transaction()`` again."""
+        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR", "COMMITTING")
         if self.txn_state == "IN_TRANSACTION":
             self.flush(timeout)
+            if self._fatal is not None:
+                raise KafkaException(self._fatal)
+            if self._queued and not self._txn_failed:
+                raise KafkaException(_resume_timeout("commit_transaction (records still being delivered)"))
         if self._fatal is not None:
             raise KafkaException(self._fatal)
-        if self._txn_failed or self.txn_state == "ABORTABLE_ERROR" or self._queued:
+        if self._txn_failed or self.txn_state == "ABORTABLE_ERROR":
             self.txn_state = "ABORTABLE_ERROR"
             raise KafkaException(
                 KafkaError(
@@ -985,7 +1027,10 @@ class Producer(ClientNode):
         self.txn_state = "COMMITTING"
         if self._txn_added:
             err = self._blocking(
-                "EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, True), timeout
+                "EndTxn",
+                (self.transactional_id, self.producer_id, self.producer_epoch, True),
+                timeout,
+                key="EndTxn commit",
             )
             if err != "NO_ERROR":
                 if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
@@ -999,17 +1044,26 @@ class Producer(ClientNode):
         self.txn_state = "READY"
 
     def abort_transaction(self, timeout: float | None = None) -> None:
-        """EndTxn(abort): the transaction's records stay in the log but read_committed consumers skip them."""
-        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR")
+        """EndTxn(abort): the transaction's records stay in the log but read_committed consumers skip them.
+
+        Resumable like :meth:`commit_transaction`: after a retriable ``_TIMED_OUT`` call it again."""
+        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR", "ABORTING")
         self.txn_state = "ABORTING"
         for st in self._tps.values():
             while st.unsent:
                 b = st.unsent.popleft()
                 self._fail_batch(b, st, "_STATE", "transaction aborted")
-        self.wait_until(lambda: all(not st.in_flight for st in self._tps.values()), 30.0)
+        drained = self.wait_until(
+            lambda: all(not st.in_flight for st in self._tps.values()), 30.0 if timeout is None else timeout
+        )
+        if not drained and (self.kernel.running or timeout == 0):
+            raise KafkaException(_resume_timeout("abort_transaction (requests still in flight)"))
         if self._txn_added:
             err = self._blocking(
-                "EndTxn", (self.transactional_id, self.producer_id, self.producer_epoch, False), timeout
+                "EndTxn",
+                (self.transactional_id, self.producer_id, self.producer_epoch, False),
+                timeout,
+                key="EndTxn abort",
             )
             if err != "NO_ERROR":
                 if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
@@ -1023,3 +1077,8 @@ class Producer(ClientNode):
         self._txn_acked = []
         self._txn_failed = False
         self.txn_state = "READY"
+
+
+def _resume_timeout(what: str) -> KafkaError:
+    """The retriable timeout of a resumable transactional call (librdkafka: call the function again)."""
+    return KafkaError("_TIMED_OUT", f"Local: Timed out: {what} is still in progress; call it again to resume")

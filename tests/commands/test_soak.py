@@ -85,7 +85,7 @@ def test_random_console_sessions_never_hit_an_internal_error(seed: int) -> None:
     rng = random.Random(seed)
     # with auto-creation most commands find their topic, and the sessions run far longer in virtual time;
     # the default seeds keep it to one session (test_auto_create / test_console_fidelity cover it)
-    auto = seed % 6 == 1
+    auto = seed % 6 == 4
     s = LabSession(brokers=3, seed=seed, controllers=3, broker_config={"auto.create.topics.enable": auto})
     for n in range(120):
         line = _command(rng, n)

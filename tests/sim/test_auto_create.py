@@ -66,3 +66,24 @@ def test_a_consumer_creates_its_subscribed_topic_only_when_it_allows_it() -> Non
     for _ in range(20):
         got += [m for m in java.consume(10, timeout=0.5) if m.error() is None]
     assert [m.value() for m in got] == [b"hello"]
+
+
+def test_a_partition_without_a_leader_costs_one_metadata_wait_at_a_time() -> None:
+    """A consumer assigned partitions a re-created topic no longer has asks for metadata with a backoff; every
+    fetcher pass used to add another waiter (and every waiter another pass): a growing storm of events."""
+    from kafkalab.sim.clients.common import TopicPartition
+
+    c = Cluster(3, seed=1)
+    c.create_topic("t", 3, 1)
+    consumer = c.consumer({"group.id": ""}, name="reader")
+    consumer.assign([TopicPartition("t", p, 0) for p in range(3)])
+    c.run_for(2_000)
+    c.delete_topic("t")
+    c.run_for(1_000)
+    c.create_topic("t", 1, 1)
+    seen: list[str] = []
+    c.kernel.observers.append(lambda e: seen.append(e.kind) if e.node == "reader" else None)
+    for _ in range(100):  # the lab polls every 100 ms
+        consumer.consume(10, timeout=0)
+        c.run_for(100)
+    assert seen.count("fetcher") < 400, seen.count("fetcher")

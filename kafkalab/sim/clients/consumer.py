@@ -161,6 +161,8 @@ class Consumer(ClientNode):
         self._fetch_in_flight: set[int] = set()
         #: leader -> partitions whose position lookup (one ListOffsets in Java) it has not answered yet
         self._resets_pending: dict[int, int] = {}
+        #: the fetcher waits for a metadata refresh and its backoff (a partition without a leader)
+        self._md_wait = False
         self._wake_timer: Any = None
         self.history = cluster.history
         self.consumed_records = 0
@@ -538,10 +540,21 @@ class Consumer(ClientNode):
             if leader in self._fetch_in_flight or self._resets_pending.get(leader):
                 continue
             by_leader.setdefault(leader, []).append((key, st))
-        if need_md:
-            self.refresh_metadata(lambda: self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all))
+        if need_md and not self._md_wait:
+            # one wait at a time: every pass used to add a waiter, and every waiter a pass (a growing storm of
+            # fetcher events while a partition has no leader, e.g. of a topic re-created with fewer partitions)
+            self._md_wait = True
+            self.refresh_metadata(self._md_refreshed)
         for leader, items in sorted(by_leader.items()):
             self._send_fetch(leader, items)
+
+    def _md_refreshed(self) -> None:
+        self.schedule(self.retry_backoff_ms, "fetcher", self._md_backoff_done)
+
+    def _md_backoff_done(self) -> None:
+        """The refresh and its backoff are over: the next pass may ask again (retry.backoff.ms apart)."""
+        self._md_wait = False
+        self._kick()
 
     def _send_fetch(self, leader: int, items: list[tuple[tuple[str, int], _PartState]]) -> None:
         name = f"broker-{leader}"

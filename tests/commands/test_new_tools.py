@@ -525,6 +525,28 @@ def test_bigger_batches_and_linger_raise_producer_throughput(s: LabSession) -> N
     assert one_ack > all_acks  # waiting for the followers costs throughput
 
 
+def test_each_records_latency_is_its_own_and_requests_pipeline(s: LabSession) -> None:
+    """Callbacks run as responses arrive, not at a final flush: when the network is the bottleneck the
+    first records wait little and the last ones long, so the median lies well below the maximum; and with
+    up to 5 requests in flight per connection a partition's next batch goes out before the last is answered."""
+
+    def run(props: str) -> re.Match[str]:
+        lines = ok(
+            s,
+            f"kafka-producer-perf-test --topic t --num-records 20000 --record-size 100 --throughput -1 --producer-props {props}",
+        )
+        m = PERF_LINE.fullmatch(lines[-1])
+        assert m is not None, lines[-1]
+        return m
+
+    one = run("acks=all linger.ms=0 max.in.flight.requests.per.connection=1")
+    five = run("acks=all linger.ms=0 max.in.flight.requests.per.connection=5")
+    for m in (one, five):
+        assert int(m.group(6)) < 0.7 * float(m.group(5))  # 50th percentile < max latency
+    assert float(five.group(2)) > 2 * float(one.group(2))
+    assert float(five.group(4)) < float(one.group(4)) / 2
+
+
 def test_linger_trades_latency_for_fewer_requests_at_a_fixed_rate(s: LabSession) -> None:
     lines0 = ok(
         s,

@@ -491,6 +491,10 @@ def test_adding_replicas_catch_up_before_the_old_ones_go() -> None:
             'kafka-reassign-partitions --execute --reassignment-json-file \'{"partitions": [{"topic": "t", "partition": 0, "replicas": [1, 1]}]}\'',
             "Error: Partition replica lists may not contain duplicate entries: t-0 contains multiple entries for 1",
         ),
+        (
+            'kafka-reassign-partitions --generate --topics-to-move-json-file \'{"topics": [{"topic": "t"}]}\' --broker-list 1,2',
+            "Error: Replication factor: 3 larger than available brokers: 2.",
+        ),
     ],
 )
 def test_reassign_errors(s: LabSession, line: str, error: str) -> None:

@@ -291,6 +291,10 @@ def test_dump_log_shows_a_transactions_batches_and_markers(s: LabSession) -> Non
     ), lines[6]
     shallow = ok(s, f"kafka-dump-log --files {f}")
     assert len(shallow) == 4  # batch lines only
+    deep = ok(s, f"kafka-dump-log --files {f} --deep-iteration")  # records, without keys and values
+    assert len(deep) == len(lines) and deep[3].endswith("sequence: 0 headerKeys: []")
+    bare = ok(s, f"kafka-dump-log --files {f} --print-data-log --skip-record-metadata")
+    assert bare[3:5] == ["| key: k0 payload: v0", "| key: k1 payload: v1"]
 
 
 def test_dump_log_errors(s: LabSession) -> None:

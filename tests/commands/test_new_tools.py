@@ -269,6 +269,7 @@ def test_dump_log_shows_a_transactions_batches_and_markers(s: LabSession) -> Non
     for i in range(2):
         p.produce("d", key=f"k{i}", value=f"v{i}")
     p.commit_transaction()
+    c.run_for(1000)  # the coordinator may write the markers after EndTxn has answered
     leader = c.describe_topic("d")[0].leader
     f = f"broker-{leader}/d-0/00000000000000000000.log"
     lines = ok(s, f"kafka-dump-log --files {f} --print-data-log")

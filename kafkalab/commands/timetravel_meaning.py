@@ -6,9 +6,11 @@ until one of them adds a timeline entry (or, for ``ack`` and ``commit``, a histo
 lets through; :func:`step_back` finds the last such event before the current point and travels there (the
 point being left is kept as a branch, like every rewind).
 
-Kinds (:data:`KINDS`): leader, isr, broker, controller, network, group, topic, client, ack, commit, other,
-internal. By default every kind but ``ack`` (a producer at 1,000 records/s acknowledges every few events)
-and ``internal`` (entries about ``__consumer_offsets`` and ``__transaction_state``).
+Kinds (:data:`KINDS`): those the simulation gives each timeline entry where it makes it
+(:data:`kafkalab.sim.cluster.TIMELINE_KINDS`: leader, isr, broker, controller, network, group, topic, log,
+txn, client, platform, other), plus ``ack`` and ``commit`` (from the history) and ``internal`` (entries about
+``__consumer_offsets`` and ``__transaction_state``, also said by the simulation). By default every kind but
+``ack`` (a producer at 1,000 records/s acknowledges every few events) and ``internal``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..sim.cluster import TIMELINE_KINDS
+
 if TYPE_CHECKING:
     from .session import LabSession
 
@@ -26,28 +30,18 @@ __all__ = [
     "DEFAULT_KINDS",
     "KINDS",
     "Meaning",
-    "classify",
     "parse_kinds",
     "step_back",
     "step_next",
 ]
 
 KINDS: dict[str, str] = {
-    "leader": "a partition got a new leader, or a replica became a follower",
-    "isr": "an in-sync replica set shrank or grew",
-    "broker": "a broker died, restarted, paused, resumed, registered or was fenced",
-    "controller": "the active controller changed",
-    "network": "a network cut or a heal",
-    "group": "a consumer group changed: rebalance phases, members joining or leaving",
-    "topic": "a topic was created, deleted or reconfigured",
-    "client": "a client crashed, or a producer or copier reported something",
+    **TIMELINE_KINDS,
     "ack": "a producer got delivery reports (records acknowledged or failed)",
     "commit": "a consumer committed offsets",
-    "other": "any other timeline entry",
     "internal": "entries about the internal topics __consumer_offsets and __transaction_state",
 }
 DEFAULT_KINDS: frozenset[str] = frozenset(KINDS) - {"ack", "internal"}
-_INTERNAL = ("__consumer_offsets", "__transaction_state")
 #: how far ``.`` looks ahead before giving up (virtual time)
 NEXT_LIMIT_MS = 60_000
 #: how far ``,`` looks back before giving up (events)
@@ -65,32 +59,6 @@ class Meaning:
 
     def describe(self) -> str:
         return f"t = {self.time_ms / 1000:.3f} s  {self.kind}: {self.text}"
-
-
-def classify(text: str) -> str:
-    """The kind of a timeline entry (see :data:`KINDS`), from its words."""
-    t = text.lower()
-    if "isr" in t:
-        return "isr"
-    if "leader of" in t or "follower of" in t or "no leader" in t or ("leader" in t and "partition" in t):
-        return "leader"
-    if t.startswith("group ") or " group" in t or "rebalanc" in t:
-        return "group"
-    if "controller" in t:
-        return "controller"
-    if "network" in t or "cannot reach" in t or "heal" in t:
-        return "network"
-    if t.startswith("broker "):
-        return "broker"
-    if "topic" in t:
-        return "topic"
-    if "crash" in t or "producer" in t or "consumer" in t or "copier" in t or "transaction" in t:
-        return "client"
-    return "other"
-
-
-def _is_internal(text: str) -> bool:
-    return any(name in text for name in _INTERNAL)
 
 
 def parse_kinds(text: str) -> frozenset[str]:
@@ -137,12 +105,10 @@ class _Watcher:
         tl = self.timeline
         if len(tl) > self.seen_timeline:
             for entry in itertools.islice(tl, self.seen_timeline, None):
-                text = str(getattr(entry, "text", entry))
-                if _is_internal(text) and "internal" not in self.kinds:
+                if entry.internal and "internal" not in self.kinds:
                     continue
-                kind = classify(text)
-                if kind in self.kinds:
-                    out.append(Meaning(events, time_ms, kind, text))
+                if entry.kind in self.kinds:
+                    out.append(Meaning(events, time_ms, entry.kind, entry.text))
             self.seen_timeline = len(tl)
         if self.want_history and len(self.history) != self.history_len:
             out.extend(self._ops(events, time_ms))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kafkalab.commands import LabSession, execute
-from kafkalab.commands.timetravel_meaning import classify, parse_kinds, step_back, step_next
+from kafkalab.commands.timetravel_meaning import parse_kinds, step_back, step_next
 
 SCRIPT = [
     (
@@ -35,6 +35,7 @@ SCRIPT = [
 def _session(seed: int, interval: int) -> LabSession:
     s = LabSession(brokers=3, seed=seed)
     s.travel.interval = interval
+    s.travel.budget_s = None  # checkpoints every ``interval`` events, whatever the machine's speed
     return s
 
 
@@ -174,15 +175,31 @@ def test_step_by_meaning_lands_on_timeline_events_and_back() -> None:
     assert acks.found is not None and acks.found.kind == "ack"
 
 
-def test_kinds_and_classification() -> None:
-    assert classify("partition events-0: ISR [1, 2, 3]→[1, 3]") == "isr"
-    assert classify("broker 2 became leader of events-1 (epoch 1)") == "leader"
-    assert classify("group g1: rebalance started") == "group"
-    assert classify("broker 3 died") == "broker"
-    assert classify("network healed") == "network"
+def test_timeline_entries_carry_their_kind_from_where_they_are_made() -> None:
+    s = _session(4, 10**12)
+    for _ms, line in SCRIPT[:3]:
+        assert execute(s, line).ok
+    s.tick(1500)
+    for line in ("kill-broker 2", "partition 1 3", "heal", "restart-broker 2", "crash-consumer c1"):
+        assert execute(s, line).ok
+        s.tick(1500)
+    kinds: dict[str, set[str]] = {}
+    for e in s.cluster.timeline:
+        kinds.setdefault(e.kind, set()).add(e.text)
+    assert {"topic", "leader", "isr", "broker", "network", "group", "client"} <= set(kinds)
+    assert "broker 2 died" in kinds["broker"] and "network healed" in kinds["network"]
+    assert all(t.startswith("partition ") and "ISR" in t for t in kinds["isr"])
+    assert all(t.startswith("group ") or " group " in t for t in kinds["group"])
+    assert "c1-consumer-1 crashed" in kinds["client"] or any("crashed" in t for t in kinds["client"])
+    # internal topics are said at the source too (the consumer group made __consumer_offsets)
+    internal = [e for e in s.cluster.timeline if e.internal]
+    assert internal and all("__consumer_offsets" in e.text for e in internal)
+    assert not any(e.internal for e in s.cluster.timeline if "events" in e.text and "__" not in e.text)
     assert parse_kinds("all,-ack") == frozenset(parse_kinds("all") - {"ack"})
+    assert {"log", "txn", "platform"} <= parse_kinds("all")
     with pytest.raises(ValueError, match="unknown kind"):
         parse_kinds("leaders")
+    s.close()
 
 
 def test_checkpoint_files_survive_in_place_truncation_of_the_live_log(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..sim.cluster import Cluster
 from ..sim.errors import KafkaError
-from .timetravel import Branch, TimeMachine, TravelReport
+from .timetravel import INPUT_MARK, Branch, TimeMachine, TravelReport
 from .timetravel_store import share_lists
 
 if TYPE_CHECKING:
@@ -51,8 +51,6 @@ MAX_SPEED = 100.0
 POLL_INTERVAL_MS = 100
 #: session.output keeps at most this many lines (older ones are dropped in chunks)
 _OUTPUT_MAX = 20_000
-#: first character of an outside input in the action log (see ``LabSession.inputs``); no console line has it
-INPUT_MARK = "\x1e"
 
 
 def close_consumer(consumer: Consumer) -> None:
@@ -703,7 +701,8 @@ class LabSession:
                 final = (start, t)
                 break
             plan.append(item)
-        self._replay(plan, final)
+        with self.travel.trip(f"rewinding to t = {target / 1000:.3f} s"):
+            self._replay(plan, final)
         return self
 
     def rewind_events(self, n: int) -> LabSession:
@@ -723,13 +722,17 @@ class LabSession:
             if start < target:
                 final = (start, t)
             break
-        self._replay(plan, final)
+        with self.travel.trip(f"going back {max(0, int(n)):,} event(s)"):
+            self._replay(plan, final)
         return self
 
     def replay(self) -> LabSession:
         """Rebuild from the seed and replay every action up to the current position (same run again)."""
         old = self._w
-        tmp, divergence, report = self.travel.rebuild(self._plan(), self.position(), use_checkpoints=False)
+        with self.travel.trip("replaying from the seed"):
+            tmp, divergence, report = self.travel.rebuild(
+                self._plan(), self.position(), use_checkpoints=False
+            )
         self._install(tmp._w, divergence)
         self.travel.last = report
         if not self.travel.line and not self.travel.branches:
@@ -775,7 +778,7 @@ class LabSession:
 
 
 # the console output only grows at its end (and is cut at its start): checkpoints share its older lines
-share_lists(_World, "output")
+share_lists(_World, "output", version="output_dropped")
 
 
 def _close_world(w: _World) -> None:

@@ -22,10 +22,11 @@ import contextlib
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .timetravel_store import Checkpoint, CheckpointStore, SnapshotError
 
@@ -59,10 +60,48 @@ MAX_BRANCHES = 8
 #: a first guess of the CPU cost of one event (measured as the session runs)
 _EVENT_COST_S = 20e-6
 
+#: first character of an outside input in the action log (see ``LabSession.inputs``); no console line has it
+INPUT_MARK = "\x1e"
+#: how the lab names each kind of outside input when it shows actions
+_INPUT_NAMES = {"wire": "request(s) of outside Kafka clients", "http": "HTTP call(s) from outside"}
+
+
+def summarize_actions(lines: Iterable[str], *, keep: int = 3, width: int = 60) -> str:
+    """The commands among ``lines`` (the last ``keep``, each cut to ``width``) and a count of the outside
+    inputs recorded between them (a real client's requests: never shown as they are)."""
+    commands: list[str] = []
+    inputs: Counter[str] = Counter()
+    for line in lines:
+        if line.startswith(INPUT_MARK):
+            inputs[line[1:].partition(" ")[0]] += 1
+        else:
+            commands.append(line if len(line) <= width else line[: width - 1] + "…")
+    parts = []
+    if commands:
+        more = f"… {len(commands) - keep} more; " if len(commands) > keep else ""
+        parts.append(f"{len(commands)} command(s): {more}" + "; ".join(commands[-keep:]))
+    for kind, n in sorted(inputs.items()):
+        parts.append(f"{n} {_INPUT_NAMES.get(kind, f'outside input(s) ({kind})')}")
+    return ", ".join(parts)
+
+
+def count_work(lines: Iterable[str]) -> str:
+    """``3 command(s)``, or ``3 command(s) and 120 outside input(s)``: what an action log holds."""
+    commands = inputs = 0
+    for line in lines:
+        if line.startswith(INPUT_MARK):
+            inputs += 1
+        else:
+            commands += 1
+    return f"{commands} command(s)" + (f" and {inputs} recorded outside input(s)" if inputs else "")
+
+
 #: one action of a plan: (time ms, line, events before, events after, time after)
 PlanItem = tuple[int, str, int, int, int]
 #: progress of a trip: (events replayed so far, events to replay)
 Progress = Callable[[int, int], None]
+#: told how every trip goes: (time machine, done, total); (tm, 0, 0) when one starts, (tm, -1, -1) when it ends
+TripWatcher = Callable[["TimeMachine", int, int], None]
 
 
 @dataclass(eq=False)
@@ -97,7 +136,7 @@ class Branch:
     def describe(self) -> str:
         added = self.added_actions()
         what = (
-            f"{len(added)} command(s) after t = {self.left_at[1] / 1000:.3f} s: " + "; ".join(added[-3:])
+            f"after t = {self.left_at[1] / 1000:.3f} s: {summarize_actions(added)}"
             if added
             else "no commands of its own (time ran on)"
         )
@@ -135,6 +174,9 @@ def _close_files(world: _World) -> None:
 class TimeMachine:
     """Checkpoints, branches and trips of one :class:`LabSession`."""
 
+    #: whoever shows trips (the lab screen's progress line): called for the trips of every session
+    watchers: ClassVar[list[TripWatcher]] = []
+
     def __init__(self, session: LabSession) -> None:
         self.session = session
         self.enabled = True
@@ -145,6 +187,9 @@ class TimeMachine:
         #: called as trips replay (the lab screen shows it); ``label`` says what the current trip is
         self.progress: Progress | None = None
         self.label = ""
+        #: wall clock (perf_counter) when the current trip started; how deep trips are nested
+        self.trip_started = 0.0
+        self._trip_depth = 0
         #: CPU seconds spent running since the last checkpoint of the line, and the costs measured so far
         self._spent_s = 0.0
         self._event_s = _EVENT_COST_S
@@ -281,6 +326,29 @@ class TimeMachine:
                 return False
 
     # -- trips -------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def trip(self, label: str) -> Iterator[None]:
+        """A trip through time (a rewind, a redo, a search back): its progress goes to :attr:`watchers`."""
+        self._trip_depth += 1
+        if self._trip_depth == 1:
+            self.label = label
+            self.trip_started = time.perf_counter()
+            self.report(0, 0)
+        try:
+            yield
+        finally:
+            self._trip_depth -= 1
+            if self._trip_depth == 0:
+                self.report(-1, -1)
+                self.label = ""
+
+    def report(self, done: int, total: int) -> None:
+        """Tell how the current trip goes (``done`` of ``total`` events; -1: it ended)."""
+        if self.progress is not None and done >= 0:
+            self.progress(done, total)
+        for watch in list(TimeMachine.watchers):
+            watch(self, done, total)
+
     def _best(self, plan: list[PlanItem], final: tuple[int | None, int | None]) -> Checkpoint | None:
         fe, ft = final
         best = None
@@ -352,7 +420,8 @@ class TimeMachine:
         t0 = time.perf_counter()
         c0 = time.process_time()
         s = self.session
-        progress = progress or self.progress
+        if progress is None and (self.progress is not None or TimeMachine.watchers):
+            progress = self.report
         ck = self._best(plan, final) if use_checkpoints and self.enabled else None
         if ck is not None:
             world = self.store.restore(ck, ck.meta["data_dir"])
@@ -439,6 +508,16 @@ class TimeMachine:
         keep_future: bool = True,
     ) -> TravelReport:
         """Travel the current line to ``final`` after ``plan`` (a prefix of its actions), keeping the future."""
+        with self.trip("going back"):
+            return self._go(plan, final, progress, keep_future)
+
+    def _go(
+        self,
+        plan: list[PlanItem],
+        final: tuple[int | None, int | None],
+        progress: Progress | None,
+        keep_future: bool,
+    ) -> TravelReport:
         t0 = time.perf_counter()
         c0 = time.process_time()
         s = self.session
@@ -460,8 +539,12 @@ class TimeMachine:
         self.last = report
         return report
 
-    def redo(self, number: int | None = None, *, progress: Progress | None = None) -> Branch:
+    def redo(self, number: int | None = None) -> Branch:
         """Go to the tip of a branch (default: the newest); the line being left becomes a branch."""
+        with self.trip("redo: back to a branch"):
+            return self._redo(number)
+
+    def _redo(self, number: int | None) -> Branch:
         if not self.branches:
             raise LookupError("there is nothing to redo: no rewind has left a future behind")
         if number is None:

@@ -152,6 +152,11 @@ def step_next(
     session: LabSession, kinds: frozenset[str] = DEFAULT_KINDS, limit_ms: int = NEXT_LIMIT_MS
 ) -> StepOutcome:
     """Run events until one makes an entry of ``kinds``; at most ``limit_ms`` of virtual time."""
+    with session.travel.trip("running to the next timeline event"):
+        return _step_next(session, kinds, limit_ms)
+
+
+def _step_next(session: LabSession, kinds: frozenset[str], limit_ms: int) -> StepOutcome:
     watcher = _Watcher(session, kinds)
     k = session.cluster.kernel
     start = session.events
@@ -170,6 +175,8 @@ def step_next(
         ev = session.step()
         if ev is None:
             continue
+        if (session.events - start) % 2000 == 0:  # (a long quiet stretch: the screen shows how far it got)
+            session.travel.report(limit_ms - (deadline - k.now_ms), limit_ms)
         found = watcher.found(session.events, k.now_ms)
         if found:
             first = found[0]
@@ -199,6 +206,11 @@ def step_back(
     Searches backwards one checkpoint interval at a time (restore, replay watching, keep the last hit), at
     most ``limit_events`` back. The point left is kept as a branch (``redo`` returns to it).
     """
+    with session.travel.trip("searching back for the previous timeline event"):
+        return _step_back(session, kinds, limit_events)
+
+
+def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) -> StepOutcome:
     travel = session.travel
     here_events = session.events
     # leave the current point first: its world is saved (a branch), the files are free for the search
@@ -218,7 +230,10 @@ def step_back(
                 return
             window_hits.extend(watcher.found(tmp.events, tmp.now_ms))
 
-        tmp, _div, report = travel.rebuild(plan, final, on_event=on_event)
+        def progress(done: int, _total: int, searched: int = here_events - window_end) -> None:
+            travel.report(searched + done, limit_events)
+
+        tmp, _div, report = travel.rebuild(plan, final, on_event=on_event, progress=progress)
         start_events = report.from_checkpoint[0] if report.from_checkpoint is not None else 0
         hits = [m for m in window_hits if start_events < m.events < here_events]
         travel.discard_world(tmp)

@@ -65,22 +65,25 @@ _FUNCTION = types.FunctionType
 _HASH_TYPE = type(hashlib.sha256())
 #: objects a world being restored refers to by index (set only while unpickling; one restore at a time)
 _restoring: list[Any] = []
-#: lists a restore made from shared chunks: (list, chunks), to seed the next capture's sharing
-_rebuilt: list[tuple[list[Any], tuple[tuple[Any, ...], ...]]] = []
+#: lists a restore made from shared chunks: (list, chunks, owner's version), to seed the next capture
+_rebuilt: list[tuple[list[Any], tuple[tuple[Any, ...], ...], object]] = []
 #: a list shorter than this is pickled as it is (sharing it would cost more than it saves)
 _SHARE_MIN = 64
 #: a shared list is re-chunked into one piece once it has this many chunks (bounds the chunks to walk)
 _MAX_CHUNKS = 48
-#: type -> names of its attributes that are append-mostly lists of immutable items (shared as chunks)
-_SHARED_LISTS: dict[type, tuple[str, ...]] = {
-    _Segment: ("batches", "bases", "positions", "index_entries", "time_entries"),
+#: type -> (names of its attributes that are append-mostly lists of immutable items (shared as chunks), an
+#: attribute that changes whenever one of them is changed other than by appending or being replaced)
+_SHARED_LISTS: dict[type, tuple[tuple[str, ...], str | None]] = {
+    _Segment: (("batches", "bases", "positions", "index_entries", "time_entries"), "cuts"),
 }
 
 
-def share_lists(cls: type, *names: str) -> None:
+def share_lists(cls: type, *names: str, version: str | None = None) -> None:
     """Register attributes of ``cls`` that are lists only appended to (or cut, or replaced) and hold only
-    immutable items: checkpoints share their older parts instead of copying them."""
-    _SHARED_LISTS[cls] = tuple(dict.fromkeys((*_SHARED_LISTS.get(cls, ()), *names)))
+    immutable items: checkpoints share their older parts instead of copying them. ``version``: an attribute
+    of ``cls`` that changes whenever such a list is changed other than by appending or being replaced (then
+    a capture need not check that the older part is unchanged)."""
+    _SHARED_LISTS[cls] = (tuple(dict.fromkeys((*_SHARED_LISTS.get(cls, ((), None))[0], *names))), version)
 
 
 class SnapshotError(Exception):
@@ -128,10 +131,10 @@ def _tuple_of(cls: type, items: tuple[Any, ...]) -> Any:
     return tuple.__new__(cls, items)
 
 
-def _list_of(i: int) -> list[Any]:
+def _list_of(i: int, version: object = None) -> list[Any]:
     chunks: tuple[tuple[Any, ...], ...] = _restoring[i]
     out = list(itertools.chain.from_iterable(chunks))
-    _rebuilt.append((out, chunks))
+    _rebuilt.append((out, chunks, version))
     return out
 
 
@@ -151,10 +154,11 @@ _SLOT_NAMES: dict[type, tuple[str, ...]] = {}
 class _ListRef:
     """Stands for a shared list in a reduced state (pickled as a call that rebuilds the list)."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "version")
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, version: object) -> None:
         self.index = index
+        self.version = version
 
 
 #: a timer's fields, read at C speed (a timer is pickled as its class plus these values, set after the
@@ -170,9 +174,9 @@ class _ListShare:
     """What the last capture (or restore) stored of each long list, to store only what was appended since."""
 
     def __init__(self) -> None:
-        #: id(list) -> (the list, its chunks, how many items the chunks hold)
-        self.known: dict[int, tuple[list[Any], tuple[tuple[Any, ...], ...], int]] = {}
-        self._next: dict[int, tuple[list[Any], tuple[tuple[Any, ...], ...], int]] = {}
+        #: id(list) -> (the list, its chunks, how many items the chunks hold, its owner's version then)
+        self.known: dict[int, tuple[list[Any], tuple[tuple[Any, ...], ...], int, object]] = {}
+        self._next: dict[int, tuple[list[Any], tuple[tuple[Any, ...], ...], int, object]] = {}
 
     def begin(self) -> None:
         self._next = {}
@@ -182,24 +186,29 @@ class _ListShare:
             self.known = self._next
         self._next = {}
 
-    def chunks(self, seq: list[Any]) -> tuple[tuple[Any, ...], ...]:
+    def chunks(self, seq: list[Any], version: object = None) -> tuple[tuple[Any, ...], ...]:
+        """``seq`` as chunks, sharing those of the last capture when only appends happened since.
+
+        ``version``: its owner's count of other changes (None: unknown, the older part is compared)."""
         n = len(seq)
         prev = self.known.get(id(seq))
         out: tuple[tuple[Any, ...], ...] | None = None
         if prev is not None and prev[0] is seq and prev[2] <= n and len(prev[1]) < _MAX_CHUNKS:
             old, had = prev[1], prev[2]
-            # the older part unchanged? (list equality compares by identity first: C speed; items are
-            # immutable, so an equal item is as good as the same one)
-            if seq[:had] == list(itertools.chain.from_iterable(old)):
+            # the older part unchanged? Known when the owner counts its changes; else compared (list
+            # equality tries identity first: C speed; items are immutable, an equal one is as good)
+            if (version is not None and version == prev[3]) or (
+                version is None and seq[:had] == list(itertools.chain.from_iterable(old))
+            ):
                 out = old if had == n else (*old, tuple(seq[had:]))
         if out is None:
             out = (tuple(seq),)
-        self._next[id(seq)] = (seq, out, n)
+        self._next[id(seq)] = (seq, out, n, version)
         return out
 
-    def seed(self, rebuilt: list[tuple[list[Any], tuple[tuple[Any, ...], ...]]]) -> None:
+    def seed(self, rebuilt: list[tuple[list[Any], tuple[tuple[Any, ...], ...], object]]) -> None:
         """After a restore: the restored world's lists are exactly these chunks."""
-        self.known = {id(seq): (seq, chunks, len(seq)) for seq, chunks in rebuilt}
+        self.known = {id(seq): (seq, chunks, len(seq), version) for seq, chunks, version in rebuilt}
 
 
 # -- the pickler --------------------------------------------------------------------------------------------
@@ -257,7 +266,7 @@ class _Pickler(pickle.Pickler):
         return obj.__reduce_ex__(5)
 
     def _list_ref(self, obj: _ListRef) -> tuple[Any, ...]:
-        return (_list_of, (obj.index,))
+        return (_list_of, (obj.index, obj.version))
 
     def _with_shared_lists(self, obj: Any) -> tuple[Any, ...]:
         cls = type(obj)
@@ -274,11 +283,13 @@ class _Pickler(pickle.Pickler):
                     state[name] = value
         else:
             state = dict(obj.__dict__)
-        for name in _SHARED_LISTS[cls]:
+        names, version_attr = _SHARED_LISTS[cls]
+        version = state.get(version_attr) if version_attr is not None else None
+        for name in names:
             seq = state.get(name)
             if type(seq) is list and len(seq) >= _SHARE_MIN:
-                self.side.append(self.lists.chunks(seq))
-                state[name] = _ListRef(len(self.side) - 1)
+                self.side.append(self.lists.chunks(seq, version))
+                state[name] = _ListRef(len(self.side) - 1, version)
         # the state is set after the object is memoized (so cycles through it work), as pickle's default
         return (copyreg.__newobj__, (cls,), (None, state) if slotted else state)
 

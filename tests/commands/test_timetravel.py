@@ -225,3 +225,27 @@ def test_temporary_directories_go_away_on_close() -> None:
     assert root.exists()
     s.close()
     assert not root.exists() and not data.exists()
+
+
+def test_branches_summarize_recorded_outside_inputs_never_show_them() -> None:
+    s = _session(8, 10**12)
+    applied: list[str] = []
+    s.inputs["wire"] = lambda _s, detail: applied.append(detail)
+    assert execute(s, SCRIPT[0][1]).ok
+    s.tick(500)
+    for i in range(3):
+        s.apply_input("wire", f"frame {i} \x00\x01binary-ish")
+    assert execute(s, "kill-broker 1").ok
+    s.tick(500)
+    r = execute(s, "rewind --to 400ms")
+    assert r.ok
+    lines = execute(s, "branches").lines
+    text = "\n".join(lines)
+    assert "\x1e" not in text and "binary-ish" not in text
+    assert "1 command(s): kill-broker 1, 3 request(s) of outside Kafka clients" in text
+    assert "2 command(s)" not in lines[0] and "1 command(s)" in lines[0]  # here: the create only
+    r = execute(s, "seed 3")
+    assert not r.ok and "1 command(s)" in (r.error or "")
+    assert execute(s, "redo").ok
+    assert "2 command(s) and 3 recorded outside input(s)" in execute(s, "branches").lines[0]
+    s.close()

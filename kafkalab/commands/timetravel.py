@@ -206,6 +206,8 @@ class TimeMachine:
         self._known: list[Checkpoint] = []
         self.notes: list[str] = []
         self._pending: int | None = None
+        #: the branch the current trip made (its "left at" is where the trip lands)
+        self._fresh: Branch | None = None
 
     # -- checkpoints ---------------------------------------------------------------------------------------
     @property
@@ -239,11 +241,14 @@ class TimeMachine:
         if self.enabled and self.session.events >= self.next_due():
             self.checkpoint()
 
-    def capture(self) -> Checkpoint | None:
-        """A checkpoint of the world as it is now (not added to the line), or None if it cannot be taken."""
+    def capture(self, of: LabSession | None = None) -> Checkpoint | None:
+        """A checkpoint of the world as it is now (not added to the line), or None if it cannot be taken.
+
+        ``of``: a scratch session :meth:`rebuild` made (a search back keeps a point it found on the way)."""
         if not self.enabled:
             return None
-        w = self.session._w
+        source = of if of is not None else self.session
+        w = source._w
         c = w.cluster
         self._data_dirs.add(Path(c.data_dir))
         c.kernel.sweep()  # cancelled timers: nothing to keep (events pop in the same order without them)
@@ -251,7 +256,7 @@ class TimeMachine:
             ck = self.store.capture(
                 w,
                 Path(c.data_dir),
-                self.session.events,
+                source.events,
                 c.now_ms,
                 len(w.actions),
                 flush=lambda: _flush_files(w),
@@ -262,6 +267,7 @@ class TimeMachine:
             self.notes.append(f"time travel: checkpoints are off ({e}); rewinds replay from the seed")
             return None
         ck.meta["data_dir"] = Path(c.data_dir)
+        ck.meta["history"] = c.history.mark()  # where the history stood (stepping back reads what came after)
         self._capture_s = ck.cpu_s if not self._capture_s else 0.7 * self._capture_s + 0.3 * ck.cpu_s
         return ck
 
@@ -399,6 +405,7 @@ class TimeMachine:
         cks = self.line if tip is last else [*self.line, tip]
         b = Branch(self._numbers, list(cks), here, (target_events, s.now_ms), shared)
         self.branches.append(b)
+        self._fresh = b
         if len(self.branches) > MAX_BRANCHES:
             gone = self.branches.pop(0)
             self.notes.append(f"time travel: forgot branch {gone.number} (at most {MAX_BRANCHES} are kept)")
@@ -532,6 +539,7 @@ class TimeMachine:
         here = s.events
         self.line = [ck for ck in self.line if not ck.dropped and ck.actions <= n and ck.events <= here]
         self._spent_s = (here - self.line[-1].events) * self._event_s if self.line else 0.0
+        self._settle()
         if self._store is not None:
             self._collect()
         report.wall_s = time.perf_counter() - t0
@@ -568,11 +576,31 @@ class TimeMachine:
         s._install(world, None)
         self.line = list(target.checkpoints)
         self._spent_s = 0.0
+        self._fresh = None
         self._collect()
         self.last = TravelReport(
             tip.position, 0, time.perf_counter() - t0, target.number, cpu_s=time.process_time() - c0
         )
         return target
+
+    def adopt(self, ck: Checkpoint) -> None:
+        """Put a checkpoint of this line's past (taken on a scratch rebuild of it) on the line."""
+        self._known.append(ck)
+        self.line.append(ck)
+        self.line.sort(key=lambda c: (c.events, c.actions))
+
+    def _settle(self) -> None:
+        """The trip arrived: the branch it made was left here, and shares this line's commands so far."""
+        b, self._fresh = self._fresh, None
+        if b is None:
+            return
+        s = self.session
+        here = s._plan()
+        shared = 0
+        while shared < min(len(here), len(b.plan)) and here[shared] == b.plan[shared]:
+            shared += 1
+        b.shared = shared
+        b.left_at = s.position()
 
     def keep_future_now(self) -> int | None:
         """Save the current point (as a branch, unless one holds it) and free the data directory for a search;

@@ -16,6 +16,7 @@ txn, client, platform, other), plus ``ack`` and ``commit`` (from the history) an
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from ..sim.cluster import TIMELINE_KINDS
 
 if TYPE_CHECKING:
     from .session import LabSession
+    from .timetravel_store import Checkpoint
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -161,6 +163,7 @@ def _step_next(session: LabSession, kinds: frozenset[str], limit_ms: int) -> Ste
     k = session.cluster.kernel
     start = session.events
     deadline = k.now_ms + limit_ms
+    cpu = time.process_time()
     while True:
         nxt = k.next_time_ms()
         if nxt is None or nxt > deadline:
@@ -175,7 +178,11 @@ def _step_next(session: LabSession, kinds: frozenset[str], limit_ms: int) -> Ste
         ev = session.step()
         if ev is None:
             continue
-        if (session.events - start) % 2000 == 0:  # (a long quiet stretch: the screen shows how far it got)
+        if (session.events - start) % 500 == 0:
+            # what running costs (checkpoints fall due by it), and how far a long quiet stretch got
+            now_cpu = time.process_time()
+            session.travel.account(now_cpu - cpu, 500)
+            cpu = now_cpu
             session.travel.report(limit_ms - (deadline - k.now_ms), limit_ms)
         found = watcher.found(session.events, k.now_ms)
         if found:
@@ -203,57 +210,155 @@ def step_back(
 ) -> StepOutcome:
     """Travel back to right after the last event before now that made an entry of ``kinds``.
 
-    Searches backwards one checkpoint interval at a time (restore, replay watching, keep the last hit), at
-    most ``limit_events`` back. The point left is kept as a branch (``redo`` returns to it).
+    Timeline entries say which event made them, so those are found without replaying anything. Acks and
+    commits are in the history, which has their times but not their events: the checkpoint stretches that
+    hold one (newest first, none older than the timeline's hit) are replayed, watching, to find the event.
+    At most ``limit_events`` back. The point left is kept as a branch (``redo`` returns to it).
     """
     with session.travel.trip("searching back for the previous timeline event"):
         return _step_back(session, kinds, limit_events)
 
 
+def _wanted(entry: Any, kinds: frozenset[str]) -> bool:
+    return entry.kind in kinds and (not entry.internal or "internal" in kinds)
+
+
+def _timeline_hits(session: LabSession, kinds: frozenset[str], floor: int, here: int) -> list[Meaning]:
+    """The entries of ``kinds`` made by the newest event in ``(floor, here)`` that made any."""
+    hits: list[Meaning] = []
+    for entry in reversed(session.cluster.timeline):
+        ev = entry.event
+        if ev >= here:
+            continue
+        if ev <= floor or (hits and ev < hits[0].events):
+            break
+        if _wanted(entry, kinds):
+            hits.insert(0, Meaning(ev, entry.time_ms, entry.kind, entry.text))
+    return hits
+
+
+def _op_times(session: LabSession, kinds: frozenset[str], lower: int) -> list[int]:
+    """Times of the history ops of ``kinds`` (ack, commit) made after event ``lower`` (or about then)."""
+    types = ({"ack", "fail"} if "ack" in kinds else set()) | ({"commit"} if "commit" in kinds else set())
+    if not types:
+        return []
+    history = session.cluster.history
+    mark: Any = (0, 0, 0)
+    since_ms = 0
+    for ck in session.travel.line:  # the newest checkpoint at or before ``lower`` says where to start
+        if ck.events <= lower and "history" in ck.meta:
+            mark, since_ms = ck.meta["history"], ck.time_ms
+    return sorted({op[0] for op in history.entries_since(mark) if op[1] in types and op[0] >= since_ms})
+
+
 def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) -> StepOutcome:
     travel = session.travel
     here_events = session.events
-    # leave the current point first: its world is saved (a branch), the files are free for the search
-    saved = travel.keep_future_now() if travel.enabled else None
-    hits: list[Meaning] = []
-    window_end = here_events - 1
     floor = max(0, here_events - limit_events)
-    while window_end > floor and not hits:
-        plan, final = _scan_plan(session, window_end)
-        watcher: _Watcher | None = None
-        window_hits: list[Meaning] = []
-
-        def on_event(tmp: LabSession, window_hits: list[Meaning] = window_hits) -> None:
-            nonlocal watcher
-            if watcher is None or watcher.cluster is not tmp.cluster:
-                watcher = _Watcher(tmp, kinds)
-                return
-            window_hits.extend(watcher.found(tmp.events, tmp.now_ms))
-
-        def progress(done: int, _total: int, searched: int = here_events - window_end) -> None:
-            travel.report(searched + done, limit_events)
-
-        tmp, _div, report = travel.rebuild(plan, final, on_event=on_event, progress=progress)
-        start_events = report.from_checkpoint[0] if report.from_checkpoint is not None else 0
-        hits = [m for m in window_hits if start_events < m.events < here_events]
-        travel.discard_world(tmp)
-        if hits:
+    hits = _timeline_hits(session, kinds, floor, here_events)
+    lower = hits[0].events if hits else floor
+    saved: int | None = None
+    searched = False
+    replayed: set[int] = set()
+    line = [ck for ck in travel.line if ck.events < here_events] if travel.enabled else []
+    for when in reversed(_op_times(session, kinds, lower)):
+        if hits and when < hits[0].time_ms:
+            break  # older than the timeline's hit
+        # the stretch from the newest checkpoint before ``when`` to the next one (or to now)
+        older = [ck.events for ck in line if ck.time_ms < when]
+        start = older[-1] if older else 0
+        if start in replayed:
+            continue
+        replayed.add(start)
+        newer = [ck.events for ck in line if ck.events > start]
+        window_end = min(newer[0] - 1, here_events - 1) if newer else here_events - 1
+        if window_end <= lower:
             break
-        if start_events <= floor or report.from_checkpoint is None:
-            break
-        window_end = start_events - 1  # the checkpoint's own event lies in the window before
+        if not searched:
+            # leave the current point first: its world is saved (a branch), the files are free for the search
+            saved = travel.keep_future_now() if travel.enabled else None
+            searched = True
+        seen, kept = _replay_watching(session, kinds, window_end, when, lower, here_events)
+        found = [m for m in seen if m.kind in ("ack", "commit") and lower <= m.events < here_events]
+        if not found:
+            continue
+        best = found[-1].events
+        at_best = [m for m in found if m.events == best]
+        hits = [*hits, *at_best] if hits and hits[0].events == best else at_best
+        if kept is not None and kept.events == best:
+            travel.adopt(kept)  # the point found, as it was captured on the way: no replay to get there
+        break
     if not hits:
         if saved is not None:
             travel.return_to_tip()
         return StepOutcome(
             None, 0, f"no earlier event of those kinds in the last {here_events - floor} events: stayed here"
         )
-    target = hits[-1]
-    same = [m for m in hits if m.events == target.events]
+    target = hits[0]
     plan, final = _scan_plan(session, target.events)
-    travel.go(plan, final, keep_future=False)
+    travel.go(plan, final, keep_future=not searched)
     if session.events != target.events:
         msg = f"{target.describe()} (inside a command: stopped just before it, at event {session.events})"
     else:
         msg = target.describe()
-    return StepOutcome(same[0], here_events - session.events, msg, len(same) - 1)
+    return StepOutcome(target, here_events - session.events, msg, len(hits) - 1)
+
+
+def _replay_watching(
+    session: LabSession, kinds: frozenset[str], window_end: int, until_ms: int, lower: int, here: int
+) -> tuple[list[Meaning], Checkpoint | None]:
+    """Rebuild the run from the nearest checkpoint before event ``window_end`` up to it (or to the end of
+    ``until_ms``, if sooner), watching: what it saw, and a checkpoint taken right after the last ack or commit
+    it saw (in ``[lower, here)``), so going there needs no replay."""
+    travel = session.travel
+    plan, final = _scan_plan(session, window_end)
+    if until_ms < session.now_ms:  # no need to look past that millisecond
+        plan, final = _scan_plan_time(session, until_ms, window_end)
+    watcher: _Watcher | None = None
+    seen: list[Meaning] = []
+    kept: list[Checkpoint] = []
+
+    def on_event(tmp: LabSession) -> None:
+        nonlocal watcher
+        if watcher is None or watcher.cluster is not tmp.cluster:
+            watcher = _Watcher(tmp, kinds)
+            return
+        found = watcher.found(tmp.events, tmp.now_ms)
+        if found:
+            seen.extend(found)
+            # (only in the op's own millisecond: acks come every few events, a capture costs ~20 ms)
+            if (
+                tmp.now_ms >= until_ms
+                and lower <= tmp.events < here
+                and any(m.kind in ("ack", "commit") for m in found)
+            ):
+                ck = travel.capture(tmp)
+                if ck is not None:
+                    if kept:
+                        travel.store.drop(kept.pop())
+                    kept.append(ck)
+
+    def progress(done: int, total: int) -> None:
+        travel.report(done, total)
+
+    tmp, _div, report = travel.rebuild(plan, final, on_event=on_event, progress=progress)
+    start = report.from_checkpoint[0] if report.from_checkpoint is not None else 0
+    travel.discard_world(tmp)
+    return [m for m in seen if m.events > start], (kept[-1] if kept else None)
+
+
+def _scan_plan_time(
+    session: LabSession, until_ms: int, max_events: int
+) -> tuple[list[Any], tuple[int | None, int | None]]:
+    """The actions a run to the end of ``until_ms`` replays (never past event ``max_events``)."""
+    plan: list[Any] = []
+    final: tuple[int | None, int | None] = (None, until_ms)
+    for item in session._plan():
+        t, _line, start, end, end_t = item
+        if t > until_ms or start >= max_events:
+            break
+        if end_t > until_ms or end > max_events:
+            final = (start, t)
+            break
+        plan.append(item)
+    return plan, final

@@ -140,6 +140,8 @@ class TimelineEntry:
     kind: str = "other"
     #: the topic the entry is about, when it is about one
     topic: str | None = None
+    #: the number of the event that made it (``kernel.stats.events`` then): stepping back lands right after it
+    event: int = 0
 
     @property
     def internal(self) -> bool:
@@ -247,7 +249,8 @@ class Cluster:
     def note(self, text: str, kind: str = "other", topic: str | None = None) -> None:
         """Add a plain-language entry to the timeline (faults, client events, workloads); ``kind`` is one of
         :data:`TIMELINE_KINDS`, ``topic`` the topic it is about (if any)."""
-        self.timeline.append(TimelineEntry(self.kernel.now_ms, text, kind, topic))
+        k = self.kernel
+        self.timeline.append(TimelineEntry(k.now_ms, text, kind, topic, k.stats.events))
 
     # -- configuration ----------------------------------------------------------------------------------
     def broker_config(self, name: str) -> str:

@@ -98,6 +98,16 @@ def count_work(lines: Iterable[str]) -> str:
 
 #: one action of a plan: (time ms, line, events before, events after, time after)
 PlanItem = tuple[int, str, int, int, int]
+
+
+def _common(a: list[PlanItem], b: list[PlanItem]) -> int:
+    """How many actions two plans share from their start."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
 #: progress of a trip: (events replayed so far, events to replay)
 Progress = Callable[[int, int], None]
 #: told how every trip goes: (time machine, done, total); (tm, 0, 0) when one starts, (tm, -1, -1) when it ends
@@ -129,12 +139,14 @@ class Branch:
     #: how many of its commands it shares with the line it was left for
     shared: int = 0
 
-    def added_actions(self) -> list[str]:
-        """The commands of this branch that the line it was left for does not have."""
-        return [line for (_t, line, _start, _e, _et) in self.plan[self.shared :]]
+    def added_actions(self, line: list[PlanItem] | None = None) -> list[str]:
+        """The commands of this branch that ``line`` (default: the line it was left for) does not have."""
+        shared = self.shared if line is None else _common(self.plan, line)
+        return [text for (_t, text, _start, _e, _et) in self.plan[shared:]]
 
-    def describe(self) -> str:
-        added = self.added_actions()
+    def describe(self, line: list[PlanItem] | None = None) -> str:
+        """One line about the branch; what it has of its own is counted against ``line`` (where you are)."""
+        added = self.added_actions(line)
         what = (
             f"after t = {self.left_at[1] / 1000:.3f} s: {summarize_actions(added)}"
             if added
@@ -386,6 +398,7 @@ class TimeMachine:
         here = s._plan()
         for b in self.branches:
             if self._on_line(here, s.events, b):
+                self._fresh = b  # going further back along its line: it was left from further back
                 return b.number
         if not self.enabled:
             return None
@@ -399,9 +412,7 @@ class TimeMachine:
             self._known.append(tip)
         self._numbers += 1
         target_events = final_events if final_events is not None else s.events
-        shared = 0
-        while shared < min(len(here), len(plan)) and here[shared] == plan[shared]:
-            shared += 1
+        shared = _common(here, plan)
         cks = self.line if tip is last else [*self.line, tip]
         b = Branch(self._numbers, list(cks), here, (target_events, s.now_ms), shared)
         self.branches.append(b)
@@ -595,11 +606,7 @@ class TimeMachine:
         if b is None:
             return
         s = self.session
-        here = s._plan()
-        shared = 0
-        while shared < min(len(here), len(b.plan)) and here[shared] == b.plan[shared]:
-            shared += 1
-        b.shared = shared
+        b.shared = _common(b.plan, s._plan())
         b.left_at = s.position()
 
     def keep_future_now(self) -> int | None:

@@ -107,12 +107,16 @@ def _forked_history(i: int, mark: tuple[int, int, int]) -> History:
 
 
 def _function(i: int, defaults: Any, closure: Any, kwdefaults: Any) -> Any:
-    f = _restoring[i]
-    g = types.FunctionType(f.__code__, f.__globals__, f.__name__, defaults, closure)
+    code, globals_, name, qualname, module = _restoring[i]
+    g = types.FunctionType(code, globals_, name, defaults, closure)
     g.__kwdefaults__ = kwdefaults
-    g.__qualname__ = f.__qualname__
-    g.__module__ = f.__module__
+    g.__qualname__ = qualname
+    g.__module__ = module
     return g
+
+
+def _trace_of(events: tuple[tuple[Any, ...], ...], maxlen: int | None) -> deque[TraceEvent]:
+    return deque((TraceEvent(*e) for e in events), maxlen)
 
 
 def _empty_cell() -> types.CellType:
@@ -138,10 +142,6 @@ def _list_of(i: int, version: object = None) -> list[Any]:
     return out
 
 
-def _deque_of(i: int, maxlen: int | None) -> deque[Any]:
-    return deque(_restoring[i], maxlen)
-
-
 def _set_timer(obj: Timer, values: tuple[Any, ...]) -> None:
     for name, value in zip(_TIMER_NAMES, values, strict=True):
         setattr(obj, name, value)
@@ -165,6 +165,7 @@ class _ListRef:
 #: timer is memoized: a client holding its own timer refers to the very timer in the heap)
 _TIMER_NAMES = tuple(f.name for f in dataclasses.fields(Timer))
 _TIMER_FIELDS = operator.attrgetter(*_TIMER_NAMES)
+_TRACE_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(TraceEvent)))
 
 
 # -- shared lists -------------------------------------------------------------------------------------------
@@ -220,9 +221,10 @@ class _Pickler(pickle.Pickler):
         self.side = side
         self.lists = lists
         self._ids: dict[int, int] = {}
+        self._codes: dict[types.CodeType, int] = {}
         table = dict(copyreg.dispatch_table)
         table[RecordBatch] = self._share
-        table[TraceEvent] = self._share  # never changed once made
+        table[TraceEvent] = self._trace_event
         table[pathlib.PosixPath] = self._share
         table[pathlib.PurePosixPath] = self._share
         table[Timer] = self._timer
@@ -255,14 +257,17 @@ class _Pickler(pickle.Pickler):
         return (_shared, (self._ref(obj),))
 
     @staticmethod
+    def _trace_event(obj: TraceEvent) -> tuple[Any, ...]:
+        return (TraceEvent, _TRACE_FIELDS(obj))
+
+    @staticmethod
     def _timer(obj: Timer) -> tuple[Any, ...]:
         return (copyreg.__newobj__, (Timer,), _TIMER_FIELDS(obj), None, None, _set_timer)
 
     def _deque(self, obj: deque[Any]) -> Any:
         if obj and type(obj[0]) is TraceEvent and type(obj[-1]) is TraceEvent:
-            # the kernel's trace ring: its events never change, only which ones the ring holds
-            self.side.append(tuple(obj))
-            return (_deque_of, (len(self.side) - 1, obj.maxlen))
+            # the kernel's trace ring: as plain tuples (read at C speed), not thousands of objects to keep
+            return (_trace_of, (tuple(map(_TRACE_FIELDS, obj)), obj.maxlen))
         return obj.__reduce_ex__(5)
 
     def _list_ref(self, obj: _ListRef) -> tuple[Any, ...]:
@@ -324,8 +329,14 @@ class _Pickler(pickle.Pickler):
             return direct(obj)
         if t is _FUNCTION:
             if "<" in obj.__qualname__:
-                # a closure or lambda: not importable by name, so by value (code and globals are shared)
-                return (_function, (self._ref(obj), obj.__defaults__, obj.__closure__, obj.__kwdefaults__))
+                # a closure or lambda: not importable by name, so by value (code and globals are shared;
+                # never the function itself: its cells would keep the world it belongs to alive)
+                code = obj.__code__
+                i = self._codes.get(code)
+                if i is None:
+                    i = self._codes[code] = len(self.side)
+                    self.side.append((code, obj.__globals__, obj.__name__, obj.__qualname__, obj.__module__))
+                return (_function, (i, obj.__defaults__, obj.__closure__, obj.__kwdefaults__))
             return NotImplemented
         if isinstance(obj, tuple) and t.__new__ is not tuple.__new__ and not hasattr(t, "_fields"):
             # a tuple subclass with a __new__ of its own (a consumer's Message)

@@ -160,7 +160,7 @@ def branches(session: LabSession, argv: list[str]) -> Plan:
         if not session.branches:
             lines.append("no branches: a rewind keeps where you were as one ('redo' returns to it)")
         for b in reversed(session.branches):
-            lines.append("  " + b.describe())
+            lines.append("  " + b.describe(session._plan()))
         if session.branches:
             lines.append("'redo' returns to the newest, 'redo N' to branch N")
         return lines

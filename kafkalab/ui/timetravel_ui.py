@@ -177,21 +177,35 @@ class TimeTravelActions:
         """A trip ended: redraw from the session, ``note`` in the console, ``status`` on the status line."""
         notes = self.session.time_travel_notes() if hasattr(self.session, "time_travel_notes") else []
         self.replace_session(self.session, note)  # (clears the status line's last event)
+        self._mark_client_output()
         if status:
             self._last_event = status
             self.refresh_view()
         for n in notes:
             self.notify(n, severity="warning")  # type: ignore[attr-defined]
 
+    def _mark_client_output(self) -> None:
+        """What background clients printed so far belongs to another point in time: say where that ends."""
+        try:
+            console = self.lab_console  # type: ignore[attr-defined]
+            shown = console.query_one("#client-box").has_class("-shown")
+        except Exception:
+            return
+        if shown:
+            console.write_client_lines([f"── time travel: now t = {format_s(self.session.now_ms)} ──"])
+
     def action_step(self) -> None:
         self.playing = False
         if not self._travel_ok():
             return
         out = step_next(self.session, session_kinds(self.session))
-        more = f" (+{out.also})" if out.also else ""
-        self._last_event = (
-            f"next: {out.message}{more}" if out.found else f"next: none ({out.message.split(';')[0]})"
-        )
+        more = f" (+{out.also} more)" if out.also else ""
+        if out.found is not None:
+            # the status line already shows the time: what happened comes first (80 columns are few)
+            self._last_event = f"next {out.found.kind}: {out.found.text}{more}"
+            self.lab_console.write_lines([f"next: {out.message}{more}"], "dim")  # type: ignore[attr-defined]
+        else:
+            self._last_event = f"next: none ({out.message.split(';')[0]})"
         self.refresh_view()
 
     def action_step_raw(self) -> None:
@@ -209,9 +223,10 @@ class TimeTravelActions:
         if not self._travel_ok():
             return
         out = step_back(self.session, session_kinds(self.session))
+        more = f" (+{out.also} more)" if out.also else ""
         self._arrived(
-            f"back to {out.message}" if out.found else out.message,
-            f"prev: {out.message}" if out.found else out.message,
+            f"back to {out.message}{more}" if out.found else out.message,
+            f"prev {out.found.kind}: {out.found.text}{more}" if out.found else out.message,
         )
 
     def action_back_raw(self) -> None:

@@ -56,7 +56,7 @@ async def test_full_stop_lands_on_the_next_timeline_event_as_the_session_does() 
                 twin.cluster.trace_hash(),
             )
             assert expected.found.text in [e.text for e in app.session.cluster.timeline[entries:]]
-            assert "next: " in status_text(app) and expected.found.kind in status_text(app)
+            assert f"next {expected.found.kind}: " in status_text(app)
         assert not app.playing
     twin.close()
 

@@ -509,6 +509,8 @@ class CheckpointStore:
         sys.setrecursionlimit(max(limit, 100_000))
         self.lists.begin()
         ok = False
+        enabled = gc.isenabled()
+        gc.disable()  # the reductions make many short-lived tuples: no point collecting on the way
         try:
             with open(path, "wb") as f:
                 _Pickler(f, side, self.lists).dump(world)  # type: ignore[arg-type]
@@ -520,6 +522,8 @@ class CheckpointStore:
             shutil.rmtree(directory, ignore_errors=True)
             raise SnapshotError(f"{type(e).__name__}: {e}") from e
         finally:
+            if enabled:
+                gc.enable()
             self.lists.end(ok)
             sys.setrecursionlimit(limit)
         if flush is not None:

@@ -280,13 +280,16 @@ def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) ->
             searched = True
         seen, kept = _replay_watching(session, kinds, window_end, when, lower, here_events)
         found = [m for m in seen if m.kind in ("ack", "commit") and lower <= m.events < here_events]
-        if not found:
+        best = found[-1].events if found else None
+        if kept is not None:
+            if kept.events == best:
+                travel.adopt(kept)  # the point found, as it was captured on the way: no replay to get there
+            else:
+                travel.store.drop(kept)
+        if best is None:
             continue
-        best = found[-1].events
         at_best = [m for m in found if m.events == best]
         hits = [*hits, *at_best] if hits and hits[0].events == best else at_best
-        if kept is not None and kept.events == best:
-            travel.adopt(kept)  # the point found, as it was captured on the way: no replay to get there
         break
     if not hits:
         if saved is not None:

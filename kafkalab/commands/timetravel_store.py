@@ -280,7 +280,11 @@ class _Pickler(pickle.Pickler):
         if slotted:
             names = _SLOT_NAMES.get(cls)
             if names is None:
-                names = _SLOT_NAMES[cls] = tuple(copyreg._slotnames(cls))  # type: ignore[attr-defined]
+                # a class compiled by mypyc lists its attributes in __mypyc_attrs__, a Python one in __slots__
+                found = getattr(cls, "__mypyc_attrs__", None) or copyreg._slotnames(cls)  # type: ignore[attr-defined]
+                names = _SLOT_NAMES[cls] = tuple(n for n in found if n not in ("__dict__", "__weakref__"))
+                if not names:
+                    raise SnapshotError(f"cannot tell the attributes of {cls.__name__}")
             state = {}
             for name in names:
                 value = getattr(obj, name, _UNSET)

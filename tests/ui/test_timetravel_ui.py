@@ -37,8 +37,8 @@ async def test_full_stop_lands_on_the_next_timeline_event_as_the_session_does() 
         for line in SETUP:
             await run_command(pilot, line)
             assert execute(twin, line).ok
-        app.advance(3_000)
-        twin.tick(3_000)
+        app.advance(1_500)
+        twin.tick(1_500)
         await run_command(pilot, "kill-broker 2")
         assert execute(twin, "kill-broker 2").ok
         assert app.session.cluster.trace_hash() == twin.cluster.trace_hash()
@@ -66,7 +66,7 @@ async def test_rewind_then_redo_returns_to_the_same_trace_hash() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         for line in SETUP:
             await run_command(pilot, line)
-        app.advance(6_000)
+        app.advance(4_500)
         await pilot.pause()
         tip = (app.session.events, app.session.now_ms, app.session.cluster.trace_hash())
         await pilot.press("f5")

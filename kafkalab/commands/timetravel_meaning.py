@@ -52,12 +52,14 @@ BACK_LIMIT_EVENTS = 200_000
 
 @dataclass(frozen=True)
 class Meaning:
-    """A meaningful event: the session is right after event number ``events``."""
+    """A meaningful event: the session is right after event number ``events`` (and, ``by_command``, after
+    the command that ran right there and made it)."""
 
     events: int
     time_ms: int
     kind: str
     text: str
+    by_command: bool = False
 
     def describe(self) -> str:
         return f"t = {self.time_ms / 1000:.3f} s  {self.kind}: {self.text}"
@@ -190,13 +192,16 @@ def _step_next(session: LabSession, kinds: frozenset[str], limit_ms: int) -> Ste
             return StepOutcome(first, session.events - start, first.describe(), len(found) - 1)
 
 
-def _scan_plan(session: LabSession, target: int) -> tuple[list[Any], tuple[int | None, int | None]]:
-    """The actions a run to right after event ``target`` replays, and where it stops (as rewind_events)."""
+def _scan_plan(
+    session: LabSession, target: int, with_commands_there: bool = False
+) -> tuple[list[Any], tuple[int | None, int | None]]:
+    """The actions a run to right after event ``target`` replays, and where it stops (as rewind_events);
+    ``with_commands_there``: also the commands run right there (between that event and the next)."""
     plan: list[Any] = []
     final: tuple[int | None, int | None] = (target, None)
     for item in session._plan():
         _t, _line, start, end, _end_t = item
-        if start < target and end <= target:
+        if (start < target or (with_commands_there and start == target)) and end <= target:
             plan.append(item)
             continue
         if start < target:
@@ -233,7 +238,7 @@ def _timeline_hits(session: LabSession, kinds: frozenset[str], floor: int, here:
         if ev <= floor or (hits and ev < hits[0].events):
             break
         if _wanted(entry, kinds):
-            hits.insert(0, Meaning(ev, entry.time_ms, entry.kind, entry.text))
+            hits.insert(0, Meaning(ev, entry.time_ms, entry.kind, entry.text, entry.between_events))
     return hits
 
 
@@ -298,7 +303,7 @@ def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) ->
             None, 0, f"no earlier event of those kinds in the last {here_events - floor} events: stayed here"
         )
     target = hits[0]
-    plan, final = _scan_plan(session, target.events)
+    plan, final = _scan_plan(session, target.events, any(m.by_command for m in hits))
     travel.go(plan, final, keep_future=not searched)
     if session.events != target.events:
         msg = f"{target.describe()} (inside a command: stopped just before it, at event {session.events})"

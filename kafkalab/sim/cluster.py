@@ -142,6 +142,9 @@ class TimelineEntry:
     topic: str | None = None
     #: the number of the event that made it (``kernel.stats.events`` then): stepping back lands right after it
     event: int = 0
+    #: made between two events (by a command: ``kill-broker``), not by an event: right after ``event`` *and*
+    #: the command is where it happened
+    between_events: bool = False
 
     @property
     def internal(self) -> bool:
@@ -250,7 +253,7 @@ class Cluster:
         """Add a plain-language entry to the timeline (faults, client events, workloads); ``kind`` is one of
         :data:`TIMELINE_KINDS`, ``topic`` the topic it is about (if any)."""
         k = self.kernel
-        self.timeline.append(TimelineEntry(k.now_ms, text, kind, topic, k.stats.events))
+        self.timeline.append(TimelineEntry(k.now_ms, text, kind, topic, k.stats.events, not k.running))
 
     # -- configuration ----------------------------------------------------------------------------------
     def broker_config(self, name: str) -> str:

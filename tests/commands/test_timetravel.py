@@ -267,3 +267,18 @@ def test_stepping_back_lands_exactly_where_stepping_forward_stopped(kinds: str) 
     s.redo()
     assert (s.events, s.cluster.trace_hash()) == stops[-1][:2]
     s.close()
+
+
+def test_stepping_back_to_what_a_command_did_lands_right_after_the_command() -> None:
+    s = _session(4, 500)
+    for _ms, line in SCRIPT[:3]:
+        assert execute(s, line).ok
+    s.tick(1_500)
+    assert execute(s, "kill-broker 2").ok  # "broker 2 died" is made by the command, between two events
+    at_kill = (s.events, s.cluster.trace_hash(), len(s.actions))
+    s.tick(2_000)
+    back = step_back(s, parse_kinds("broker"))
+    assert back.found is not None and back.found.text == "broker 2 died"
+    assert (s.events, s.cluster.trace_hash(), len(s.actions)) == at_kill
+    assert s.cluster.describe_cluster().brokers[1].state == "down"  # the kill is done, not undone
+    s.close()

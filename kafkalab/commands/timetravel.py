@@ -430,9 +430,11 @@ class TimeMachine:
         progress: Progress | None = None,
         on_event: Callable[[LabSession], None] | None = None,
         use_checkpoints: bool = True,
+        start: Checkpoint | None = None,
     ) -> tuple[LabSession, str | None, TravelReport]:
         """A new session (not yet swapped in) at ``final`` after running ``plan``: from the nearest
-        checkpoint, or from the seed. ``on_event`` runs after every replayed event (for searches)."""
+        checkpoint (``start``: from that one), or from the seed. ``on_event`` runs after every replayed
+        event (for searches)."""
         from .session import LabSession
 
         t0 = time.perf_counter()
@@ -440,7 +442,9 @@ class TimeMachine:
         s = self.session
         if progress is None and (self.progress is not None or TimeMachine.watchers):
             progress = self.report
-        ck = self._best(plan, final) if use_checkpoints and self.enabled else None
+        ck = None
+        if use_checkpoints and self.enabled:
+            ck = start if start is not None and not start.dropped else self._best(plan, final)
         if ck is not None:
             world = self.store.restore(ck, ck.meta["data_dir"])
             tmp = LabSession._shell(s, world)

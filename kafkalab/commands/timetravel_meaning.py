@@ -242,18 +242,33 @@ def _timeline_hits(session: LabSession, kinds: frozenset[str], floor: int, here:
     return hits
 
 
-def _op_times(session: LabSession, kinds: frozenset[str], lower: int) -> list[int]:
-    """Times of the history ops of ``kinds`` (ack, commit) made after event ``lower`` (or about then)."""
-    types = ({"ack", "fail"} if "ack" in kinds else set()) | ({"commit"} if "commit" in kinds else set())
+def _history_segments(
+    session: LabSession, kinds: frozenset[str], lower: int
+) -> Iterable[tuple[Any, list[int]]]:
+    """Newest first: (the checkpoint a stretch of the run starts at (None: the seed), the times of the
+    ack/commit ops of ``kinds`` made in it), for the stretches after event ``lower`` holding one.
+
+    Read from the history between the marks the checkpoints kept, without replaying anything."""
+    types = frozenset(
+        ({"ack", "fail"} if "ack" in kinds else set()) | ({"commit"} if "commit" in kinds else set())
+    )
     if not types:
-        return []
+        return
     history = session.cluster.history
-    mark: Any = (0, 0, 0)
-    since_ms = 0
-    for ck in session.travel.line:  # the newest checkpoint at or before ``lower`` says where to start
-        if ck.events <= lower and "history" in ck.meta:
-            mark, since_ms = ck.meta["history"], ck.time_ms
-    return sorted({op[0] for op in history.entries_since(mark) if op[1] in types and op[0] >= since_ms})
+    here = session.events
+    line = [ck for ck in session.travel.line if ck.events < here and "history" in ck.meta]
+    if not session.travel.enabled:
+        line = []
+    end: Any = None  # now
+    for i in range(len(line), -1, -1):
+        ck = line[i - 1] if i > 0 else None
+        start_mark = ck.meta["history"] if ck is not None else (0, 0, 0)
+        times = history.op_times(types, start_mark, end)
+        if times:
+            yield ck, times
+        if ck is None or ck.events <= lower:
+            return
+        end = start_mark
 
 
 def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) -> StepOutcome:
@@ -264,26 +279,18 @@ def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) ->
     lower = hits[0].events if hits else floor
     saved: int | None = None
     searched = False
-    replayed: set[int] = set()
-    line = [ck for ck in travel.line if ck.events < here_events] if travel.enabled else []
-    for when in reversed(_op_times(session, kinds, lower)):
+    for start_ck, times in _history_segments(session, kinds, lower):
+        when = times[-1]
         if hits and when < hits[0].time_ms:
             break  # older than the timeline's hit
-        # the stretch from the newest checkpoint before ``when`` to the next one (or to now)
-        older = [ck.events for ck in line if ck.time_ms < when]
-        start = older[-1] if older else 0
-        if start in replayed:
-            continue
-        replayed.add(start)
-        newer = [ck.events for ck in line if ck.events > start]
-        window_end = min(newer[0] - 1, here_events - 1) if newer else here_events - 1
-        if window_end <= lower:
-            break
+        # ops in the current millisecond may be the current event's own: watch from the one before too
+        earlier = [t for t in times if t < session.now_ms]
+        watch_from = earlier[-1] if earlier and when >= session.now_ms else when
         if not searched:
             # leave the current point first: its world is saved (a branch), the files are free for the search
             saved = travel.keep_future_now() if travel.enabled else None
             searched = True
-        seen, kept = _replay_watching(session, kinds, window_end, when, lower, here_events)
+        seen, kept = _replay_watching(session, kinds, start_ck, watch_from, when, lower, here_events)
         found = [m for m in seen if m.kind in ("ack", "commit") and lower <= m.events < here_events]
         best = found[-1].events if found else None
         if kept is not None:
@@ -292,7 +299,7 @@ def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) ->
             else:
                 travel.store.drop(kept)
         if best is None:
-            continue
+            continue  # (the op was the current event's, or before ``lower``): the stretch before
         at_best = [m for m in found if m.events == best]
         hits = [*hits, *at_best] if hits and hits[0].events == best else at_best
         break
@@ -313,30 +320,41 @@ def _step_back(session: LabSession, kinds: frozenset[str], limit_events: int) ->
 
 
 def _replay_watching(
-    session: LabSession, kinds: frozenset[str], window_end: int, until_ms: int, lower: int, here: int
+    session: LabSession,
+    kinds: frozenset[str],
+    start: Checkpoint | None,
+    from_ms: int,
+    until_ms: int,
+    lower: int,
+    here: int,
 ) -> tuple[list[Meaning], Checkpoint | None]:
-    """Rebuild the run from the nearest checkpoint before event ``window_end`` up to it (or to the end of
-    ``until_ms``, if sooner), watching: what it saw, and a checkpoint taken right after the last ack or commit
-    it saw (in ``[lower, here)``), so going there needs no replay."""
+    """Rebuild the run from ``start`` (None: the seed) to the end of ``until_ms`` (never past now), watching
+    the events from ``from_ms`` on: what they made, and a checkpoint taken right after the last ack or
+    commit among them (in ``[lower, here)``), so going there needs no replay."""
     travel = session.travel
-    plan, final = _scan_plan(session, window_end)
-    if until_ms < session.now_ms:  # no need to look past that millisecond
-        plan, final = _scan_plan_time(session, until_ms, window_end)
+    if until_ms < session.now_ms:
+        plan, final = _scan_plan_time(session, until_ms, here - 1)
+    else:
+        plan, final = _scan_plan(session, here - 1)
     watcher: _Watcher | None = None
     seen: list[Meaning] = []
     kept: list[Checkpoint] = []
 
     def on_event(tmp: LabSession) -> None:
         nonlocal watcher
-        if watcher is None or watcher.cluster is not tmp.cluster:
-            watcher = _Watcher(tmp, kinds)
+        if watcher is None:
+            # nothing to watch before the op's millisecond (timeline entries are known without replaying):
+            # the watching starts right before its first event
+            nxt = tmp.cluster.kernel.next_time_ms()
+            if tmp.now_ms >= from_ms or (nxt is not None and nxt >= from_ms):
+                watcher = _Watcher(tmp, kinds)
             return
         found = watcher.found(tmp.events, tmp.now_ms)
         if found:
             seen.extend(found)
             # (only in the op's own millisecond: acks come every few events, a capture costs ~20 ms)
             if (
-                tmp.now_ms >= until_ms
+                tmp.now_ms >= from_ms
                 and lower <= tmp.events < here
                 and any(m.kind in ("ack", "commit") for m in found)
             ):
@@ -349,10 +367,12 @@ def _replay_watching(
     def progress(done: int, total: int) -> None:
         travel.report(done, total)
 
-    tmp, _div, report = travel.rebuild(plan, final, on_event=on_event, progress=progress)
-    start = report.from_checkpoint[0] if report.from_checkpoint is not None else 0
+    tmp, _div, report = travel.rebuild(
+        plan, final, on_event=on_event, progress=progress, start=start, use_checkpoints=start is not None
+    )
+    begin = report.from_checkpoint[0] if report.from_checkpoint is not None else 0
     travel.discard_world(tmp)
-    return [m for m in seen if m.events > start], (kept[-1] if kept else None)
+    return [m for m in seen if m.events > begin], (kept[-1] if kept else None)
 
 
 def _scan_plan_time(

@@ -3,16 +3,21 @@ back to the very same run (trace hash), a long trip shows its progress, the bran
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kafkalab.commands import LabSession, execute
 from kafkalab.commands.timetravel_meaning import step_next
+from kafkalab.lessons import ProgressStore, load_lesson
 from kafkalab.ui import timetravel_ui
 from kafkalab.ui.app import KafkaLabApp, create_app
 from kafkalab.ui.screens import RewindScreen
 from kafkalab.ui.widgets import StatusBar
+from kafkalab.ui.widgets.lesson_pane import LessonPane
 
 from .helpers import console_lines, run_command
+from .screen_text import screen_text
 
 SETUP = [
     "kafka-topics --create --topic events --partitions 3 --replication-factor 3 --config min.insync.replicas=2",
@@ -106,3 +111,39 @@ async def test_a_long_trip_shows_its_progress(monkeypatch: pytest.MonkeyPatch) -
         other.rewind_to(100)
         assert app.trip_progress == shown
         other.close()
+
+
+async def test_goals_shown_after_a_rewind_and_a_redo_match_the_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F5 to before the failover unticks the step's goals on the pane; ctrl+y (redo) ticks them again."""
+    monkeypatch.setenv("KAFKALAB_DATA_DIR", str(tmp_path))
+    lesson = load_lesson("acks-durability")
+    app = create_app(autoplay=False, cursor_blink=False, lesson=lesson, progress=ProgressStore())
+
+    def goals() -> list[bool]:
+        view = app.query_one(LessonPane).lesson
+        assert view is not None
+        return [reached for _text, reached in view.goals]
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_lesson(lesson, at_step=2)
+        await pilot.pause()
+        run = app.lesson_run
+        assert run is not None
+        start_ms = run.session.now_ms
+        for line in run.current_step.solution:
+            await run_command(pilot, line)
+        tip = (run.session.events, run.session.cluster.trace_hash())
+        assert goals() == [True, True] and "Step complete" in screen_text(app)
+        await pilot.press("f5")
+        await pilot.pause()
+        assert isinstance(app.screen, RewindScreen)
+        await pilot.press(*f"{(start_ms + 9_300) / 1000}s", "enter")  # before the new leader
+        await pilot.pause()
+        assert run.session.now_ms == start_ms + 9_300 and run.step_index == 2
+        assert goals() == [False, False] and "Step complete" not in screen_text(app)
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert (run.session.events, run.session.cluster.trace_hash()) == tip
+        assert goals() == [True, True] and "Step complete" in screen_text(app)

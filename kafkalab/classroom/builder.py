@@ -103,29 +103,27 @@ def _is_create(line: str) -> bool:
     return bool(words) and words[0].removesuffix(".sh").endswith("kafka-topics") and "--create" in words
 
 
-def _groups(sc: Scenario) -> tuple[list[Entry], list[tuple[str | None, list[Entry]]]]:
-    """(setup entries, [(note text or None, entries of the step)])."""
+def _groups(sc: Scenario) -> tuple[list[Entry], list[tuple[Entry | None, list[Entry]]]]:
+    """(setup entries, [(the note that begins the step or None, the step's commands)])."""
     entries = list(sc.entries)
-    groups: list[tuple[str | None, list[Entry]]] = []
+    groups: list[tuple[Entry | None, list[Entry]]] = []
     if any(e.is_note for e in entries):
         first = next(i for i, e in enumerate(entries) if e.is_note)
-        setup = entries[:first]
         for e in entries[first:]:
             if e.is_note:
-                groups.append((e.note, []))
+                groups.append((e, []))
             else:
                 groups[-1][1].append(e)
-        return setup, groups
+        return entries[:first], groups
     i = 0
     while i < len(entries) and _is_create(entries[i].line) and not entries[i].typing:
         i += 1
-    setup = entries[:i]
     for j, e in enumerate(entries[i:], start=i):
         if j > i and entries[j - 1].typing:
             groups[-1][1].append(e)  # records typed into a console producer belong to its command
         else:
             groups.append((None, [e]))
-    return setup, groups
+    return entries[:i], groups
 
 
 def _waits(ms: int) -> list[str]:
@@ -323,21 +321,51 @@ def _pass_a(lesson_id: str, sc: Scenario, report: BuildReport) -> tuple[Setup, l
     except LessonError as e:
         raise ExportError(f"the set-up does not run as a lesson: {e.issues[0].message}") from None
     try:
-        first_at = next((e.at_ms for _n, es in groups for e in es if e.at_ms is not None), None)
-        setup_run = max(0, (first_at or 0) - run.session.now_ms)
+
+        def start_of(group: tuple[Entry | None, list[Entry]]) -> int | None:
+            note, entries = group
+            return note.at_ms if note is not None else next((e.at_ms for e in entries), None)
+
+        setup_run = max(0, (start_of(groups[0]) or 0) - run.session.now_ms)
         if setup_run > RUN_CHUNK_MS:
             raise ExportError("the first step begins more than 60 minutes after the set-up")
         setup = Setup(**{**setup.__dict__, "run_ms": setup_run})
         if setup_run:
             run.tick(setup_run)
+
+        def wait_until(at_ms: int | None, solution: list[str]) -> None:
+            if at_ms is not None and at_ms > run.session.now_ms:
+                for w in _waits(at_ms - run.session.now_ms):
+                    solution.append(w)
+                    run.execute(w)
+
         drafts: list[_Draft] = []
-        for k, (note, entries) in enumerate(groups):
+        steps: list[tuple[Entry | None, list[str]]] = []
+
+        def close(k: int) -> None:
+            note, solution = steps[k]
+            hints = [c for c in solution if not c.startswith("run ") and command_issue(c) is None][:1]
+            hints = hints or solution[:1]  # a step that only waits: its run
+            text = note.note if note is not None else None
+            drafts.append(
+                _Draft(
+                    _title(text, solution, k + 1),
+                    text or "TODO: what the learner does in this step, and what to watch on screen.",
+                    solution,
+                    hints,
+                    from_note=text is not None,
+                    candidates=_candidates(run),
+                )
+            )
+
+        for k, group in enumerate(groups):
+            if k:  # the time before a step begins shows the previous step's consequences: it is its end
+                wait_until(start_of(group), steps[k - 1][1])
+                close(k - 1)
             solution: list[str] = []
-            for e in entries:
-                if e.at_ms is not None and e.at_ms > run.session.now_ms:
-                    for w in _waits(e.at_ms - run.session.now_ms):
-                        solution.append(w)
-                        run.execute(w)
+            steps.append((group[0], solution))
+            for e in group[1]:
+                wait_until(e.at_ms, solution)
                 r = run.execute(e.line)
                 if r.ok or run.session.input_mode is not None:
                     solution.append(e.line)
@@ -346,22 +374,8 @@ def _pass_a(lesson_id: str, sc: Scenario, report: BuildReport) -> tuple[Setup, l
                         f"'{e.line}' failed when replayed as a lesson ({r.error}); it is left out "
                         "(a solution's commands must succeed)"
                     )
-            nxt = next((e.at_ms for _n, es in groups[k + 1 :] for e in es if e.at_ms is not None), sc.end_ms)
-            if nxt is not None and nxt > run.session.now_ms:
-                for w in _waits(nxt - run.session.now_ms):
-                    solution.append(w)
-                    run.execute(w)
-            hints = [c for c in solution if not c.startswith("run ") and command_issue(c) is None][:1]
-            drafts.append(
-                _Draft(
-                    _title(note, solution, k + 1),
-                    note or "TODO: what the learner does in this step, and what to watch on screen.",
-                    solution,
-                    hints,
-                    from_note=note is not None,
-                    candidates=_candidates(run),
-                )
-            )
+        wait_until(sc.end_ms, steps[-1][1])
+        close(len(steps) - 1)
     finally:
         run.close()
     return setup, drafts

@@ -31,7 +31,7 @@ from .scenario import Entry, Scenario, format_ms
 __all__ = ["ScenarioPlayer", "StopReport", "new_session"]
 
 #: timeline entries a caption lists at most ("meanwhile: …")
-CAPTION_EVENTS = 5
+CAPTION_EVENTS = 3
 
 
 def new_session(sc: Scenario) -> LabSession:
@@ -123,7 +123,7 @@ class ScenarioPlayer:
         e = self.next_entry
         if e is None:
             return "nothing: the end of the scenario" if self.ended else "the end of the scenario"
-        what = f"note: {e.note}" if e.note is not None else e.line or "(an empty line: ends the records)"
+        what = f"“{e.note}”" if e.note is not None else e.line or "(an empty line: ends the records)"
         if len(what) > 60:
             what = what[:59] + "…"
         when = f" at {format_ms(e.at_ms)}" if e.at_ms is not None and e.at_ms > self.session.now_ms else ""
@@ -203,7 +203,8 @@ class ScenarioPlayer:
         if r.ok:
             lines += [f"  {x}" for x in r.lines[:2]]
             if len(r.lines) > 2:
-                lines.append(f"  … ({len(r.lines) - 2} more lines in the console)")
+                more = len(r.lines) - 2
+                lines.append(f"  … ({more} more line{'s' if more > 1 else ''})")
         else:
             lines.append(f"  error: {r.error}")
 
@@ -215,20 +216,20 @@ class ScenarioPlayer:
         start = min(self._timeline_seen, len(timeline))
         self._timeline_seen = len(timeline)
         picked = [e for e in timeline[start:] if not is_internal(e.text)]
-        out = [f"  {format_ms(e.time_ms):>9}  {plain_entry(e.text)}" for e in picked[-CAPTION_EVENTS:]]
+        out = [f"  {e.time_ms / 1000:.3f} s  {plain_entry(e.text)}" for e in picked[-CAPTION_EVENTS:]]
         if len(picked) > CAPTION_EVENTS:
-            out.insert(0, f"  … {len(picked) - CAPTION_EVENTS} earlier events in the timeline")
+            out.insert(0, f"  ({len(picked) - CAPTION_EVENTS} more in the timeline)")
         return out
 
     def _report(self, lines: list[str], ran: list[Entry], *, stopped: bool = True) -> StopReport:
         s = self.session
         meanwhile = self._meanwhile()
         if meanwhile:
-            lines = [*lines, "the cluster:" if ran else "meanwhile:", *meanwhile]
+            lines = [*lines, "the cluster, since the last stop:", *meanwhile]
         if self.ended:
-            title = f"the end · t = {format_ms(s.now_ms)}"
+            title = f"the end · t = {s.now_ms / 1000:,.3f} s"
         else:
-            title = f"stop {self.stops_done()} of {self.stops_total} · t = {format_ms(s.now_ms)}"
+            title = f"stop {self.stops_done()} of {self.stops_total} · t = {s.now_ms / 1000:,.3f} s"
         report = StopReport(title, lines, ran, self.ended, stopped)
         if stopped:
             self.last = report
@@ -311,7 +312,7 @@ class ScenarioPlayer:
         self.ended = False
         self._timeline_seen = len(s.cluster.timeline)
         where = f"back at stop {self.stops_done()} of {self.stops_total}" if target else "back at the start"
-        lines = [f"{where}: t = {format_ms(s.now_ms)} (ctrl+y returns to where you were)"]
+        lines = [f"{where}: t = {s.now_ms / 1000:,.3f} s (ctrl+y returns to where you were)"]
         if target:
             e = self.entries[target - 1]
             lines.append(e.caption or e.note or f"$ {e.line}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import sys
 import tempfile
 import time
@@ -79,6 +80,10 @@ class ClassroomHost:
         record_title: str | None = None,
     ) -> None:
         """Called by ``create_app``: play ``scenario`` on the app's session, open in presenter mode, record."""
+        self.register_theme(PROJECTOR_THEME)  # type: ignore[attr-defined]
+        if present:  # themed before the first paint: the styles are computed once, not twice
+            self._theme_before = self.theme  # type: ignore[attr-defined]
+            self.theme = PROJECTOR_THEME.name  # type: ignore[attr-defined]
         if scenario is not None:
             from ..classroom.player import ScenarioPlayer
 
@@ -89,7 +94,6 @@ class ClassroomHost:
         self.record_title = record_title
 
     def on_mount(self) -> None:
-        self.register_theme(PROJECTOR_THEME)  # type: ignore[attr-defined]
         console = self.lab_console  # type: ignore[attr-defined]
         if self.player is not None:
             sc = self.player.scenario
@@ -136,8 +140,9 @@ class ClassroomHost:
                 self.pop_screen()  # type: ignore[attr-defined]
                 self.theme = self._theme_before or "textual-dark"  # type: ignore[attr-defined]
             return
-        self._theme_before = self.theme  # type: ignore[attr-defined]
-        self.theme = PROJECTOR_THEME.name  # type: ignore[attr-defined]
+        if self.theme != PROJECTOR_THEME.name:  # type: ignore[attr-defined]
+            self._theme_before = self.theme  # type: ignore[attr-defined]
+            self.theme = PROJECTOR_THEME.name  # type: ignore[attr-defined]
         screen = PresenterScreen()
         self.push_screen(screen)  # type: ignore[attr-defined]
         screen.set_caption(*self._caption)
@@ -165,7 +170,9 @@ class ClassroomHost:
         s = self.session
         now = f"at t = {format_ms(s.now_ms)}"
         if key[0] != mark[0]:
-            self._set_caption(f"time travel · {now}", [f"the lab went to {now}; the future stays a branch"])
+            self._set_caption(
+                "time travel", [f"the lab is back {now}; where it was stays a branch (ctrl+y returns)"]
+            )
             return
         title, lines = self._caption
         if key[1] > mark[1]:  # commands ran (typed in the lab's console)
@@ -184,7 +191,7 @@ class ClassroomHost:
         timeline = self.session.cluster.timeline
         internal = bool(getattr(self, "timeline_internal", False))
         picked = [e for e in timeline[since:] if internal or not is_internal(e.text)]
-        return [f"  {format_ms(e.time_ms)}  {plain_entry(e.text)}" for e in picked[-CAPTION_LINES:]]
+        return [f"  {e.time_ms / 1000:.3f} s  {plain_entry(e.text)}" for e in picked[-CAPTION_LINES:]]
 
     def _refresh_lesson(self) -> None:
         super()._refresh_lesson()  # type: ignore[misc]
@@ -422,6 +429,15 @@ class ClassroomHost:
         target = Path(plain[0])
         if target.suffix != ".yaml":
             self._say([f"error: a lesson file ends in .yaml: {target.name}"], "bold red")
+            return
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", target.stem):
+            self._say(
+                [
+                    f"error: '{target.stem}' cannot be a lesson id (the file name without .yaml): use lowercase "
+                    "letters, digits and dashes, e.g. leader-failover.yaml"
+                ],
+                "bold red",
+            )
             return
         if not self.is_web and target.exists() and not opts.get("force"):  # type: ignore[attr-defined]
             self._say([f"error: {target} exists: 'export-lesson {target} --force' replaces it"], "bold red")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -144,11 +145,12 @@ class PresenterBar(Widget):
         state, _, rest = (v.clock or ("▶ playing" if v.playing else "⏸ paused")).partition(" · ")
         paused = not v.playing
         t.append(f" {state.upper()} ", style="bold black on #FFFF00" if paused else "bold black on #5FFF5F")
+        t.append(f"  t = {format_ms(v.now_ms)}  {format_speed(v.speed)}  ", style="bold #00D7FF")
         if rest:
-            t.append(f"  {rest}", style="bold")
+            t.append(rest, style="bold")
         elif not v.clock:
-            t.append("  n: next event · space: play", style="bold")
-        t.append(f"   t = {format_ms(v.now_ms)}  {format_speed(v.speed)}", style="bold #00D7FF")
+            t.append("n: next event · space: play", style="bold")
+        t.truncate(max(1, self.size.width), overflow="ellipsis")
         return t
 
 
@@ -215,6 +217,10 @@ class PresenterScreen(Screen[None]):
         self.watch(self.app, "view", self._follow_view, init=True)
         self.query_one("#presenter-input", Input).can_focus = False
         self.set_focus(None)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # the timeline and the caption get about half of what the bar, input and footer leave
+        self.query_one("#presenter-bottom").styles.height = max(8, min(16, (event.size.height - 3) // 2))
 
     def _follow_view(self, view: LabView | None) -> None:
         self.view = view

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..lessons.goals import PREDICATES, Goal, parse_goal
-from ..lessons.model import Lesson, LessonError, Path_, Setup, Step
+from ..lessons.model import Lesson, Path_, Setup, Step
 from .scenario import Entry, Scenario, _q
 
 __all__ = ["BuildReport", "ExportError", "build_lesson", "export_lesson"]
@@ -126,7 +126,8 @@ def _groups(sc: Scenario) -> tuple[list[Entry], list[tuple[Entry | None, list[En
     return entries[:i], groups
 
 
-def _waits(ms: int) -> list[str]:
+def _runs(ms: int) -> list[str]:
+    """``run`` lines for exactly ``ms`` (at most an hour each)."""
     out = []
     while ms > 0:
         chunk = min(ms, RUN_CHUNK_MS)
@@ -227,7 +228,7 @@ def _paths(d: _Draft) -> tuple[Path_, Path_]:
         m = re.fullmatch(r"run (\d+)(ms|s)", c)
         ms = (int(m.group(1)) * (1000 if m.group(2) == "s" else 1)) if m else 0
         if m and ms >= 2 and not split:
-            alt += _waits(ms // 2) + _waits(ms - ms // 2)
+            alt += _runs(ms // 2) + _runs(ms - ms // 2)
             split = True
         else:
             alt.append(c)
@@ -305,39 +306,36 @@ def _pass_a(lesson_id: str, sc: Scenario, report: BuildReport) -> tuple[Setup, l
             "the session has no action after its set-up: make something happen (kill a broker, "
             "crash a consumer ...), with 'note TEXT' before each step"
         )
-    setup = Setup(
-        sc.brokers,
-        sc.controllers,
-        sc.seed,
-        dict(sc.broker_config),
-        (),
-        tuple(e.line for e in setup_entries),
-        0,
-        (),
-    )
+    empty = Setup(sc.brokers, sc.controllers, sc.seed, dict(sc.broker_config), (), (), 0, ())
     placeholder = Step("placeholder", "placeholder")
+    run = LessonRun(Lesson(lesson_id, sc.title, "beginner", ("x",), empty, (placeholder,)))
     try:
-        run = LessonRun(Lesson(lesson_id, sc.title, "beginner", ("x",), setup, (placeholder,)))
-    except LessonError as e:
-        raise ExportError(f"the set-up does not run as a lesson: {e.issues[0].message}") from None
-    try:
+
+        def wait_until(at_ms: int | None, lines: list[str]) -> None:
+            """``run`` lines up to the virtual time an action ran at (the lesson replays the same run)."""
+            if at_ms is not None and at_ms > run.session.now_ms:
+                for w in _runs(at_ms - run.session.now_ms):
+                    lines.append(w)
+                    run.execute(w)
 
         def start_of(group: tuple[Entry | None, list[Entry]]) -> int | None:
             note, entries = group
             return note.at_ms if note is not None else next((e.at_ms for e in entries), None)
 
-        setup_run = max(0, (start_of(groups[0]) or 0) - run.session.now_ms)
-        if setup_run > RUN_CHUNK_MS:
-            raise ExportError("the first step begins more than 60 minutes after the set-up")
-        setup = Setup(**{**setup.__dict__, "run_ms": setup_run})
-        if setup_run:
-            run.tick(setup_run)
-
-        def wait_until(at_ms: int | None, solution: list[str]) -> None:
-            if at_ms is not None and at_ms > run.session.now_ms:
-                for w in _waits(at_ms - run.session.now_ms):
-                    solution.append(w)
-                    run.execute(w)
+        # the set-up: its commands at the times they ran, then the time until the first step begins
+        setup_lines: list[str] = []
+        for e in setup_entries:
+            wait_until(e.at_ms, setup_lines)
+            r = run.execute(e.line)
+            if not r.ok and run.session.input_mode is None:
+                raise ExportError(f"the set-up command '{e.line}' fails when replayed as a lesson: {r.error}")
+            setup_lines.append(e.line)
+        wait_until(start_of(groups[0]), setup_lines)
+        if len(setup_lines) > 200:
+            raise ExportError("the set-up has more than 200 commands: start the lesson's notes earlier")
+        setup = Setup(
+            sc.brokers, sc.controllers, sc.seed, dict(sc.broker_config), (), tuple(setup_lines), 0, ()
+        )
 
         drafts: list[_Draft] = []
         steps: list[tuple[Entry | None, list[str]]] = []

@@ -10,7 +10,7 @@ import pytest
 from kafkalab.classroom.builder import ExportError, export_lesson
 from kafkalab.cli import main
 from kafkalab.commands import LabSession, execute
-from kafkalab.lessons import load_lesson
+from kafkalab.lessons import LessonRun, load_lesson
 
 STORY = [
     "kafka-topics --create --topic payments --partitions 1 --replication-factor 3",
@@ -39,10 +39,15 @@ def session(lines: list[str]) -> LabSession:
 def test_an_exported_lesson_passes_lessons_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     s = session(STORY)
     path, report = export_lesson(s, tmp_path / "acks-one-story.yaml")
-    s.close()
     lesson = load_lesson(path)
+    # the set-up and the solutions replay the session's run: the story the goals were proposed from
+    run = LessonRun(lesson)
+    run.solve()
+    assert (run.session.position(), run.session.cluster.trace_hash()) == (s.position(), s.cluster.trace_hash())
+    run.close()
+    s.close()
     # setup: the commands before the first note; one step per note, its text from the note
-    assert lesson.setup.commands[0].startswith("kafka-topics --create --topic payments")
+    assert lesson.setup.commands[:3] == tuple(STORY[:3]) and lesson.setup.commands[3].startswith("run ")
     assert [st.text for st in lesson.steps] == [
         "Cut the leader, broker 3, off from the others, and write with acks=1",
         "The controller elects a new leader",
@@ -68,7 +73,7 @@ def test_without_notes_every_command_is_a_step(tmp_path: Path) -> None:
     path, report = export_lesson(s, tmp_path / "no-notes.yaml")
     s.close()
     lesson = load_lesson(path)
-    assert lesson.setup.commands == (STORY[0],)  # the leading topic creation
+    assert lesson.setup.commands[0] == STORY[0]  # the leading topic creation (and the time until step 1)
     assert all(st.goals and st.solution and st.wrong and st.alternatives for st in lesson.steps)
     assert report.paths_ok == report.paths
 

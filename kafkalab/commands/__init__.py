@@ -378,6 +378,9 @@ def execute(session: LabSession, line: str) -> CommandResult:
         result = _execute(session, line)
     except Exception as e:  # pragma: no cover - last line of defence
         return CommandResult(False, [], f"internal error: {type(e).__name__}: {e}")
+    if result.error is not None and "\n" in result.error:
+        # tools that answer in several lines (ksqlDB's "line 1:1: Syntax Error" + what was expected): one line
+        result.error = " — ".join(part.strip() for part in result.error.splitlines() if part.strip())
     if result.error is not None and len(result.error) > MAX_ERROR_CHARS:  # one line, never a wall of text
         result.error = clip(result.error, MAX_ERROR_CHARS)
     return result

@@ -122,8 +122,17 @@ class ClassroomHost:
                 "bold magenta",
             )
         self._caption_mark = self._story_key()
+        if self.is_web:  # type: ignore[attr-defined]
+            self.set_interval(1.0, self._web_watchdog)  # type: ignore[attr-defined]
         if self.present_at_start:
             self.call_after_refresh(self.action_toggle_presenter)
+
+    def _web_watchdog(self) -> None:
+        """In a browser: when the server is gone (its pipe closed), this lab process ends too, instead of
+        running on with nobody to show it to."""
+        reader = getattr(getattr(self, "_driver", None), "_key_thread", None)
+        if reader is not None and not reader.is_alive():
+            self.exit()  # type: ignore[attr-defined]
 
     # -- presenter mode -------------------------------------------------------------------------------
     @property

@@ -43,7 +43,10 @@ def test_an_exported_lesson_passes_lessons_check(tmp_path: Path, capsys: pytest.
     # the set-up and the solutions replay the session's run: the story the goals were proposed from
     run = LessonRun(lesson)
     run.solve()
-    assert (run.session.position(), run.session.cluster.trace_hash()) == (s.position(), s.cluster.trace_hash())
+    assert (run.session.position(), run.session.cluster.trace_hash()) == (
+        s.position(),
+        s.cluster.trace_hash(),
+    )
     run.close()
     s.close()
     # setup: the commands before the first note; one step per note, its text from the note

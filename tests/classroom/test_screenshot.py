@@ -15,7 +15,16 @@ def test_a_solved_lesson_step_as_svg(
     data = tmp_path / "progress"
     monkeypatch.setenv("KAFKALAB_DATA_DIR", str(data))
     out = tmp_path / "step2.svg"
-    argv = ["screenshot", "--lesson", "topics-partitions-offsets", "--step", "2", "--solved", "--size", "80x24"]
+    argv = [
+        "screenshot",
+        "--lesson",
+        "topics-partitions-offsets",
+        "--step",
+        "2",
+        "--solved",
+        "--size",
+        "80x24",
+    ]
     assert main([*argv, str(out)]) == 0
     assert capsys.readouterr().out.strip() == f"saved {out} (80x24)"
     svg = out.read_text()

@@ -6,7 +6,7 @@ own cluster. There is no authentication: anyone who can reach the address gets a
 listens on this machine only (127.0.0.1) unless ``--public`` says otherwise, and it refuses websocket
 connections from pages of other origins (a web page elsewhere cannot drive a lab in your browser's name).
 In a browser the lab writes no files on the server: ``record``, ``export-lesson`` and the screenshot
-become downloads.
+become downloads, and lesson progress lives in a directory of that lab's own, gone when its tab closes.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ def is_local_host(host: str) -> bool:
 
 
 def lab_command(argv: list[str]) -> str:
-    """The shell command textual-serve runs for each connection: this Python, ``-m kafkalab.cli ARGV``."""
-    return " ".join(shlex.quote(a) for a in [sys.executable, "-m", "kafkalab.cli", *argv])
+    """The shell command textual-serve runs for each connection: ``python -m kafkalab.cli ARGV`` with a data
+    directory of its own (lesson progress belongs to that tab, not to whoever else uses the server), removed
+    when the lab ends."""
+    lab = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "kafkalab.cli", *argv])
+    return f'd=$(mktemp -d) && KAFKALAB_DATA_DIR="$d" {lab}; rc=$?; rm -rf "$d"; exit $rc'
 
 
 def server_class() -> Any:

@@ -14,7 +14,6 @@ screen only shows the app's ``view`` and the caption the app hands it, and posts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -167,7 +166,9 @@ class CaptionPanel(Widget):
         title, lines = self.caption
         t = Text()
         if not lines:
-            t.append("Nothing yet: type a command (Esc), or n for the next stop.", style="italic")
+            t.append(
+                "Nothing yet: Esc, then type a command (kill-broker 2 …); n: the next event.", style="italic"
+            )
             return t
         for i, line in enumerate(lines):
             if i:
@@ -269,14 +270,5 @@ class PresenterScreen(Screen[None]):
         if line.strip():
             self.post_message(PresenterCommand(line))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # while typing, printable keys are text (the input gets them before any binding anyway)
-        return True
-
     def set_caption(self, title: str, lines: list[str] | tuple[str, ...]) -> None:
         self.caption = (title, tuple(lines))
-
-
-def caption_of(screen: Any) -> tuple[str, tuple[str, ...]]:
-    """The caption a presenter screen shows (for tests)."""
-    return screen.caption if isinstance(screen, PresenterScreen) else ("", ())

@@ -79,9 +79,9 @@ def test_a_host_other_machines_reach_needs_public(capsys: pytest.CaptureFixture[
 
 
 def test_options_pass_through_to_each_lab(capsys: pytest.CaptureFixture[str]) -> None:
-    assert lab_command(["play", "/tmp/my story.yaml", "--present"]).endswith(
-        "-m kafkalab.cli play '/tmp/my story.yaml' --present"
-    )
+    command = lab_command(["play", "/tmp/my story.yaml", "--present"])
+    assert "-m kafkalab.cli play '/tmp/my story.yaml' --present;" in command
+    assert command.startswith('d=$(mktemp -d) && KAFKALAB_DATA_DIR="$d" ')  # progress per tab
     assert main(["serve", "--lesson", "no-such-lesson"]) == 2
     assert "no lesson 'no-such-lesson'" in capsys.readouterr().err
     assert main(["serve", "--scenario", "/nonexistent.yaml"]) == 2

@@ -1,4 +1,13 @@
-// usage: node shot.js URL OUT.png [keys...]  — opens the served lab, waits for it, types keys, screenshots
+// The README's browser pictures (assets/serve-*.png): the lab served by `kafkalab serve`, in headless Chromium.
+// Not run by the test suite. Needs `apt-get install chromium` and `npm install playwright-core`, then e.g.
+//   kafkalab serve --port 30005 &
+//   node tests/ui/make_browser_screenshot.js http://127.0.0.1:30005/ assets/serve-browser.png click \
+//     "type:kafka-topics --create --topic events --partitions 3 --replication-factor 3" Enter wait:500 \
+//     "type:produce events hello --count 20" Enter wait:1000 \
+//     "type:start-consumer c1 --topic events --group g1 --from-beginning" Enter wait:3000 \
+//     "type:kill-broker 1" Enter wait:14000
+// Keys: click (into the terminal), type:TEXT, wait:MS, or a key name (Enter, Escape, n ...). Requests to any
+// other host than localhost are refused, so the page's web font is not fetched.
 const { chromium } = require('playwright-core');
 (async () => {
   const [url, out, ...keys] = process.argv.slice(2);

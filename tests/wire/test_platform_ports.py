@@ -82,6 +82,26 @@ def test_kafkalab_cluster_prints_the_urls_and_real_clients_use_them() -> None:
         with pytest.raises(sr.SchemaRegistryError) as refused:
             client.register_schema("users-value", sr.Schema(BAD, "AVRO"))
         assert refused.value.http_status_code == 409
+        # Confluent's serializers: the schema id in the record comes from the lab's registry
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+        from confluent_kafka.serialization import MessageField, SerializationContext
+
+        ser = AvroSerializer(client, V2, conf={"auto.register.schemas": False, "use.latest.version": True})
+        p = Producer({"bootstrap.servers": urls["bootstrap.servers"]})
+        p.produce(
+            "users", value=ser({"name": "ann", "age": 7}, SerializationContext("users", MessageField.VALUE))
+        )
+        assert p.flush(30) == 0
+        c = Consumer(
+            {"bootstrap.servers": urls["bootstrap.servers"], "group.id": "t", "enable.auto.commit": False}
+        )
+        c.assign([TopicPartition("users", 0, 0)])
+        msg = c.poll(30)
+        c.close()
+        assert msg is not None and msg.error() is None and msg.value()[:5] == b"\0\0\0\0\x02"
+        de = AvroDeserializer(sr.SchemaRegistryClient({"url": urls["schema.registry.url"]}))
+        assert de(msg.value(), SerializationContext("users", MessageField.VALUE)) == {"name": "ann", "age": 7}
         with urllib.request.urlopen(urls["connect.url"] + "/connectors", timeout=30) as resp:
             assert resp.status == 200 and json.loads(resp.read()) == []
         with urllib.request.urlopen(urls["connect.url"] + "/", timeout=30) as resp:

@@ -436,6 +436,41 @@ def cat(session: LabSession, argv: list[str]) -> Plan:
     return Plan(run)
 
 
+def wc(session: LabSession, argv: list[str]) -> Plan:
+    """``wc [-l] [-w] [-c] FILE...``: newline, word and byte counts, one line per file (and a total)."""
+    flags = [a for a in argv if a.startswith("-")]
+    names = [a for a in argv if not a.startswith("-")]
+    picked = set()
+    for f in flags:
+        if f in ("--lines", "--words", "--bytes"):
+            picked.add(f[2])
+            continue
+        if len(f) < 2 or not set(f[1:]) <= set("lwc"):
+            raise CommandError(
+                f"wc: invalid option -- '{f.lstrip('-')[:1] or '-'}' (this wc knows -l, -w, -c)"
+            )
+        picked |= set(f[1:])
+    if not names:
+        raise CommandError("wc: usage: wc [-l] [-w] [-c] FILE... (files of the lab's files directory)")
+    columns = [c for c in "lwc" if c in picked] or ["l", "w", "c"]
+    paths = [(name, _lab_file(session, name)) for name in names]
+
+    def run() -> list[str]:
+        rows: list[tuple[list[int], str]] = []
+        for name, path in paths:
+            if not path.exists():
+                raise CommandError(f"wc: {name}: No such file or directory")
+            data = path.read_bytes()
+            counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
+            rows.append(([counts[c] for c in columns], name))
+        if len(rows) > 1:
+            rows.append(([sum(r[0][i] for r in rows) for i in range(len(columns))], "total"))
+        width = max(len(str(n)) for r in rows for n in r[0])
+        return [" ".join(str(n).rjust(width) for n in counts) + f" {name}" for counts, name in rows]
+
+    return Plan(run)
+
+
 # == Confluent's console tools ============================================================================
 @dataclass
 class _Codec:
@@ -714,6 +749,7 @@ PLATFORM_COMMANDS: dict[str, tuple[str, str, Callable[[LabSession, list[str]], P
     "echo": ("write a line to a file of the lab (echo TEXT >> FILE)", "echo TEXT [>> FILE]", echo),
     "seq": ("write numbered lines to a file (seq 1 100 >> in.txt)", "seq [FIRST] LAST [>> FILE]", seq),
     "cat": ("print a file of the lab's files directory", "cat FILE", cat),
+    "wc": ("count the lines (-l), words (-w) and bytes (-c) of files of the lab", "wc [-l] FILE...", wc),
     "kafka-avro-console-producer": (
         "type JSON records, sent as Avro with a registered schema",
         "kafka-avro-console-producer --topic T --property value.schema='SCHEMA'",

@@ -205,3 +205,25 @@ def test_source_offset_of_a_running_file_source(files: LabSession) -> None:
     assert ok(s, "curl http://localhost:8083/connectors/src/offsets") == [
         '{"offsets":[{"partition":{"filename":"in.txt"},"offset":{"position":14}}]}'
     ]
+
+
+def test_reading_the_platform_is_allowed_before_the_prediction() -> None:
+    """Until the learner predicts, only commands that look may run: the platform's status and GETs do."""
+    from kafkalab.ui.lesson_mode import _only_looks
+
+    for line in (
+        "connect status",
+        "schema-registry status",
+        "cat out.txt",
+        "curl http://localhost:8083/connectors/file-source/offsets",
+        "curl -s localhost:8081/subjects",
+    ):
+        assert _only_looks(line), line
+    for line in (
+        "connect kill-worker 1",
+        "schema-registry kill",
+        "seq 1 10 >> in.txt",
+        "curl -X DELETE http://localhost:8081/subjects/users-value",
+        "curl --data '{}' http://localhost:8083/connectors",
+    ):
+        assert not _only_looks(line), line

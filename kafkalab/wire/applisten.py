@@ -86,8 +86,8 @@ class AppListener:
             return None
         self._was_live = live
         if live:
-            return "an outside Kafka client connected: the lab now runs at 1x real time"
-        return "no outside Kafka client is connected any more: the lab's own speed applies again"
+            return "an outside client connected (Kafka or HTTP): the lab now runs at 1x real time"
+        return "no outside client is connected any more: the lab's own speed applies again"
 
     def set_paused(self, paused: bool) -> None:
         self.driver.set_paused(paused)

@@ -24,7 +24,7 @@ from kafkalab.ui.messages import CommandSubmitted
 from kafkalab.ui.screens.lessons import LessonBrowser
 from kafkalab.ui.widgets.lesson_pane import LessonPane
 
-from .helpers import console_lines, run_command
+from .helpers import console_lines, lesson_opened, run_command
 from .screen_text import screen_text
 
 BROKEN = """\
@@ -360,7 +360,7 @@ def test_lesson_snapshot(snap_compare: Any) -> None:
     async def solve_first_step(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, KafkaLabApp)
-        await pilot.pause()  # the lesson's opening lines are written after the first refresh
+        await lesson_opened(pilot)  # its opening lines come after a refresh: before "hint", always
         await run_command(pilot, "hint")
         for line in app.lesson_run.current_step.solution:
             await run_command(pilot, line)

@@ -110,7 +110,9 @@ def main() -> None:
             steps.append(w)
             steps_cpu.append(c)
             s.redo(s.branches[-1].number)  # (the tip: every trip starts from the end of the session)
-        print(f"  ',' (back to the previous timeline event) from a random point: {ms(steps)} wall; {ms(steps_cpu)} CPU")
+        print(
+            f"  ',' (back to the previous timeline event) from a random point: {ms(steps)} wall; {ms(steps_cpu)} CPU"
+        )
         print(
             f"  a replay from the seed would take ~{per_event * s.events:.1f} s CPU; checkpoint disk (not shared "
             f"with live files): {store.disk_bytes() / 1e6:.0f} MB; max RSS "

@@ -13,6 +13,7 @@ from kafkalab.lessons import ProgressStore, load_lesson
 from kafkalab.ui import timetravel_ui
 from kafkalab.ui.app import KafkaLabApp, create_app
 from kafkalab.ui.screens import RewindScreen
+from kafkalab.ui.screens.confirm import ConfirmScreen
 from kafkalab.ui.widgets import StatusBar
 from kafkalab.ui.widgets.lesson_pane import LessonPane
 
@@ -147,3 +148,24 @@ async def test_goals_shown_after_a_rewind_and_a_redo_match_the_state(
         await pilot.pause()
         assert (run.session.events, run.session.cluster.trace_hash()) == tip
         assert goals() == [True, True] and "Step complete" in screen_text(app)
+
+
+async def test_a_command_typed_after_stepping_does_not_silently_replace_the_sandbox() -> None:
+    """After '.' the table has the focus; 'list-groups' typed there is 'l' (lessons) and then Enter opens the
+    highlighted lesson: that would end the sandbox, its commands and branches, so it asks (No by default)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for line in SETUP[:2]:
+            await run_command(pilot, line)
+        app.advance(1_000)
+        await pilot.press("escape", "full_stop")
+        await pilot.pause()
+        session, events = app.session, app.session.events
+        await pilot.press(*"list-groups", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "ends this sandbox session: its 2 command(s)" in app.screen.question
+        await pilot.press("enter")  # the focused answer: no
+        await pilot.pause()
+        assert app.lesson_run is None and app.session is session and session.events == events
+        assert len(session.actions) == 2

@@ -206,6 +206,10 @@ class TimeTravelActions:
             self.lab_console.write_lines([f"next: {out.message}{more}"], "dim")  # type: ignore[attr-defined]
         else:
             self._last_event = f"next: none ({out.message.split(';')[0]})"
+            # (the status line is cut at 80 columns, and the clock may have moved a long way: say it in full)
+            self.lab_console.write_lines(  # type: ignore[attr-defined]
+                [f"next: {out.message} (step-filter picks the kinds)"], "dim"
+            )
         self.refresh_view()
 
     def action_step_raw(self) -> None:

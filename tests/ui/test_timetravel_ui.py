@@ -169,3 +169,10 @@ async def test_a_command_typed_after_stepping_does_not_silently_replace_the_sand
         await pilot.pause()
         assert app.lesson_run is None and app.session is session and session.events == events
         assert len(session.actions) == 2
+        # nothing of the default kinds happens without a producer or a failure: '.' says so in full
+        await run_command(pilot, "stop p1")
+        await pilot.press("escape", "full_stop")
+        await pilot.pause()
+        assert any(x.startswith("next: nothing of those kinds in 60 s; ran ") for x in console_lines(app)), (
+            console_lines(app)[-3:]
+        )

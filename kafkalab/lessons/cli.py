@@ -74,10 +74,28 @@ def format_course(entries: list[Any], width: int = 80) -> list[str]:
     return lines
 
 
+def _check_one(lesson: Any, verbose: bool) -> tuple[int, list[Any]]:
+    """Run every path of one lesson: (paths run, the failed ones as issues)."""
+    from .paths import check_lesson_paths, path_issues
+
+    def echo(r: Any) -> None:
+        if verbose:
+            print(f"{lesson.id}: {r.describe()}", file=sys.stderr, flush=True)
+
+    results = check_lesson_paths(lesson, echo)
+    return len(results), path_issues(lesson, results)
+
+
+def _check_file(path: str, verbose: bool) -> tuple[int, list[Any]]:
+    """:func:`_check_one` for the lesson in ``path`` (what a worker process runs)."""
+    from .loader import load_lesson
+
+    return _check_one(load_lesson(Path(path)), verbose)
+
+
 def _check(target: Path, run_paths: bool, verbose: bool) -> int:
     from .loader import check_path, load_all, load_lesson
     from .model import LessonError
-    from .paths import check_lesson_paths, path_issues
 
     n, issues = check_path(target)
     for issue in issues:
@@ -92,15 +110,8 @@ def _check(target: Path, run_paths: bool, verbose: bool) -> int:
         else:
             lessons, _broken = load_all(target)
         total = 0
-        for lesson in lessons:
-
-            def echo(r: Any, lid: str = lesson.id) -> None:
-                if verbose:
-                    print(f"{lid}: {r.describe()}", file=sys.stderr)
-
-            results = check_lesson_paths(lesson, echo)
-            total += len(results)
-            found = path_issues(lesson, results)
+        for runs, found in _run_checks(lessons, verbose):
+            total += runs
             for issue in found:
                 print(issue)
                 bad_files.add(issue.file)
@@ -108,6 +119,26 @@ def _check(target: Path, run_paths: bool, verbose: bool) -> int:
         print(f"{total} paths run", file=sys.stderr)
     print(f"{n} lesson file{'s' if n != 1 else ''} checked, {len(bad_files)} with problems", file=sys.stderr)
     return 1 if issues else 0
+
+
+def _run_checks(lessons: list[Any], verbose: bool) -> list[tuple[int, list[Any]]]:
+    """Each lesson's paths, in the lessons' order; on several cores the lessons run in worker processes
+    (each lesson's runs are independent simulations, so the results are the same either way)."""
+    import os
+
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, len(lessons))
+    files = [lesson.path for lesson in lessons]
+    if workers < 2 or any(f is None for f in files):
+        return [_check_one(lesson, verbose) for lesson in lessons]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forked workers start at once with everything imported; elsewhere the platform's default start method
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_check_file, str(f), verbose) for f in files]
+        return [f.result() for f in futures]
 
 
 def run_lessons(args: argparse.Namespace) -> int:

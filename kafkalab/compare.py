@@ -538,7 +538,7 @@ class _Driver:
             return
         leader = self.leader_of(step.target)
         if leader < 0:
-            c.note(f"fault {k} on {step.target} skipped: the partition has no leader")
+            c.note(f"fault {k} on {step.target} skipped: the partition has no leader", "other")
             return
         others = [b for b in c.brokers if b != leader]
         if k == "kill-leader":
@@ -552,7 +552,8 @@ class _Driver:
             # one-way cut: requests from the source reach the broker, its responses are lost
             c.net.cut(c.brokers[leader].name, self.source_name)
             c.note(
-                f"responses from broker {leader} (leader of {step.target}) to {self.source_name} are dropped"
+                f"responses from broker {leader} (leader of {step.target}) to {self.source_name} are dropped",
+                "network",
             )
         else:
             raise ValueError(f"unknown fault kind {k!r}")

@@ -462,7 +462,8 @@ class Broker(Endpoint):
         self.config = dict(BROKER_DEFAULTS)
         if config:
             self.config.update(config)
-        self.listeners: list[Callable[[str], None]] = []
+        #: called with (text, kind, topic) of every timeline entry (see ``Cluster.note``)
+        self.listeners: list[Callable[[str, str, str | None], None]] = []
         #: receives ("append", time, broker, topic, partition, base, last, as_leader), ("hw", time, broker,
         #: topic, partition, hw) and ("truncate", time, broker, topic, partition, offset) — for fate ledgers
         self.storage_observer: Callable[[tuple[Any, ...]], None] | None = None
@@ -524,9 +525,10 @@ class Broker(Endpoint):
             p.fetch_token += 1
         self._reset_memory()
 
-    def emit(self, text: str) -> None:
+    def emit(self, text: str, kind: str, topic: str | None = None) -> None:
+        """A timeline entry (``kind``: one of ``cluster.TIMELINE_KINDS``; ``topic``: what it is about)."""
         for fn in self.listeners:
-            fn(text)
+            fn(text, kind, topic)
 
     # -- controller link ------------------------------------------------------------------------------
     def _heartbeat(self) -> None:
@@ -643,7 +645,11 @@ class Broker(Endpoint):
             for b in st.replicas
             if b != self.broker_id
         }
-        self.emit(f"broker {self.broker_id} became leader of {part.name} (epoch {st.leader_epoch})")
+        self.emit(
+            f"broker {self.broker_id} became leader of {part.name} (epoch {st.leader_epoch})",
+            "leader",
+            part.topic,
+        )
         part.maybe_increment_hw()
         if part.topic == CONSUMER_OFFSETS:
             self.coordinator.load_partition(part)
@@ -659,7 +665,7 @@ class Broker(Endpoint):
         part.fail_waiting("NOT_LEADER_OR_FOLLOWER")
         part.fetch_token += 1
         if was_leader:
-            self.emit(f"broker {self.broker_id} is now a follower of {part.name}")
+            self.emit(f"broker {self.broker_id} is now a follower of {part.name}", "leader", part.topic)
             if part.topic == CONSUMER_OFFSETS:
                 self.coordinator.unload_partition(part.index)
             elif part.topic == TRANSACTION_STATE:
@@ -727,7 +733,9 @@ class Broker(Endpoint):
                 part.rebuild_producer_state()
                 self.emit(
                     f"broker {self.broker_id} truncated {part.name} to offset {target} "
-                    f"({dropped} records dropped, leader epoch {end_epoch})"
+                    f"({dropped} records dropped, leader epoch {end_epoch})",
+                    "log",
+                    part.topic,
                 )
             self._fetch(part, token)
 
@@ -1158,7 +1166,9 @@ class Broker(Endpoint):
             if deleted:
                 self.emit(
                     f"broker {self.broker_id} deleted {len(deleted)} old segment(s) of {part.name} "
-                    f"(retention); log start offset is now {part.log.log_start_offset}"
+                    f"(retention); log start offset is now {part.log.log_start_offset}",
+                    "log",
+                    part.topic,
                 )
         self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
 
@@ -1172,7 +1182,9 @@ class Broker(Endpoint):
             if res is not None and (res.records_removed or res.tombstones_removed):
                 self.emit(
                     f"broker {self.broker_id} compacted {part.name}: {res.records_removed} record(s) removed "
-                    f"({res.tombstones_removed} tombstones), {len(res.segments_cleaned)} segment(s) cleaned"
+                    f"({res.tombstones_removed} tombstones), {len(res.segments_cleaned)} segment(s) cleaned",
+                    "log",
+                    part.topic,
                 )
         self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
 

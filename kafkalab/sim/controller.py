@@ -83,7 +83,8 @@ class ControllerQuorum:
         self.voters: dict[int, Controller] = {}
         for vid in voter_ids:
             self.voters[vid] = Controller(kernel, net, vid, self)
-        self.listeners: list[Callable[[str], None]] = []
+        #: called with (text, kind, topic) of every timeline entry (see ``Cluster.note``)
+        self.listeners: list[Callable[[str, str, str | None], None]] = []
 
     @property
     def active(self) -> Controller | None:
@@ -105,9 +106,9 @@ class ControllerQuorum:
         for v in self.voters.values():
             v.boot()
 
-    def announce(self, text: str) -> None:
+    def announce(self, text: str, kind: str, topic: str | None = None) -> None:
         for fn in self.listeners:
-            fn(text)
+            fn(text, kind, topic)
 
 
 def _metadata_push(
@@ -153,7 +154,7 @@ class Controller(Endpoint):
         if self.is_active:
             if not q.can_reach_majority(self):
                 q.state.leader = None
-                q.announce(f"controller {self.node_id} lost the quorum majority and resigned")
+                q.announce(f"controller {self.node_id} lost the quorum majority and resigned", "controller")
         else:
             act = q.active
             if (
@@ -177,7 +178,9 @@ class Controller(Endpoint):
         # a new active controller gives every registered broker a full session before fencing it
         self._broker_seen_ms = {b: now for b in self.image.brokers}
         self._broker_incarnation = {b: r.incarnation for b, r in self.image.brokers.items()}
-        q.announce(f"controller {self.node_id} became the active controller (epoch {q.state.epoch})")
+        q.announce(
+            f"controller {self.node_id} became the active controller (epoch {q.state.epoch})", "controller"
+        )
         self.schedule(FENCE_CHECK_MS, "fence-check", self._fence_check)
 
     # -- committing -----------------------------------------------------------------------------
@@ -227,7 +230,7 @@ class Controller(Endpoint):
         reg = self.image.brokers[broker_id]
         if reg.fenced:
             self._commit("broker", broker=BrokerRegistration(broker_id, incarnation, fenced=False))
-            self.quorum.announce(f"broker {broker_id} registered and was unfenced")
+            self.quorum.announce(f"broker {broker_id} registered and was unfenced", "broker")
             self._elect_offline()
         self._push()
         respond(("NO_ERROR", None))
@@ -250,7 +253,7 @@ class Controller(Endpoint):
     def _fence(self, broker_id: int, reason: str) -> None:
         reg = self.image.brokers[broker_id]
         self._commit("broker", broker=BrokerRegistration(broker_id, reg.incarnation, fenced=True))
-        self.quorum.announce(f"broker {broker_id} fenced ({reason})")
+        self.quorum.announce(f"broker {broker_id} fenced ({reason})", "broker")
         for key in sorted(self.image.partitions):
             p = self.image.partitions[key]
             if broker_id not in p.replicas:
@@ -294,7 +297,9 @@ class Controller(Endpoint):
                     if self._unfenced(b):
                         self._change(p, leader=b, isr=(b,))
                         self.quorum.announce(
-                            f"UNCLEAN leader election: {p.topic}-{p.partition} leader {b} was not in the ISR"
+                            f"UNCLEAN leader election: {p.topic}-{p.partition} leader {b} was not in the ISR",
+                            "leader",
+                            p.topic,
                         )
                         break
 
@@ -303,10 +308,14 @@ class Controller(Endpoint):
         self._commit("partition", partition=new)
         if new.leader != p.leader:
             self.quorum.announce(
-                f"partition {p.topic}-{p.partition}: leader {p.leader}→{new.leader}, epoch {new.leader_epoch}"
+                f"partition {p.topic}-{p.partition}: leader {p.leader}→{new.leader}, epoch {new.leader_epoch}",
+                "leader",
+                p.topic,
             )
         if new.isr != p.isr:
-            self.quorum.announce(f"partition {p.topic}-{p.partition}: ISR {list(p.isr)}→{list(new.isr)}")
+            self.quorum.announce(
+                f"partition {p.topic}-{p.partition}: ISR {list(p.isr)}→{list(new.isr)}", "isr", p.topic
+            )
         return new
 
     # -- AlterPartition (ISR changes asked by leaders) -------------------------------------------
@@ -382,7 +391,9 @@ class Controller(Endpoint):
                 "partition", partition=PartitionRecord(name, i, tuple(reps), isr or reps, leader, 0, 0)
             )
         self.quorum.announce(
-            f"topic {name} created with {partitions} partitions, replication factor {replication_factor}"
+            f"topic {name} created with {partitions} partitions, replication factor {replication_factor}",
+            "topic",
+            name,
         )
         self._push()
         respond(("NO_ERROR", None))
@@ -413,7 +424,7 @@ class Controller(Endpoint):
             respond(("UNKNOWN_TOPIC_OR_PART", f"Topic '{name}' does not exist."))
             return
         self._commit("remove_topic", name=name)
-        self.quorum.announce(f"topic {name} deleted")
+        self.quorum.announce(f"topic {name} deleted", "topic", name)
         self._push()
         respond(("NO_ERROR", None))
 
@@ -438,7 +449,7 @@ class Controller(Endpoint):
             else:
                 merged[k] = v
         self._commit("config", name=name, configs=merged)
-        self.quorum.announce(f"topic {name} configs changed: {configs}")
+        self.quorum.announce(f"topic {name} configs changed: {configs}", "topic", name)
         self._elect_offline()
         self._push()
         respond(("NO_ERROR", None))

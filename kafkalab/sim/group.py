@@ -382,7 +382,9 @@ class GroupCoordinator:
                     self._schedule_session(g, mem)
         n = sum(1 for g in self.groups if self.partition_for(g) == part.index)
         if n:
-            self.broker.emit(f"broker {self.broker.broker_id} loaded {n} group(s) from {part.name}")
+            self.broker.emit(
+                f"broker {self.broker.broker_id} loaded {n} group(s) from {part.name}", "group", part.topic
+            )
 
     def unload_partition(self, index: int) -> None:
         for gid in [g for g in self.groups if self.partition_for(g) == index]:
@@ -396,7 +398,7 @@ class GroupCoordinator:
 
     # -- helpers -------------------------------------------------------------------------------------
     def _announce(self, g: _Group, text: str) -> None:
-        self.broker.emit(f"group {g.group_id}: {text}")
+        self.broker.emit(f"group {g.group_id}: {text}", "group")
 
     def _cfg(self, name: str) -> int:
         return int(self.broker.config[name])

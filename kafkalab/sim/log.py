@@ -293,6 +293,7 @@ class _Segment:
         "bytes_since_index",
         "index_entries",
         "time_entries",
+        "cuts",
         "_log_f",
         "_index_f",
         "_timeindex_f",
@@ -314,6 +315,9 @@ class _Segment:
         self.bytes_since_index = 0
         self.index_entries: list[tuple[int, int]] = []  # (relative offset, position)
         self.time_entries: list[tuple[int, int]] = []  # (timestamp, relative offset)
+        #: how many times the lists above were cut short in place (time travel's checkpoints share their
+        #: older parts while this stays the same: every other change appends or replaces a list)
+        self.cuts = 0
         self._log_f: BinaryIO | None = None
         self._index_f: BinaryIO | None = None
         self._timeindex_f: BinaryIO | None = None
@@ -470,6 +474,7 @@ class _Segment:
             return
         self.close_files()
         new_size = self.positions[keep] if keep < len(self.positions) else self.size
+        self.cuts += 1
         del self.batches[keep:]
         del self.bases[keep:]
         del self.positions[keep:]

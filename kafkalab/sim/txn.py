@@ -145,7 +145,7 @@ class TransactionCoordinator:
         return part if part is not None and part.is_leader else None
 
     def _emit(self, text: str) -> None:
-        self.broker.emit(text)
+        self.broker.emit(text, "txn")
 
     # -- loading ---------------------------------------------------------------------------------------
     def load_partition(self, part: Partition) -> None:

@@ -90,7 +90,7 @@ class Copier:
         for node in (self.consumer, self.producer):
             if node is not None and node.alive:
                 node.crash()
-        self.cluster.note("the copier process crashed")
+        self.cluster.note("the copier process crashed", "client")
 
     def restart(self) -> None:
         if not self.crashed:
@@ -118,7 +118,7 @@ class Copier:
             call()
         except KafkaException as e:
             if self.note_failures:
-                self.cluster.note(f"{what} failed ({e.error.name()})")
+                self.cluster.note(f"{what} failed ({e.error.name()})", "client")
             raise
 
     def _process(self, msgs: list[Any]) -> None:

@@ -161,7 +161,9 @@ class KafkaStreams:
         self._state = REBALANCING
         self.thread = StreamThread(self, partitions, admin)
         self.thread.start()
-        self.cluster.note(f"Kafka Streams {self.application_id} instance {self.client_id} started")
+        self.cluster.note(
+            f"Kafka Streams {self.application_id} instance {self.client_id} started", "platform"
+        )
 
     def _prepare_topics(self, admin: Any) -> dict[str, int]:
         """Source topics must exist and co-partitioned ones agree; repartition and changelog topics are made."""
@@ -220,7 +222,7 @@ class KafkaStreams:
                 except KafkaException as e:
                     if e.error.name() != "TOPIC_ALREADY_EXISTS":
                         raise
-                self.cluster.note(f"Kafka Streams {app} created internal topic {t}")
+                self.cluster.note(f"Kafka Streams {app} created internal topic {t}", "platform")
         counts.update(real)
         return counts
 
@@ -233,7 +235,7 @@ class KafkaStreams:
         self._state = PENDING_SHUTDOWN
         t.shutdown()
         self._state = NOT_RUNNING
-        self.cluster.note(f"Kafka Streams {self.application_id} instance {self.client_id} closed")
+        self.cluster.note(f"Kafka Streams {self.application_id} instance {self.client_id} closed", "platform")
 
     def kill(self) -> None:
         """kill -9: every client dies at once; in-memory stores and any open transaction are left behind."""
@@ -241,12 +243,12 @@ class KafkaStreams:
             self.thread.crash()
         self.killed = True
         self._state = NOT_RUNNING
-        self.cluster.note(f"Kafka Streams instance {self.client_id} was killed")
+        self.cluster.note(f"Kafka Streams instance {self.client_id} was killed", "platform")
 
     def _fail(self, reason: str) -> None:
         self._state = ERROR
         self.error = reason
-        self.cluster.note(f"Kafka Streams instance {self.client_id} failed: {reason}")
+        self.cluster.note(f"Kafka Streams instance {self.client_id} failed: {reason}", "platform")
 
     # -- looking inside ---------------------------------------------------------------------------------
     def active_tasks(self) -> list[StreamTask]:
@@ -574,7 +576,9 @@ class StreamThread:
                 # fenced: a newer instance owns our transactional.id; our tasks belong to someone else
                 self._fail(f"{err.name()}: {err.str()}")
                 return 0
-            self.cluster.note(f"{self.name}: commit failed ({err.name()}), aborting the transaction")
+            self.cluster.note(
+                f"{self.name}: commit failed ({err.name()}), aborting the transaction", "platform"
+            )
             self.phase = self.ABORTING
             return self._abort_eos()
         self.in_txn = False
@@ -741,7 +745,8 @@ class StreamThread:
                 if n or reads:
                     self.cluster.note(
                         f"{self.name}: task {task.id} is running: {n} store entries, {reads} changelog records "
-                        "read to restore them"
+                        "read to restore them",
+                        "platform",
                     )
         self._sync_restore_assignment()
 

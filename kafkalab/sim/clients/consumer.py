@@ -948,7 +948,7 @@ class Consumer(ClientNode):
             req = {"group_id": self.group_id, "member_id": self.member_id}
             if not self.group_instance_id:  # static members do not send LeaveGroup (KIP-345)
                 self._group_call("LeaveGroup", req, lambda _r: None, lambda _e: None)
-        self.cluster.note(f"consumer {self.name} left group {self.group_id}: {why}")
+        self.cluster.note(f"consumer {self.name} left group {self.group_id}: {why}", "group")
         if not self.group_instance_id:
             self.member_id = ""
         self.generation = -1

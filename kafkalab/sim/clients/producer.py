@@ -838,7 +838,8 @@ class Producer(ClientNode):
             self.txn_state = "FATAL_ERROR"
             self.cluster.note(
                 f"producer {self.name} was fenced ({err}): a newer producer owns "
-                f"transactional.id {self.transactional_id}"
+                f"transactional.id {self.transactional_id}",
+                "txn",
             )
         return self._fatal
 

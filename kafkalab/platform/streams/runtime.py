@@ -135,6 +135,8 @@ class KafkaStreams:
         self.error: str | None = None
         self.thread: StreamThread | None = None
         self.killed = False
+        #: virtual time of kill() (None: never killed)
+        self.killed_at_ms: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
     @property
@@ -240,6 +242,7 @@ class KafkaStreams:
         if self.thread is not None:
             self.thread.crash()
         self.killed = True
+        self.killed_at_ms = self.cluster.now_ms
         self._state = NOT_RUNNING
         self.cluster.note(f"Kafka Streams instance {self.client_id} was killed")
 
@@ -395,6 +398,9 @@ class StreamThread:
         self._describe_future: Any = None
         self.processed_records = 0
         self.restored_records = 0
+        #: each active task restored from its changelogs: (task id, changelog records read, store entries,
+        #: virtual time it became RUNNING); lesson goals read it
+        self.restores: list[tuple[str, int, int, int]] = []
         self.commits = 0
         self.aborts = 0
         self.poll_ms = int(cfg["poll.ms"])
@@ -738,6 +744,7 @@ class StreamThread:
                     self._restoring.pop(tp, None)
                     reads += self._reads.pop(tp, 0)
                 n = sum(s.approximate_num_entries() for s in task.stores.values())
+                self.restores.append((str(task.id), reads, n, self.cluster.now_ms))
                 if n or reads:
                     self.cluster.note(
                         f"{self.name}: task {task.id} is running: {n} store entries, {reads} changelog records "

@@ -449,7 +449,10 @@ def streams_predicates(
             "mirror_checkpoint",
             "the downstream offset of MirrorMaker's newest checkpoint of a group for a remote partition",
             [P("group", "str", True), P("partition", "partition", True)],
-            lambda a: f"the newest checkpoint of {a['group']} for {a['partition']} is at {count_text(a)}",
+            lambda a: (
+                f"MirrorMaker's newest checkpoint of {a['group']} for {a['partition']} translates to "
+                f"offset {count_text(a)}"
+            ),
             _m_mirror_checkpoint,
             counting=True,
         ),

@@ -31,7 +31,7 @@ from .kafka_tools import (
 from .ksql_cmd import is_ksql_line, ksql_command, ksql_plan
 from .lab import LAB_HANDLERS, LAB_OPTIONS
 from .mirror_cmd import MIRROR_OPTIONS, MIRROR_USAGE, mirror_command
-from .parsing import CommandError, Opt, parse_options, split_line
+from .parsing import MAX_LINE_CHARS, CommandError, Opt, clip, parse_options, split_line
 from .session import BackgroundClient, BackgroundConsumer, BackgroundProducer, ConsoleProducer, LabSession
 from .streams_cmd import STREAMS_OPTIONS, STREAMS_USAGE, streams_command
 from .timetravel_verbs import TIME_TRAVEL_SPECS
@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 Handler = Callable[[LabSession, list[str]], Plan]
+
+#: an error longer than this (it quotes something huge the learner typed) is cut short
+MAX_ERROR_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -354,10 +357,22 @@ def _prefixed(name: str, message: str) -> str:
 
 def execute(session: LabSession, line: str) -> CommandResult:
     """Run one console line. Never raises; a malformed line changes nothing and returns ``ok=False``."""
+    if len(line) > MAX_LINE_CHARS:  # a pasted megabyte would take the console seconds to read and echo
+        return CommandResult(
+            False,
+            [],
+            f"the console reads lines of at most {MAX_LINE_CHARS:,} characters; this one has {len(line):,}",
+        )
     try:
-        return _execute(session, line)
+        result = _execute(session, line)
     except Exception as e:  # pragma: no cover - last line of defence
         return CommandResult(False, [], f"internal error: {type(e).__name__}: {e}")
+    if result.error is not None and "\n" in result.error:
+        # tools that answer in several lines (ksqlDB's "line 1:1: Syntax Error" + what was expected): one line
+        result.error = " — ".join(part.strip() for part in result.error.splitlines() if part.strip())
+    if result.error is not None and len(result.error) > MAX_ERROR_CHARS:  # one line, never a wall of text
+        result.error = clip(result.error, MAX_ERROR_CHARS)
+    return result
 
 
 def _execute(session: LabSession, line: str) -> CommandResult:

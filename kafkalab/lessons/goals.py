@@ -592,11 +592,6 @@ PREDICATES: dict[str, Predicate] = {
     ]
 }
 
-# Kafka Streams, ksqlDB and MirrorMaker 2 (their measures live in .goals_streams)
-from .goals_streams import streams_predicates  # noqa: E402
-
-PREDICATES.update({p.name: p for p in streams_predicates(_pred, P, _count_text)})
-
 
 def _check_param(param: Param, value: Any) -> Any:
     if param.kind == "int":
@@ -682,3 +677,17 @@ def parse_goal(raw: Any) -> Goal:
         raise GoalError(f"{name} needs one of equals, at_least, at_most", (name,))
     described = pred.describe(args) + (f" (on cluster {args['cluster']})" if "cluster" in args else "")
     return Goal(name, args, text or described)
+
+
+def _add_predicates(more: list[Predicate]) -> None:
+    """Predicates defined in their own modules (``goals_*.py``) join the vocabulary here."""
+    for p in more:
+        assert p.name not in PREDICATES, p.name
+        PREDICATES[p.name] = p
+
+
+from .goals_platform import platform_predicates  # noqa: E402 - it builds on the helpers above
+from .goals_streams import streams_predicates  # noqa: E402 - Kafka Streams, ksqlDB, MirrorMaker 2
+
+_add_predicates(platform_predicates())
+_add_predicates(streams_predicates(_pred, P, _count_text))

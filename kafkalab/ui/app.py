@@ -29,17 +29,23 @@ from .bindings import LAB_BINDINGS
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
 from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
+from .focus import FocusHost
 from .lesson_mode import LessonHost
+from .metrics import Metrics
+from .navigation import NavHost
 from .timetravel_ui import TimeTravelActions
 from .view import LabView
 from .widgets import (
     BrokersPanel,
+    ChartsPanel,
+    ClusterDiagram,
     Console,
+    FilterBar,
     GroupsPanel,
     LogStrip,
     ProducersPanel,
     StatusBar,
-    TimelinePanel,
+    TimelineBox,
     TopicsTable,
 )
 from .widgets.lesson_pane import LessonPane
@@ -47,12 +53,24 @@ from .widgets.lesson_pane import LessonPane
 __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 
-class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
+class KafkaLabApp(
+    ClusterSwitch,
+    TimeTravelActions,
+    LabActions,
+    NavHost,
+    FocusHost,
+    SimClock,
+    CommandHost,
+    LessonHost,
+    App[None],
+):
     """The kafkalab lab screen.
 
     The parts live in mixins: :class:`~kafkalab.ui.clock.SimClock` (virtual time, snapshots),
     :class:`~kafkalab.ui.command_host.CommandHost` (console lines), :class:`~kafkalab.ui.actions.LabActions`
-    (keys, palette) and :class:`~kafkalab.ui.lesson_mode.LessonHost` (lessons).
+    (keys, palette), :class:`~kafkalab.ui.navigation.NavHost` (drill-in, filters, screenshots),
+    :class:`~kafkalab.ui.focus.FocusHost` (the focus marked, stray typing sent to the
+    console) and :class:`~kafkalab.ui.lesson_mode.LessonHost` (lessons).
     """
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -62,14 +80,22 @@ class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, Comman
 
     BINDINGS = LAB_BINDINGS + CLUSTER_BINDINGS
 
-    view: reactive[LabView | None] = reactive(None)
+    # (repaint=False: the panels bound to these repaint themselves; an app-level repaint redraws the whole
+    # screen, 50 ms at 120x40 on a busy machine, at every snapshot)
+    view: reactive[LabView | None] = reactive(None, repaint=False)
     """The latest snapshot of the session; every panel is data-bound to it."""
 
-    playing: reactive[bool] = reactive(False)
+    playing: reactive[bool] = reactive(False, repaint=False)
     """Whether virtual time advances with wall time."""
 
-    selected: reactive[tuple[str, int] | None] = reactive(None)
+    selected: reactive[tuple[str, int] | None] = reactive(None, repaint=False)
     """The (topic, partition) the log strip shows."""
+
+    timeline_internal: reactive[bool] = reactive(False, init=False, repaint=False)
+    """Whether the timeline shows the entries about internal topics (folded away by default: ``i``)."""
+
+    #: ``sandbox --listen``: where Schema Registry and Connect listen too (None: Kafka listeners only)
+    platform_ports: tuple[int, int] | None = (8081, 8083)
 
     def __init__(
         self,
@@ -109,6 +135,7 @@ class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, Comman
         self._last_event = ""
         self._generation = getattr(self.session, "generation", 0)
         self._output_seen = self._output_position()
+        self.metrics = Metrics()  # produce/consume rates and lag over virtual time, for the Charts tab
         # a lesson's time moves with the learner's commands, never with the wall clock
         self.set_reactive(KafkaLabApp.playing, autoplay and self.lesson_run is None)
 
@@ -122,30 +149,38 @@ class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, Comman
                 yield brokers
                 with Vertical(id="topics-box") as box:
                     box.border_title = "Topics"
+                    table = TopicsTable(id="topics").data_bind(KafkaLabApp.view)
+                    yield FilterBar("partitions", table, id="topics-filter")
                     yield Label(
-                        "No topics yet. Create one in the console:\nkafka-topics --create --topic events "
-                        "--partitions 3 --replication-factor 3",
+                        "No topics yet. Create one in the console:\n"
+                        "  kafka-topics --create --topic events\n"
+                        "    --partitions 3 --replication-factor 3",
                         id="topics-empty",
                     )
-                    yield TopicsTable(id="topics").data_bind(KafkaLabApp.view)
+                    yield table
             with Vertical(id="right"):
                 with TabbedContent(id="tabs", initial="tab-log"):
                     with TabPane("Log", id="tab-log"), VerticalScroll(id="log-scroll"):
                         yield LogStrip(id="log").data_bind(KafkaLabApp.view)
-                    with TabPane("Groups", id="tab-groups"), VerticalScroll():
-                        yield GroupsPanel(id="groups").data_bind(KafkaLabApp.view)
+                    with TabPane("Groups", id="tab-groups"):
+                        groups = GroupsPanel(id="groups").data_bind(KafkaLabApp.view)
+                        yield FilterBar("groups", groups, id="groups-filter")
+                        with VerticalScroll():
+                            yield groups
+                    with TabPane("Charts", id="tab-charts"), VerticalScroll():
+                        yield ChartsPanel(self.metrics, id="charts").data_bind(KafkaLabApp.view)
+                    with TabPane("Diagram", id="tab-diagram"), VerticalScroll():
+                        yield ClusterDiagram(id="diagram").data_bind(KafkaLabApp.view)
                     with TabPane("Producers", id="tab-producers"), VerticalScroll():
                         yield ProducersPanel(id="producers").data_bind(KafkaLabApp.view)
                     with TabPane("Timeline", id="tab-timeline"):
-                        yield TimelinePanel(id="timeline").data_bind(KafkaLabApp.view)
+                        yield TimelineBox("timeline", id="timeline-box").data_bind(KafkaLabApp.view)
                 # on large terminals the timeline gets its own panel under the tabs (see app.tcss)
-                side = TimelinePanel(id="timeline-side").data_bind(KafkaLabApp.view)
+                side = TimelineBox("timeline-side-log", id="timeline-side").data_bind(KafkaLabApp.view)
                 side.border_title = "Timeline"
                 yield side
             yield LessonPane(id="lesson-pane")  # shown while a lesson is open (see app.tcss)
-            console = Console(self._complete_line if self._complete else None, id="console")
-            console.border_title = "Console"
-            yield console
+            yield Console(self._complete_line if self._complete else None, id="console")
         yield Footer(compact=True, show_command_palette=True)
 
     def on_mount(self) -> None:
@@ -173,12 +208,14 @@ class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, Comman
     async def _start_listening(self) -> None:
         from ..wire.applisten import AppListener
 
-        listener = AppListener(self.session, int(self.listen_port or 0), self._sim_tick)
+        listener = AppListener(
+            self.session, int(self.listen_port or 0), self._sim_tick, platform_ports=self.platform_ports
+        )
         line = await listener.start()
         if listener.server.ports:
             self.listener = listener
             listener.set_paused(not self.playing)
-        self.lab_console.write_lines([line], "bold")
+        self.lab_console.write_lines([line, *listener.platform_lines], "bold")
 
     async def on_unmount(self) -> None:
         if self.listener is not None:
@@ -190,6 +227,7 @@ class KafkaLabApp(ClusterSwitch, TimeTravelActions, LabActions, SimClock, Comman
     def _arrange(self, width: int, height: int) -> None:
         """Large terminals show the timeline beside the tabs; small ones keep it as a tab."""
         large = width >= LARGE[0] and height >= LARGE[1]
+        self.lab_console.default_rows(tall=height >= self.VERTICAL_BREAKPOINTS[1][0])
         tabs = self.query_one(TabbedContent)
         side = self.query_one("#timeline-side")
         side.display = large
@@ -274,7 +312,14 @@ def run_app(args: Any = None) -> int:
         factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
         create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
         return 0
-    create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
+    app = create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen)
+    if listen is not None:
+        app.platform_ports = (
+            None
+            if getattr(args, "no_platform", False)
+            else (getattr(args, "schema_registry_port", 8081), getattr(args, "connect_port", 8083))
+        )
+    app.run()
     return 0
 
 

@@ -47,6 +47,8 @@ COURSE = {
     "segments-retention",
     "log-compaction",
     "cli-tour",
+    "schema-evolution",
+    "connect-pipeline",
     "streams-word-count",
     "streams-windowed-store",
     "ksqldb-windowed-count",
@@ -112,6 +114,7 @@ COSTLY = [
     "assignors",
     "batching",
     "consumers-offsets",
+    "connect-pipeline",  # its predicates also have tests of their own (tests/lessons/test_goals_platform.py)
     # Kafka Streams instances and MirrorMaker: their predicates have tests of their own (test_goals_streams)
     "streams-word-count",
     "streams-windowed-store",

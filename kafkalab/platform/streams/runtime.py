@@ -519,6 +519,10 @@ class StreamThread:
                 n += task.process(10_000)
         self.processed_records += n
         if n == 0:
+            if (
+                not self.eos
+            ):  # StreamThread.maybeCommit runs every loop, records or not: idle tasks commit too
+                self._commit_alos(force=False)
             return 1 if msgs else self.poll_ms
         if self.eos:
             self._pending_commit = {}

@@ -260,9 +260,14 @@ def _m_ksql_matches_streams(ctx: GoalContext, a: dict[str, Any]) -> bool:
 def _checkpoints(cluster: Cluster, group: str, topic: str, partition: int) -> list[tuple[int, int]]:
     """(time written, downstream offset) of every checkpoint of ``group`` for a remote partition, oldest first,
     read from the ``<source>.checkpoints.internal`` topics of ``cluster``."""
+    return [(at, cp.downstream) for at, cp in _checkpoint_records(cluster, group, topic, partition)]
+
+
+def _checkpoint_records(cluster: Cluster, group: str, topic: str, partition: int) -> list[tuple[int, Any]]:
+    """(time written, Checkpoint) of every checkpoint of ``group`` for a remote partition, oldest first."""
     from ..platform.mirror_records import Checkpoint
 
-    out: list[tuple[int, int]] = []
+    out: list[tuple[int, Any]] = []
     for t in cluster.topics():
         if not t.endswith(".checkpoints.internal"):
             continue
@@ -281,7 +286,7 @@ def _checkpoints(cluster: Cluster, group: str, topic: str, partition: int) -> li
                     except Exception:
                         continue
                     if cp.group == group and cp.topic == topic and cp.partition == partition:
-                        out.append((batch.max_timestamp, cp.downstream))
+                        out.append((batch.max_timestamp, cp))
     return out
 
 
@@ -290,6 +295,35 @@ def _m_mirror_checkpoint(ctx: GoalContext, a: dict[str, Any]) -> int | None:
     topic, partition = split_partition(a["partition"])
     cps = _checkpoints(ctx.cluster, a["group"], topic, partition)
     return cps[-1][1] if cps else None
+
+
+def _m_read_past_checkpoint(ctx: GoalContext, a: dict[str, Any]) -> int | None:
+    """Records of the source partition the group consumed (on the source cluster) at or after the upstream
+    offset of MirrorMaker's newest checkpoint: what a failover to the remote partition would read again."""
+    world = ctx.world
+    if world is None or a["source"] not in world.clusters:
+        return None
+    remote, partition = split_partition(a["partition"])
+    prefix = f"{a['source']}."
+    if not remote.startswith(prefix):
+        return None
+    cps = _checkpoint_records(ctx.cluster, a["group"], remote, partition)
+    if not cps:
+        return None
+    upstream = cps[-1][1].upstream
+    topic = remote[len(prefix) :]
+    return len(
+        {
+            op.offset
+            for op in world.clusters[a["source"]].history.ops
+            if op.type == "consume"
+            and op.group == a["group"]
+            and op.topic == topic
+            and (op.partition or 0) == partition
+            and op.offset is not None
+            and op.offset >= upstream
+        }
+    )
 
 
 def _m_resumed_at_checkpoint(ctx: GoalContext, a: dict[str, Any]) -> bool:
@@ -454,6 +488,17 @@ def streams_predicates(
                 f"offset {count_text(a)}"
             ),
             _m_mirror_checkpoint,
+            counting=True,
+        ),
+        pred(
+            "read_past_checkpoint",
+            "records a group consumed on the source cluster after MirrorMaker's newest checkpoint of it",
+            [P("group", "str", True), P("partition", "partition", True), P("source", "str", True)],
+            lambda a: (
+                f"{a['group']} read {count_text(a)} records of {a['source']} that MirrorMaker's newest "
+                f"checkpoint for {a['partition']} does not cover"
+            ),
+            _m_read_past_checkpoint,
             counting=True,
         ),
         pred(

@@ -239,7 +239,17 @@ def mirror() -> Iterator[tuple[LabSession, GoalContext, dict[str, Any]]]:
         "offset.flush.interval.ms=5000 --set offset.storage.partitions=1",
     )
     seen["no_checkpoint"] = measure(west, "mirror_checkpoint", group="billing", partition="east.orders-0")
-    run(s, "run 10s", "produce orders late --count 5", "run 2s")
+    past = {"group": "billing", "partition": "east.orders-0", "source": "east"}
+    seen["past_none"] = measure(west, "read_past_checkpoint", **past)
+    run(s, "run 10s")
+    seen["past_0"] = measure(west, "read_past_checkpoint", **past)
+    run(s, "produce orders late --count 5", "run 2s")
+    seen["past_5"] = (
+        measure(west, "read_past_checkpoint", **past),
+        measure(west, "read_past_checkpoint", **{**past, "group": "other"}),
+        measure(west, "read_past_checkpoint", **{**past, "source": "nowhere"}),
+        measure(east, "read_past_checkpoint", **past),  # east holds no checkpoints of its own
+    )
     seen["checkpoint"] = measure(west, "mirror_checkpoint", group="billing", partition="east.orders-0")
     run(s, "kill-broker 1", "kill-broker 2", "kill-broker 3", "use-cluster west")
     seen["before_move"] = (
@@ -276,6 +286,13 @@ def test_mirror_checkpoint_reads_the_newest_checkpoint_in_the_target(mirror: Any
     assert not holds(
         east, {"mirror_checkpoint": {"group": "billing", "partition": "east.orders-0", "equals": 20}}
     )
+
+
+def test_read_past_checkpoint_counts_what_a_failover_would_read_again(mirror: Any) -> None:
+    _s, _east, seen = mirror
+    assert seen["past_none"] is None  # no checkpoint yet
+    assert seen["past_0"] == 0  # the checkpoint covers the 20 orders billing read
+    assert seen["past_5"] == (5, None, None, None)
 
 
 def test_resumed_at_checkpoint_and_records_reread(mirror: Any) -> None:

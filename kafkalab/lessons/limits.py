@@ -18,6 +18,7 @@ __all__ = [
     "LOADER",
     "MAX_BROKERS",
     "MAX_CHOICES",
+    "MAX_CLUSTERS",
     "MAX_COMMANDS_PER_PATH",
     "MAX_CONTROLLERS",
     "MAX_COUNT",
@@ -58,6 +59,8 @@ MAX_COUNT = 1_000_000_000
 #: any duration in a lesson: setup run, fault times, ``run`` and ``wait-for --timeout`` in paths
 MAX_DURATION_MS = 3_600_000
 MAX_BROKERS = 9
+#: clusters in a lesson with several (``setup.clusters``), as a World allows
+MAX_CLUSTERS = 4
 MAX_CONTROLLERS = 5
 MAX_PARTITIONS = 64
 #: a hint is printed as one console line "hint N: ..." and must fit 80 columns

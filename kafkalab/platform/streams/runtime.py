@@ -135,6 +135,8 @@ class KafkaStreams:
         self.error: str | None = None
         self.thread: StreamThread | None = None
         self.killed = False
+        #: virtual time of kill() (None: never killed)
+        self.killed_at_ms: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
     @property
@@ -242,6 +244,7 @@ class KafkaStreams:
         if self.thread is not None:
             self.thread.crash()
         self.killed = True
+        self.killed_at_ms = self.cluster.now_ms
         self._state = NOT_RUNNING
         self.cluster.note(f"Kafka Streams instance {self.client_id} was killed", "platform")
 
@@ -397,6 +400,9 @@ class StreamThread:
         self._describe_future: Any = None
         self.processed_records = 0
         self.restored_records = 0
+        #: each active task restored from its changelogs: (task id, changelog records read, store entries,
+        #: virtual time it became RUNNING); lesson goals read it
+        self.restores: list[tuple[str, int, int, int]] = []
         self.commits = 0
         self.aborts = 0
         self.poll_ms = int(cfg["poll.ms"])
@@ -515,6 +521,10 @@ class StreamThread:
                 n += task.process(10_000)
         self.processed_records += n
         if n == 0:
+            if (
+                not self.eos
+            ):  # StreamThread.maybeCommit runs every loop, records or not: idle tasks commit too
+                self._commit_alos(force=False)
             return 1 if msgs else self.poll_ms
         if self.eos:
             self._pending_commit = {}
@@ -742,6 +752,7 @@ class StreamThread:
                     self._restoring.pop(tp, None)
                     reads += self._reads.pop(tp, 0)
                 n = sum(s.approximate_num_entries() for s in task.stores.values())
+                self.restores.append((str(task.id), reads, n, self.cluster.now_ms))
                 if n or reads:
                     self.cluster.note(
                         f"{self.name}: task {task.id} is running: {n} store entries, {reads} changelog records "

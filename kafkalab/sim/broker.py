@@ -247,7 +247,11 @@ class Partition:
             first = self.ongoing_txns.pop(pid, None)
             marker = b.control_type
             e = self.producers.get(pid)
-            if e is not None and b.producer_epoch > e.epoch:
+            # the marker's epoch (bumped when the transaction ended, KIP-890) fences older batches here too,
+            # even if this producer never wrote to this partition before
+            if e is None:
+                self.producers[pid] = _ProducerEntry(b.producer_epoch, deque(maxlen=5))
+            elif b.producer_epoch > e.epoch:
                 e.epoch = b.producer_epoch
                 e.batches.clear()
             if marker == ControlType.ABORT and first is not None:
@@ -278,11 +282,13 @@ class Partition:
     def check_sequence(self, b: RecordBatch) -> tuple[str, int]:
         """('NO_ERROR', -1) to append; ('DUPLICATE', base_offset) for a retry; or an error name."""
         pid = b.producer_id
-        if pid < 0 or b.is_control:
+        if pid < 0:
             return ("NO_ERROR", -1)
         e = self.producers.get(pid)
         if e is not None and b.producer_epoch < e.epoch:
             return ("INVALID_PRODUCER_EPOCH", -1)
+        if b.is_control:
+            return ("NO_ERROR", -1)
         if b.base_sequence < 0:  # transactional offset commits carry no sequence
             return ("NO_ERROR", -1)
         if e is None or b.producer_epoch > e.epoch or not e.batches:
@@ -1023,7 +1029,13 @@ class Broker(Endpoint):
             respond(("NO_ERROR", log.high_watermark))
 
     def handle_metadata(self, respond: Callable[[Any], None]) -> None:
-        """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers."""
+        """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers.
+
+        A KRaft broker serves clients only once it has caught up with the metadata log after starting; until
+        then (not registered yet) it answers None and the client asks another broker."""
+        if not self.registered:
+            respond(None)
+            return
         respond(
             (
                 dict(self.image.topics),

@@ -233,6 +233,9 @@ class ClientNode(Endpoint):
         node = self.broker_node(name)
 
         def ok(resp: Any) -> None:
+            if resp is None:  # the broker has not caught up with the metadata log yet: ask another one
+                err("NOT_READY")
+                return
             topics, partitions, live, _controller = resp
             self.topics = topics
             self.partitions = partitions

@@ -799,9 +799,13 @@ class GroupCoordinator:
             if r.error != "NO_ERROR":
                 respond({"error": "PRODUCER_FENCED" if r.error == "INVALID_PRODUCER_EPOCH" else r.error})
                 return
-            pend = self.pending_txn.setdefault(part.index, {}).setdefault(pid, {})
-            for t, p, off in req["offsets"]:
-                pend[(gid, t, p)] = off
+            # the transaction may have ended while the append waited for the replicas: its marker already
+            # came, so these offsets must not wait for one (they would block read_committed OffsetFetch)
+            first = part.ongoing_txns.get(pid)
+            if first is not None and first <= r.base_offset:
+                pend = self.pending_txn.setdefault(part.index, {}).setdefault(pid, {})
+                for t, p, off in req["offsets"]:
+                    pend[(gid, t, p)] = off
             respond({"error": "NO_ERROR"})
 
         self.broker.handle_produce(ProduceRequest(-1, 5000, [(CONSUMER_OFFSETS, part.index, batch)]), done)

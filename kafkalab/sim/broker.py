@@ -600,6 +600,8 @@ class Broker(Endpoint):
             log = PartitionLog(
                 self.partition_dir(st.topic, st.partition), self._log_config(st.topic), self._clock
             )
+            for note in log.recovery_notes:
+                self.emit(f"broker {self.broker_id}: {st.topic}-{st.partition}: {note}")
             hw = self._hw_checkpoint.get(key)
             if hw is not None:
                 log.update_high_watermark(hw)
@@ -1186,13 +1188,25 @@ class Broker(Endpoint):
         os.replace(tmp, path)
 
     def _read_hw_checkpoint(self) -> dict[tuple[str, int], int]:
+        """The checkpointed high watermarks; a corrupt file is logged and ignored (the leaders recompute
+        every high watermark from their followers, and the next checkpoint rewrites the file)."""
         path = self.data_dir / "replication-offset-checkpoint"
         out: dict[tuple[str, int], int] = {}
-        if not path.exists():
-            return out
-        lines = path.read_text().splitlines()
-        for line in lines[2:]:
-            parts = line.rsplit(" ", 2)
-            if len(parts) == 3:
-                out[(parts[0], int(parts[1]))] = int(parts[2])
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            if len(lines) < 2 or lines[0] != "0" or int(lines[1]) != len(lines) - 2:
+                raise ValueError("expected a version line 0, an entry count and that many entries")
+            for line in lines[2:]:
+                topic, partition, offset = line.rsplit(" ", 2)
+                out[(topic, int(partition))] = int(offset)
+                if int(partition) < 0 or int(offset) < 0:
+                    raise ValueError(f"negative value in {line[:60]!r}")
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or malformed
+            self.emit(
+                f"broker {self.broker_id}: replication-offset-checkpoint is corrupt ({exc}); ignored, "
+                "high watermarks are recovered from the leaders"
+            )
+            return {}
         return out

@@ -62,6 +62,9 @@ Callback = Callable[[KafkaError | None, Message], None]
 #: records fail with _UNKNOWN_TOPIC (a broker that has just restarted may not know it yet)
 TOPIC_PROPAGATION_MAX_MS = 30000
 _MAX_SEQUENCE = 0x7FFFFFFF
+#: batches a broker remembers per producer and partition to recognise retries (and so the most batches
+#: the producer sends past the oldest one without an answer)
+MAX_UNACKED_BATCHES = 5
 #: the largest epoch an idempotent producer bumps to before it asks for a new producer id
 _MAX_EPOCH = 32766
 
@@ -124,6 +127,7 @@ class _TpState:
         "last_acked_sequence",
         "unresolved",
         "restarting",
+        "window",
     )
 
     def __init__(self) -> None:
@@ -140,6 +144,9 @@ class _TpState:
         self.unresolved = False
         #: the broker lost this partition's sequences: it starts again at sequence 0 of a new epoch
         self.restarting = False
+        #: base sequences of the batches sent since the oldest one without an answer, in send order: at
+        #: most 5, because the broker remembers the last 5 batches of a producer to recognise retries
+        self.window: deque[int] = deque()
 
     def outstanding_sequences(self) -> bool:
         """Batches with a sequence that have no final answer yet (sent, or waiting for a retry)."""
@@ -599,6 +606,10 @@ class Producer(ClientNode):
             return all(x.sequence >= b.sequence for x in st.in_flight if x.sequence >= 0)
         if st.unresolved:
             return False  # wait until every sent batch has its answer
+        if len(st.window) >= MAX_UNACKED_BATCHES:
+            # with 5 batches sent after the oldest unanswered one, a sixth would push that one out of the
+            # broker's memory of this producer, and its retry would no longer be recognised as a duplicate
+            return False
         if st.producer_id != self.producer_id or st.producer_epoch != self.producer_epoch:
             if st.outstanding_sequences():
                 return False  # batches of the old epoch first, or a new sequence 0 would overtake them
@@ -606,6 +617,7 @@ class Producer(ClientNode):
             st.next_sequence = 0
             st.last_acked_sequence = -1
             st.restarting = False
+            st.window.clear()
         return True
 
     def _run_sender(self) -> None:
@@ -673,6 +685,7 @@ class Producer(ClientNode):
                 if b.records[0][0] is None and self._sticky.get(b.topic) == b.partition:
                     self._switch_sticky(b.topic, b.partition)
             if self.idempotent and b.sequence < 0:
+                st.window.append(st.next_sequence)
                 b.sequence = st.next_sequence
                 b.producer_id, b.producer_epoch = st.producer_id, st.producer_epoch
                 st.next_sequence = (st.next_sequence + len(b.records)) % (_MAX_SEQUENCE + 1)
@@ -751,6 +764,7 @@ class Producer(ClientNode):
         self._bump_epoch()
         st.restarting = True
         st.unresolved = False
+        st.window.clear()
         for x in list(st.unsent) + st.in_flight:
             x.sequence = -1
             x.built = None
@@ -849,10 +863,24 @@ class Producer(ClientNode):
         n = len(b.records)
         self._queued -= n
         self.acked_records += n
+        if st.window:
+            self._prune_window(st)
         if st.unresolved:
             self._maybe_resolve(st)
         if txn is not None:
             txn.check_drained()
+
+    @staticmethod
+    def _prune_window(st: _TpState) -> None:
+        """Forget sent batches older than the oldest batch that still has no final answer."""
+        pending = [x.sequence for x in st.in_flight if x.sequence >= 0]
+        pending += [x.sequence for x in st.unsent if x.sequence >= 0]
+        if not pending:
+            st.window.clear()
+            return
+        oldest = min(pending)
+        while st.window and st.window[0] != oldest:
+            st.window.popleft()
 
     def _maybe_resolve(self, st: _TpState) -> None:
         """Once every sent batch of an unresolved partition has its answer: if the acknowledged sequences
@@ -881,6 +909,8 @@ class Producer(ClientNode):
         self.failed_records += len(b.records)
         if not st.in_flight and not any(x.attempts for x in st.unsent):
             st.retrying = False
+        if st.window:
+            self._prune_window(st)
         if self._txn is not None:
             self._record_failed(err_name, f"a record to {b.topic}-{b.partition} failed ({err_name})")
         elif self.idempotent and b.sequence >= 0:

@@ -505,7 +505,7 @@ class Broker(Endpoint):
         )
         self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
         if self.config["log.cleaner.enable"] == "true":
-            self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
+            self.schedule(self._cleaner_backoff_ms(), "log-cleaner", self._cleaner_loop)
 
     def crash(self) -> None:
         """kill -9: memory is gone; files stay exactly as written (the OS still has every write)."""
@@ -1167,7 +1167,12 @@ class Broker(Endpoint):
                     f"broker {self.broker_id} compacted {part.name}: {res.records_removed} record(s) removed "
                     f"({res.tombstones_removed} tombstones), {len(res.segments_cleaned)} segment(s) cleaned"
                 )
-        self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
+        self.schedule(self._cleaner_backoff_ms(), "log-cleaner", self._cleaner_loop)
+
+    def _cleaner_backoff_ms(self) -> int:
+        """log.cleaner.backoff.ms may be 0 (Kafka's cleaner thread then checks again at once); a timer
+        here repeats at most once per virtual millisecond."""
+        return max(1, self.cfg_int("log.cleaner.backoff.ms"))
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _checkpoint_loop(self) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..broker import ProduceRequest, ProduceResult
+from ..configdefs import ConfigError, validate_configs
 from ..errors import KafkaError, KafkaException, is_retriable
 from ..history import Op
 from ..metadata import NO_LEADER
@@ -161,16 +162,12 @@ class Producer(ClientNode):
     ) -> None:
         cfg = dict(PRODUCER_DEFAULTS)
         user = dict(config or {})
-        cfg.update(user)
+        try:
+            cfg.update(validate_configs("producer", user))
+        except ConfigError as e:
+            raise KafkaException(KafkaError("_INVALID_ARG", str(e))) from None
         acks = str(cfg["acks"]).lower()
-        if acks in ("all", "-1"):
-            self.acks = -1
-        elif acks in ("0", "1"):
-            self.acks = int(acks)
-        else:
-            raise KafkaException(
-                KafkaError("_INVALID_ARG", f'Invalid value for configuration property "acks": {cfg["acks"]}')
-            )
+        self.acks = -1 if acks in ("all", "-1") else int(acks)
         idem = config_bool(cfg["enable.idempotence"])
         self.transactional_id: str | None = cfg.get("transactional.id")
         if self.transactional_id:

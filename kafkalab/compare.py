@@ -1211,6 +1211,8 @@ def main(args: Any) -> int:
 
 
 def add_arguments(p: Any) -> None:
+    from .argtypes import MAX_COMPARE_RECORDS, int_between
+
     p.add_argument("--seed", type=int, default=7, help="seed of every cluster (default 7)")
     p.add_argument(
         "--faults",
@@ -1226,7 +1228,12 @@ def add_arguments(p: Any) -> None:
         + ", ".join(SETUP_PRESETS)
         + " or MODE/ACKS[/idem|/no-idem] (e.g. alo/1); default: all presets",
     )
-    p.add_argument("--records", type=int, default=80, help="records the source produces (default 80)")
+    p.add_argument(
+        "--records",
+        type=int_between(1, MAX_COMPARE_RECORDS, "records"),
+        default=80,
+        help=f"records the source produces, 1 to {MAX_COMPARE_RECORDS} (default 80)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
         "--ledger",

@@ -479,6 +479,15 @@ class GroupCoordinator:
             self._announce(g, f"member {member_id} joined")
         else:
             m = known
+            same = m.protocols == req["protocols"]
+            if same and (g.state == COMPLETING or (g.state == STABLE and member_id != g.leader)):
+                # Kafka's doCurrentMemberJoinGroup: a member rejoining with unchanged metadata (it missed
+                # the JoinGroup answer, or its SyncGroup failed) gets the current generation back, with no
+                # new rebalance; otherwise two members can make each other rebalance forever
+                m.last_heartbeat_ms = now
+                respond(self._join_response(g, m))
+                self._schedule_session(g, m)
+                return
             if m.join_respond is not None and m.join_respond is not respond:
                 m.join_respond({"error": "REBALANCE_IN_PROGRESS"})
             m.protocols = req["protocols"]

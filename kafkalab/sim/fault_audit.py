@@ -410,8 +410,8 @@ def run_txn_audit(seed: int, duration_ms: int = 30_000) -> AuditReport:
                 open_txn = app.txns[-1] if app.txns and app.txns[-1].outcome == "open" else None
                 if open_txn is not None:
                     app._abort(p, open_txn)
-        cluster.run_for(30_000)
-        for _ in range(20):
+        cluster.run_for(15_000)  # transaction.timeout.ms (10 s) aborts what an app left open
+        for _ in range(10):
             audit()
             cluster.run_for(500)
         txns = [t for app in apps for t in app.txns]

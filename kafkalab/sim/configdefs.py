@@ -193,7 +193,7 @@ def validate_config(kind: str, name: str, value: Any) -> str:
             v = str(int(value))
         if not _INTEGER.fullmatch(v) or len(v) > 21 or not -limit - 1 <= int(v) <= limit:
             raise ConfigError(f"{bad}: Not a number of type {d.type}")
-        n: float = int(v)
+        n = float(int(v))  # only compared with small limits below
         out = str(int(v))
     elif d.type == "DOUBLE":
         try:

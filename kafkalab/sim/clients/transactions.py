@@ -446,7 +446,8 @@ class TransactionManager:
         def retry(_e: str = "", find: bool = True) -> None:
             if find:
                 self.coordinator = None
-            p.schedule(p.retry_backoff_ms, "txn-retry", lambda: self.call(op, args, done, attempt + 1))
+            if not p.closed:  # a closed producer stops asking (as close() does in Kafka's clients)
+                p.schedule(p.retry_backoff_ms, "txn-retry", lambda: self.call(op, args, done, attempt + 1))
 
         if self.coordinator is None:
             brokers = p.cluster.bootstrap_names()

@@ -1,0 +1,156 @@
+"""Transactions under faults (issue 11, points 1-5): no id stuck in Prepare*, aborted records never
+committed later, a failed record makes commit raise, timed-out calls are finished by calling them again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kafkalab import OFFSET_BEGINNING, Cluster, KafkaException, TopicPartition
+
+CFG = {
+    "offsets.topic.num.partitions": 3,
+    "transaction.state.log.num.partitions": 3,
+    "group.initial.rebalance.delay.ms": 0,
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": 1000,
+}
+
+
+def make(seed: int = 1) -> Cluster:
+    c = Cluster(3, seed=seed, broker_config=CFG)
+    c.create_topic("out", 1, 3, {"min.insync.replicas": 2})
+    return c
+
+
+def committed_values(c: Cluster) -> list[bytes | None]:
+    con = c.consumer({"isolation.level": "read_committed"})
+    con.assign([TopicPartition("out", 0, OFFSET_BEGINNING)])
+    got: list[bytes | None] = []
+    for _ in range(6):
+        got += [m.value() for m in con.consume(100, timeout=0.5) if m.error() is None]
+    con.close()
+    return got
+
+
+def coordinator(c: Cluster, tid: str) -> int:
+    for bid, b in c.brokers.items():
+        if b.alive and b.txn_coordinator.owns(tid) is not None:
+            return bid
+    raise AssertionError(f"no coordinator for {tid}")
+
+
+def state(c: Cluster, tid: str) -> str | None:
+    snap = c.brokers[coordinator(c, tid)].txn_coordinator.snapshot(tid)
+    return snap.state if snap is not None else None
+
+
+def lso_is_hw(c: Cluster) -> bool:
+    info = c.describe_topic("out")[0]
+    part = c.brokers[info.leader].partitions[("out", 0)]
+    return part.last_stable_offset() == part.log.high_watermark
+
+
+def test_1_a_failed_prepare_write_leaves_no_id_stuck_and_the_commit_completes_later() -> None:
+    c = make()
+    p = c.producer({"transactional.id": "t1"})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("out", value=b"a")
+    p.flush()
+    coord = coordinator(c, "t1")
+    others = [b for b in c.brokers if b != coord]
+    for b in others:  # __transaction_state loses its min.insync.replicas: the PrepareCommit write fails
+        c.kill_broker(b)
+    c.run_for(12_000)
+    with pytest.raises(KafkaException) as info:
+        p.commit_transaction(5.0)
+    assert info.value.error.retriable()
+    assert state(c, "t1") == "Ongoing"  # before: PrepareCommit, forever
+    for b in others:
+        c.restart_broker(b)
+    c.run_for(20_000)
+    p.commit_transaction(60.0)  # the same call finishes the commit
+    assert committed_values(c) == [b"a"]
+    assert state(c, "t1") == "CompleteCommit" and lso_is_hw(c)
+    fresh = c.producer({"transactional.id": "t1"})
+    fresh.init_transactions(30.0)  # before: CONCURRENT_TRANSACTIONS until the timeout
+    assert state(c, "t1") == "Empty"
+    c.close()
+
+
+def test_2_an_aborted_record_still_waiting_for_metadata_is_never_committed() -> None:
+    c = make()
+    p = c.producer({"transactional.id": "t2"})
+    p.init_transactions()
+    p.begin_transaction()
+    reports: list[str] = []
+    p.produce("out", value=b"aborted", on_delivery=lambda e, m: reports.append(e.name() if e else "ok"))
+    p.abort_transaction()  # the record still waits for the metadata of "out"
+    p.begin_transaction()
+    p.produce("out", value=b"committed")
+    p.commit_transaction()
+    p.poll(0)
+    assert reports == ["_PURGE_QUEUE"]
+    assert committed_values(c) == [b"committed"]  # before: [b"aborted", b"committed"]
+    c.close()
+
+
+def test_3_a_record_that_fails_makes_the_commit_raise_and_the_abort_hides_the_rest() -> None:
+    c = make()
+    p = c.producer({"transactional.id": "t3"})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("out", value=b"fine")
+    p.produce("no-such-topic", value=b"fails")
+    with pytest.raises(KafkaException) as info:
+        p.commit_transaction(60.0)  # before: it committed, "fine" visible, "fails" failed
+    assert info.value.error.txn_requires_abort() and not info.value.error.fatal()
+    p.abort_transaction()
+    assert committed_values(c) == []
+    p.begin_transaction()
+    p.produce("out", value=b"next")
+    p.commit_transaction()
+    assert committed_values(c) == [b"next"]
+    c.close()
+
+
+def test_4_a_timed_out_commit_is_finished_by_calling_commit_again() -> None:
+    c = make()
+    p = c.producer({"transactional.id": "t4"})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("out", value=b"x")
+    p.flush()
+    coord = coordinator(c, "t4")
+    c.drop_messages(coord, p.name)  # the coordinator's answers are lost
+    with pytest.raises(KafkaException) as info:
+        p.commit_transaction(3.0)
+    assert info.value.error.retriable()
+    with pytest.raises(KafkaException) as info:
+        p.begin_transaction()  # the commit must be finished first
+    assert info.value.error.name() == "_CONFLICT"
+    c.heal()
+    p.commit_transaction(60.0)  # before: refused in state COMMITTING although the coordinator committed
+    p.begin_transaction()
+    p.produce("out", value=b"y")
+    p.commit_transaction()
+    assert committed_values(c) == [b"x", b"y"]
+    c.close()
+
+
+def test_5_a_timed_out_init_is_resumed_by_the_next_call_instead_of_fencing_the_producer() -> None:
+    c = make()
+    p = c.producer({"transactional.id": "t5"})
+    for b in c.brokers:
+        c.drop_messages(p.name, b)  # its first request is lost (and times out only after 30 s)
+    with pytest.raises(KafkaException) as info:
+        p.init_transactions(5.0)
+    assert info.value.error.retriable()
+    c.heal()
+    p.init_transactions(60.0)  # waits for the same InitProducerId (before: a second one)
+    c.run_for(40_000)  # before: the first request, retried at 30 s, bumped the epoch again here
+    p.begin_transaction()
+    p.produce("out", value=b"ok")
+    p.commit_transaction(30.0)  # before: fenced (PRODUCER_FENCED)
+    assert committed_values(c) == [b"ok"]
+    c.close()

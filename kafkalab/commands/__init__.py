@@ -30,6 +30,7 @@ from .kafka_tools import (
 from .lab import LAB_HANDLERS, LAB_OPTIONS
 from .parsing import CommandError, Opt, parse_options, split_line
 from .session import BackgroundClient, BackgroundConsumer, BackgroundProducer, ConsoleProducer, LabSession
+from .timetravel_verbs import TIME_TRAVEL_SPECS
 
 __all__ = [
     "COMMANDS",
@@ -83,7 +84,7 @@ def _help(session: LabSession, argv: list[str]) -> Plan:
 def _help_for(name: str) -> list[str]:
     spec = _SPECS[name]
     lines = [f"{name}: {spec.summary}", f"usage: {spec.usage}"]
-    opts = TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or []
+    opts = TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _platform_options(name)
     for o in opts:
         arg = (
             "" if o.arg is None else (" [VALUE]" if o.arg == "optional" else f" {o.metavar or o.arg.upper()}")
@@ -174,17 +175,33 @@ _SPECS: dict[str, _Spec] = {
         "kill a consumer without leaving its group", "crash-consumer NAME", LAB_HANDLERS["crash-consumer"]
     ),
     "speed": _Spec("set how fast virtual time runs (0.1x to 100x)", "speed X", LAB_HANDLERS["speed"]),
-    "seed": _Spec("start over on a new cluster from another seed", "seed S", LAB_HANDLERS["seed"]),
-    "step": _Spec("run the next N simulation events (default 1)", "step [N]", LAB_HANDLERS["step"]),
+    **{
+        name: _Spec(summary, usage_text, LAB_HANDLERS[name])
+        for name, (summary, usage_text) in TIME_TRAVEL_SPECS.items()
+        if name != "rewind" and name != "redo" and name != "branches"
+    },
     "run": _Spec("let virtual time pass (500, 2s, 1m)", "run DURATION", LAB_HANDLERS["run"]),
-    "rewind": _Spec(
-        "go back N events, or to a virtual time", "rewind [N]   |   rewind --to TIME", LAB_HANDLERS["rewind"]
-    ),
+    **{
+        name: _Spec(summary, usage_text, LAB_HANDLERS[name])
+        for name, (summary, usage_text) in TIME_TRAVEL_SPECS.items()
+        if name in ("rewind", "redo", "branches")
+    },
     "status": _Spec(
         "brokers, controllers, network, topics and clients at a glance", "status", LAB_HANDLERS["status"]
     ),
     "help": _Spec("list commands, or show one command's options", "help [COMMAND]", _help),
 }
+
+
+def _add_platform_commands() -> None:
+    """Schema Registry, Kafka Connect, curl and the file commands (kafkalab.platform)."""
+    from ..platform.commands import PLATFORM_COMMANDS
+
+    for name, (summary, usage_text, handler) in PLATFORM_COMMANDS.items():
+        _SPECS[name] = _Spec(summary, usage_text, handler)
+
+
+_add_platform_commands()
 
 #: command name -> one-line summary (for the help screen and the command palette)
 COMMANDS: dict[str, str] = {name: spec.summary for name, spec in _SPECS.items()}
@@ -251,7 +268,7 @@ def _run_plan(session: LabSession, name: str, line: str, plan: Plan) -> CommandR
         lines = plan.run()
         result = CommandResult(True, [str(x) for x in lines])
     except CommandError as e:
-        result = CommandResult(False, [], _prefixed(name, str(e)))
+        result = CommandResult(False, [], _prefixed(name, str(e)), getattr(e, "confirm", None))
     except KafkaException as e:
         result = CommandResult(False, [], _kafka_error_text(name, e))
     except Exception as e:  # a bug must never take the console down
@@ -322,7 +339,7 @@ def _execute(session: LabSession, line: str) -> CommandResult:
     try:
         plan = spec.handler(session, argv)
     except CommandError as e:
-        return CommandResult(False, [], _prefixed(name, str(e)))
+        return CommandResult(False, [], _prefixed(name, str(e)), getattr(e, "confirm", None))
     except KafkaException as e:
         return CommandResult(False, [], _kafka_error_text(name, e))
     return _run_plan(session, name, text, plan)
@@ -331,8 +348,14 @@ def _execute(session: LabSession, line: str) -> CommandResult:
 # -- tab completion -------------------------------------------------------------------------------------
 
 
+def _platform_options(name: str) -> list[Opt]:
+    from ..platform.commands import PLATFORM_OPTIONS
+
+    return PLATFORM_OPTIONS.get(name, [])
+
+
 def _options_of(name: str) -> list[Opt]:
-    return TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or []
+    return TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _platform_options(name)
 
 
 def complete(prefix: str, session: LabSession | None = None) -> list[str]:

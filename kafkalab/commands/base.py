@@ -33,6 +33,9 @@ class CommandResult:
     ok: bool
     lines: list[str] = field(default_factory=list)
     error: str | None = None
+    #: set when the command did nothing because it would throw work away: the question to ask; the same
+    #: line with ``--yes`` goes ahead (the lab screen asks in a dialog)
+    confirm: str | None = None
 
 
 @dataclass

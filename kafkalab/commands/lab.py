@@ -503,6 +503,8 @@ def status(session: LabSession, argv: list[str]) -> Plan:
     return Plan(run)
 
 
+from .timetravel_verbs import TIME_TRAVEL_HANDLERS, TIME_TRAVEL_OPTIONS  # noqa: E402
+
 LAB_HANDLERS = {
     "kill-broker": kill_broker,
     "restart-broker": restart_broker,
@@ -522,10 +524,11 @@ LAB_HANDLERS = {
     "run": run_cmd,
     "rewind": rewind,
     "status": status,
+    **TIME_TRAVEL_HANDLERS,  # rewind, redo, branches, step, step-filter, seed
 }
 
 LAB_OPTIONS: dict[str, list[Opt]] = {
     "start-producer": _START_PRODUCER_OPTS,
     "start-consumer": _START_CONSUMER_OPTS,
-    "rewind": [Opt("to", "str", help="virtual time to go back to")],
+    **TIME_TRAVEL_OPTIONS,
 }

@@ -8,8 +8,10 @@ the same run.
 
 Every accepted command that changes the cluster other than by letting time pass is appended to
 :attr:`LabSession.actions` together with its position in the run (events executed so far and virtual time).
-A run is therefore a pure function of ``(seed, actions)``: rewinding rebuilds the cluster from the seed and
-re-executes the actions at the very positions where they first ran.
+A run is therefore a pure function of ``(seed, actions)``: rewinding restores the nearest checkpoint of the
+world (or rebuilds the cluster from the seed) and re-executes the actions at the very positions where they
+first ran. A rewind keeps the future it leaves as a branch that :meth:`LabSession.redo` returns to (see
+:mod:`kafkalab.commands.timetravel`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..sim.cluster import Cluster
 from ..sim.errors import KafkaError
+from .timetravel import Branch, TimeMachine, TravelReport
 
 if TYPE_CHECKING:
     from ..sim.clients.common import Message
@@ -442,7 +445,40 @@ class LabSession:
         #: line). They run through :func:`kafkalab.commands.execute` like any command, are recorded as
         #: actions and replayed by a rewind; they keep their state in :attr:`extension_state`.
         self.verbs: dict[str, Callable[[LabSession, str], CommandResult]] = {}
+        #: checkpoints, branches and trips through time
+        self.travel = TimeMachine(self)
+        #: the kinds of timeline events stepping by meaning stops at (None: the default kinds)
+        self.step_kinds: frozenset[str] | None = None
         self._w = self._new_world()
+        #: events the cluster's boot ran (nothing before this point can be reached)
+        self.start_events = self.events
+
+    @classmethod
+    def _shell(cls, template: LabSession, world: _World) -> LabSession:
+        """A session like ``template`` around an existing world (a restored checkpoint); no checkpoints."""
+        s = cls.__new__(cls)
+        s.n_brokers = template.n_brokers
+        s.n_controllers = template.n_controllers
+        s.broker_config = template.broker_config
+        s.seed = template.seed
+        s._speed = template._speed
+        s.generation = 0
+        s.divergence = None
+        s._wall_carry = 0.0
+        s.verbs = template.verbs
+        s.travel = TimeMachine(s)
+        s.travel.enabled = False
+        s.step_kinds = template.step_kinds
+        s.start_events = template.start_events
+        s._w = world
+        return s
+
+    def _install(self, world: _World, divergence: str | None) -> None:
+        """Make ``world`` the current run (after a trip through time)."""
+        self._w = world
+        self.divergence = divergence
+        self.generation += 1
+        self._wall_carry = 0.0
 
     def _new_world(self) -> _World:
         return _World(
@@ -535,7 +571,7 @@ class LabSession:
         """Advance the cluster by ``virtual_ms``; background clients work on their own timers meanwhile."""
         ms = int(virtual_ms)
         if ms > 0:
-            self._w.cluster.run_for(ms)
+            self.travel.run_for(ms)
 
     def advance_wall(self, wall_ms: float) -> int:
         """For a UI timer: advance by ``wall_ms × speed`` (fractions carried over); returns the virtual ms."""
@@ -547,6 +583,7 @@ class LabSession:
 
     def step(self) -> TraceEvent | None:
         """Run exactly one simulation event (None when nothing is scheduled)."""
+        self.travel.maybe_checkpoint()
         return self._w.cluster.step()
 
     # -- actions --------------------------------------------------------------------------------------
@@ -570,32 +607,15 @@ class LabSession:
 
     # -- rewinding -------------------------------------------------------------------------------------
     def _replay(
-        self, plan: list[tuple[int, str, int, int, int]], final: tuple[int | None, int | None]
-    ) -> None:
-        """Rebuild from the seed, run ``plan`` (time, line, events before, events after, time after), then go
-        to ``final`` (events, time)."""
-        from . import execute
-
-        tmp = LabSession(self.n_brokers, self.seed, self.n_controllers, self.broker_config)
-        tmp._speed = self._speed
-        tmp.verbs = self.verbs
-        divergence: str | None = None
-        for t, line, start, _end, _end_t in plan:
-            tmp._advance_to(start, t)
-            if divergence is None and tmp.position() != (start, t):
-                divergence = f"replay reached '{line}' at {tmp.position()} instead of {(start, t)}"
-            execute(tmp, line)
-        events, time_ms = final
-        if events is not None:
-            tmp._advance_to(events, time_ms)
-        elif time_ms is not None and time_ms > tmp.now_ms:
-            tmp.tick(time_ms - tmp.now_ms)
-        old = self._w
-        self._w = tmp._w
-        self.divergence = divergence
-        self.generation += 1
-        self._wall_carry = 0.0
-        old.cluster.close()
+        self,
+        plan: list[tuple[int, str, int, int, int]],
+        final: tuple[int | None, int | None],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TravelReport:
+        """Go to ``final`` (events, time) after running ``plan`` (time, line, events before, events after,
+        time after): from the nearest checkpoint, else from the seed. The future left becomes a branch."""
+        return self.travel.go(plan, final, progress=progress)
 
     def _plan(self) -> list[tuple[int, str, int, int, int]]:
         return [
@@ -645,13 +665,36 @@ class LabSession:
 
     def replay(self) -> LabSession:
         """Rebuild from the seed and replay every action up to the current position (same run again)."""
-        self._replay(self._plan(), self.position())
+        old = self._w
+        tmp, divergence, report = self.travel.rebuild(self._plan(), self.position(), use_checkpoints=False)
+        self._install(tmp._w, divergence)
+        self.travel.last = report
+        if not self.travel.line and not self.travel.branches:
+            old.cluster.close()
         return self
 
+    # -- branches ------------------------------------------------------------------------------------
+    @property
+    def branches(self) -> list[Branch]:
+        """Futures left by rewinds, oldest first (:meth:`redo` returns to one)."""
+        return list(self.travel.branches)
+
+    def redo(self, number: int | None = None) -> LabSession:
+        """Return to where a rewind left (default: the newest branch). Raises LookupError if there is none."""
+        self.travel.redo(number)
+        return self
+
+    def time_travel_notes(self) -> list[str]:
+        """Messages about time travel not yet shown (a branch forgotten, checkpoints turned off)."""
+        notes, self.travel.notes = self.travel.notes, []
+        return notes
+
     def restart_same_seed(self) -> LabSession:
-        """Start over: a fresh cluster from the same seed, no actions, no clients, no output."""
+        """Start over: a fresh cluster from the same seed, no actions, no clients, no output, no branches."""
         old = self._w
+        self.travel.close()
         self._w = self._new_world()
+        self.start_events = self.events
         self.generation += 1
         self.divergence = None
         self._wall_carry = 0.0
@@ -664,4 +707,5 @@ class LabSession:
         return self.restart_same_seed()
 
     def close(self) -> None:
+        self.travel.close()
         self._w.cluster.close()

@@ -21,7 +21,7 @@ from typing import Any
 from .controller import ControllerQuorum
 from .group import CONSUMER_OFFSETS
 from .kernel import Kernel, Timer
-from .log import LogConfig, OffsetOutOfRangeError, PartitionLog
+from .log import LogConfig, OffsetOutOfRangeError, PartitionLog, detach_file
 from .metadata import NO_LEADER, MetadataImage, MetadataRecord, PartitionRecord
 from .network import Endpoint, Network
 from .records import ControlType, RecordBatch
@@ -982,7 +982,12 @@ class Broker(Endpoint):
         for fp in req.parts:
             part = self.partitions.get((fp.topic, fp.partition))
             if part is not None:
-                part.delayed_fetches.append(d)
+                waiting = part.delayed_fetches
+                if waiting:
+                    # completed through another partition: they do nothing here, and would pile up forever on
+                    # a partition whose high watermark never moves (memory grew without bound)
+                    waiting[:] = [x for x in waiting if not x.done]
+                waiting.append(d)
         d.timer = self.schedule(req.max_wait_ms, "fetch-wait", lambda: d.try_complete(timed_out=True))
 
     def handle_offsets_for_leader_epoch(
@@ -1189,6 +1194,7 @@ class Broker(Endpoint):
             lines.append(f"{t} {p} {part.log.high_watermark}")
         path = self.data_dir / "replication-offset-checkpoint"
         tmp = path.with_suffix(".tmp")
+        detach_file(tmp)  # a time-travel checkpoint may share a leftover one (see detach_file)
         tmp.write_text("\n".join(lines) + "\n")
         os.replace(tmp, path)
 

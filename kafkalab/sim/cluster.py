@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,7 +195,7 @@ class Cluster:
         return self.kernel.step()
 
     @property
-    def trace(self) -> list[TraceEvent]:
+    def trace(self) -> deque[TraceEvent]:
         return self.kernel.trace
 
     def trace_hash(self) -> str:

@@ -205,6 +205,7 @@ def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, A
         rebalance_timeout_ms = v.int32()
         session_timeout_ms = v.int32()
         v.bytes_()
+        raw = v.bytes_()
         members.append(
             {
                 "member_id": mid,
@@ -213,7 +214,12 @@ def decode_offsets_record(key: bytes | None, value: bytes | None) -> dict[str, A
                 "host": host,
                 "rebalance_timeout_ms": rebalance_timeout_ms,
                 "session_timeout_ms": session_timeout_ms,
-                "assignment": decode_assignment(v.bytes_()),
+                # only the consumer protocol's assignment is a list of partitions (Connect's, Schema
+                # Registry's ... are their own bytes)
+                "assignment": decode_assignment(raw)
+                if out["protocol_type"] in ("consumer", "", None)
+                else [],
+                "assignment_bytes": raw or b"",
             }
         )
     out["members"] = members
@@ -363,7 +369,7 @@ class GroupCoordinator:
                             m["session_timeout_ms"],
                             m["rebalance_timeout_ms"],
                             [],
-                            encode_assignment(m["assignment"]),
+                            m["assignment_bytes"],
                             now,
                         )
                         g.members[mem.member_id] = mem
@@ -904,7 +910,9 @@ class GroupCoordinator:
                 m.member_id,
                 m.group_instance_id,
                 m.client_id,
-                tuple(decode_assignment(m.assignment)) if g.state == STABLE else (),
+                tuple(decode_assignment(m.assignment))
+                if g.state == STABLE and g.protocol_type in ("consumer", "", None)
+                else (),
             )
             for m in g.members.values()
         )

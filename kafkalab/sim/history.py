@@ -7,11 +7,13 @@ write from a duplicate, as in Jepsen's kafka workload.
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice, repeat
-from typing import NamedTuple, overload
+from typing import IO, NamedTuple, overload
 
-__all__ = ["CHUNK_OPS", "History", "Op", "OP_TYPES"]
+__all__ = ["CHUNK_OPS", "HISTORY_RAM_CHUNKS", "History", "HistoryMark", "Op", "OP_TYPES"]
 
 #: send      producer.produce() accepted a record (partition chosen, not yet acknowledged)
 #: ack       the delivery report said success; ``offset`` is the assigned offset (None under acks=0)
@@ -67,6 +69,51 @@ Entry = RawOp | BatchOp
 
 #: entries per sealed chunk of a :class:`History`
 CHUNK_OPS = 4096
+#: sealed chunks a :class:`History` keeps in memory (the newest); older ones are written to a temporary file
+#: and read back when the history is iterated. 16 chunks are 65,536 entries, about 12 MB.
+HISTORY_RAM_CHUNKS = 16
+
+#: a position in a history: (sealed chunks, entries of the open chunk, extra ops) - see :meth:`History.mark`
+HistoryMark = tuple[int, int, int]
+
+
+class _Spill:
+    """An append-only temporary file of sealed chunks, shared by a history and every fork of it.
+
+    The file has no name (``TemporaryFile``), so nothing is left behind however the process ends.
+    """
+
+    def __init__(self) -> None:
+        self._f: IO[bytes] = tempfile.TemporaryFile(prefix="kafkalab-history-")  # noqa: SIM115 - lives as long as the history
+        self._end = 0
+
+    def write(self, chunk: tuple[Entry, ...]) -> tuple[_Spill, int, int]:
+        data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        self._f.seek(self._end)
+        self._f.write(data)
+        start = self._end
+        self._end += len(data)
+        return (self, start, len(data))
+
+    def read(self, start: int, length: int) -> tuple[Entry, ...]:
+        self._f.seek(start)
+        chunk: tuple[Entry, ...] = pickle.loads(self._f.read(length))
+        return chunk
+
+    @property
+    def size_bytes(self) -> int:
+        return self._end
+
+
+#: a sealed chunk: in memory, or where it was spilled
+_Chunk = tuple[Entry, ...] | tuple[_Spill, int, int]
+
+
+def _load(chunk: _Chunk) -> tuple[Entry, ...]:
+    if len(chunk) == 3 and isinstance(chunk[0], _Spill):
+        spill, start, length = chunk
+        return spill.read(start, length)
+    return chunk
 
 
 def _expand(entries: Iterable[Entry]) -> Iterator[RawOp]:
@@ -122,10 +169,17 @@ class History:
     one tuple. CPython's cycle collector stops tracking a tuple that holds only atoms, so a sealed chunk
     (a tuple of such tuples) costs a full collection nothing, where one list of millions of ops would be
     walked every time. Read the ops as :class:`Op` objects through ``ops`` or by iterating.
+
+    Memory stays bounded in long runs: only the newest :data:`HISTORY_RAM_CHUNKS` sealed chunks stay in
+    memory, older ones go to an unnamed temporary file and are read back while iterating. A history is
+    append-only, so :meth:`mark` and :meth:`fork` give a lab session's time travel a copy of the history as
+    it was at a mark for the cost of a list of chunk references.
     """
 
     def __init__(self) -> None:
-        self._sealed: list[tuple[Entry, ...]] = []
+        self._sealed: list[_Chunk] = []
+        self._spill: _Spill | None = None
+        self._in_ram = 0  # index of the oldest sealed chunk still in memory
         #: the open chunk; hot paths append here and call :meth:`seal` now and then
         self.tail: list[Entry] = []
         self._extra_ops = 0  # ops beyond one per entry, from add_batch
@@ -141,6 +195,52 @@ class History:
         while len(tail) >= CHUNK_OPS:
             self._sealed.append(tuple(tail[:CHUNK_OPS]))
             del tail[:CHUNK_OPS]
+        sealed = self._sealed
+        while len(sealed) - self._in_ram > HISTORY_RAM_CHUNKS:
+            if self._spill is None:
+                self._spill = _Spill()
+            i = self._in_ram
+            chunk = sealed[i]
+            if not (len(chunk) == 3 and isinstance(chunk[0], _Spill)):
+                sealed[i] = self._spill.write(chunk)
+            self._in_ram += 1
+
+    # -- marks and forks (time travel) -------------------------------------------------------------
+    def mark(self) -> HistoryMark:
+        """Where the history ends now; :meth:`fork` makes a history that ends there again."""
+        return (len(self._sealed), len(self.tail), self._extra_ops)
+
+    def fork(self, mark: HistoryMark) -> History:
+        """A new history holding exactly the entries before ``mark`` (sealed chunks are shared, not copied)."""
+        n, tail_len, extra = mark
+        h = History()
+        h.enabled = self.enabled
+        h._spill = self._spill
+        h._sealed = self._sealed[:n]
+        h._in_ram = min(self._in_ram, n)
+        if n < len(self._sealed):
+            h.tail = list(_load(self._sealed[n])[:tail_len])
+        else:
+            h.tail = self.tail[:tail_len]
+        h._extra_ops = extra
+        return h
+
+    def entries_since(self, mark: HistoryMark) -> Iterator[RawOp]:
+        """The ops added after ``mark`` (as plain tuples), in order."""
+        n, tail_len, _extra = mark
+        sealed = self._sealed
+        if n >= len(sealed):
+            yield from _expand(self.tail[tail_len:])
+            return
+        yield from _expand(_load(sealed[n])[tail_len:])
+        for chunk in sealed[n + 1 :]:
+            yield from _expand(_load(chunk))
+        yield from _expand(list(self.tail))
+
+    @property
+    def spilled_bytes(self) -> int:
+        """Bytes of older chunks written to the spill file (shared with forks)."""
+        return self._spill.size_bytes if self._spill is not None else 0
 
     def append(self, op: Op) -> None:
         if self.enabled:
@@ -187,9 +287,9 @@ class History:
 
     def iter_raw(self) -> Iterator[RawOp]:
         """Every op as a plain tuple, in order."""
-        for chunk in self._sealed:
-            yield from _expand(chunk)
-        yield from _expand(self.tail)
+        for chunk in list(self._sealed):
+            yield from _expand(_load(chunk))
+        yield from _expand(list(self.tail))
 
     def __iter__(self) -> Iterator[Op]:
         return iter(OpsView(self))

@@ -11,10 +11,18 @@ from __future__ import annotations
 import hashlib
 import heapq
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Kernel", "Node", "Timer", "TraceEvent"]
+__all__ = ["Kernel", "Node", "TRACE_KEEP", "Timer", "TraceEvent"]
+
+#: how many of the most recent events the kernel keeps in :attr:`Kernel.trace` (older ones live on only in
+#: the running :meth:`Kernel.trace_hash`, and in a lab session's checkpoints); bounds memory in long runs
+TRACE_KEEP = 2_000
+#: cancelled timers are swept out of the heap once they are this many and more than half of it (a request
+#: timeout stays there 30 s of virtual time after its call completed: at 10k requests/s that is 300k timers)
+_SWEEP_MIN = 4096
 
 
 @dataclass(slots=True)
@@ -47,12 +55,17 @@ class Timer:
     detail: str
     fn: Callable[[], object]
     cancelled: bool = False
+    kernel: Kernel | None = None
 
     def cancel(self) -> None:
+        if self.cancelled:
+            return
         self.cancelled = True
         # a cancelled timer stays in the heap until its time comes (a request timeout: 30 s of virtual
-        # time); dropping the callback now frees the closure it holds
+        # time) or the kernel sweeps it out; dropping the callback now frees the closure it holds
         self.fn = _cancelled
+        if self.kernel is not None:
+            self.kernel._cancelled += 1
 
     def __lt__(self, other: Timer) -> bool:  # heap tie-break never reaches here: (time, seq) is unique
         return self.seq < other.seq
@@ -103,14 +116,16 @@ class _Stats:
 class Kernel:
     """Virtual clock + event heap + seeded RNG + trace."""
 
-    def __init__(self, seed: int = 0, *, keep_trace: bool = True) -> None:
+    def __init__(self, seed: int = 0, *, keep_trace: bool = True, trace_keep: int = TRACE_KEEP) -> None:
         self.seed = seed
         self.now_ms: int = 0
         self.rng = random.Random(seed)
         self._heap: list[tuple[int, int, Timer]] = []
         self._seq = 0
+        self._cancelled = 0
         self.keep_trace = keep_trace
-        self.trace: list[TraceEvent] = []
+        #: the most recent ``trace_keep`` events, oldest first (a ring: memory stays bounded)
+        self.trace: deque[TraceEvent] = deque(maxlen=max(1, trace_keep))
         self.observers: list[Callable[[TraceEvent], None]] = []
         self.stats = _Stats()
         self._running = False
@@ -137,6 +152,8 @@ class Kernel:
             kind,
             detail,
             fn,
+            False,
+            self,
         )
         heapq.heappush(self._heap, (t.time_ms, t.seq, t))
         return t
@@ -149,18 +166,29 @@ class Kernel:
     def pending(self) -> int:
         return len(self._heap)
 
+    def sweep(self) -> None:
+        """Drop cancelled timers from the heap. Events still pop in exactly the same (time, seq) order."""
+        heap = [e for e in self._heap if not e[2].cancelled]
+        heapq.heapify(heap)
+        self._heap = heap
+        self._cancelled = 0
+
     def next_time_ms(self) -> int | None:
         while self._heap and self._heap[0][2].cancelled:
             heapq.heappop(self._heap)
+            self._cancelled -= 1
         return self._heap[0][0] if self._heap else None
 
     # -- running --------------------------------------------------------------------------------
     def step(self) -> TraceEvent | None:
         """Pop and run the next live event; returns its trace entry, or None if the heap is empty."""
+        if self._cancelled > _SWEEP_MIN and self._cancelled * 2 > len(self._heap):
+            self.sweep()
         heap = self._heap
         while heap:
             time_ms, seq, t = heapq.heappop(heap)
             if t.cancelled:
+                self._cancelled -= 1
                 continue
             node = t.node
             if node is not None:
@@ -209,6 +237,27 @@ class Kernel:
                 break
             self.step()
         self.now_ms = max(self.now_ms, deadline)
+
+    def run_until_time(self, deadline_ms: int, stop_events: int) -> bool:
+        """Run events due by ``deadline_ms``, but stop once ``stats.events`` reaches ``stop_events``.
+
+        Returns True when the deadline was reached (the clock then ends exactly there, as with
+        :meth:`run_for`), False when it stopped early at ``stop_events`` (the clock stays at the last event).
+        Stopping early and calling again gives exactly the run that one call would (time travel takes its
+        checkpoints in between).
+        """
+        stats = self.stats
+        while stats.events < stop_events:
+            nxt = self.next_time_ms()
+            if nxt is None or nxt > deadline_ms:
+                self.now_ms = max(self.now_ms, deadline_ms)
+                return True
+            self.step()
+        nxt = self.next_time_ms()
+        if nxt is None or nxt > deadline_ms:
+            self.now_ms = max(self.now_ms, deadline_ms)
+            return True
+        return False
 
     def advance_to(self, time_ms: int) -> None:
         self.run_for(max(0, time_ms - self.now_ms))

@@ -41,6 +41,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
+import shutil
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ __all__ = [
     "SegmentInfo",
     "build_batch_with_offset_deltas",
     "delete_horizon_ms",
+    "detach_file",
     "segment_file_name",
 ]
 
@@ -85,6 +87,24 @@ _MAX_RELATIVE_OFFSET = 0x7FFFFFFF
 DELETE_HORIZON_FLAG = 0x40
 _ATTR_TIMESTAMP_TYPE = 0x08
 _NO_TIMESTAMP = -1
+
+
+def detach_file(path: Path) -> None:
+    """Give ``path`` an inode of its own before changing it in place other than by appending.
+
+    A lab session's time travel checkpoints the data directory by hard-linking its files and noting their
+    sizes, which stays true only while files change by appending, by being replaced (``os.replace``) or by
+    being deleted. Every in-place truncation or rewrite in this module calls this first; a file that no
+    checkpoint shares (one link) costs one ``stat``.
+    """
+    try:
+        links = os.stat(path).st_nlink
+    except FileNotFoundError:
+        return
+    if links > 1:
+        tmp = path.with_name(path.name + ".detach")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, path)
 
 
 def segment_file_name(base_offset: int, suffix: str) -> str:
@@ -302,6 +322,7 @@ class _Segment:
 
     def create_files(self) -> None:
         for path in (self.log_path, self.index_path, self.timeindex_path):
+            detach_file(path)
             with open(path, "wb", buffering=0):
                 pass
 
@@ -416,6 +437,8 @@ class _Segment:
     def rebuild_indexes(self, index_interval_bytes: int, inactive: bool) -> None:
         """Recompute every index entry from the batches (as ``LogSegment.recover``) and rewrite the files."""
         self.compute_indexes(index_interval_bytes, inactive)
+        detach_file(self.index_path)
+        detach_file(self.timeindex_path)
         with open(self.index_path, "wb", buffering=0) as f:
             self._write_all(f, self.index_bytes())
         with open(self.timeindex_path, "wb", buffering=0) as f:
@@ -452,6 +475,7 @@ class _Segment:
         del self.positions[keep:]
         self.size = new_size
         self.next_offset = self.batches[-1].next_offset if self.batches else self.base_offset
+        detach_file(self.log_path)
         os.truncate(self.log_path, new_size)
 
     def info(self, active: bool) -> SegmentInfo:
@@ -595,6 +619,7 @@ class PartitionLog:
             segment.size = position
             segment.next_offset = next_offset
             if position < len(data):
+                detach_file(segment.log_path)
                 os.truncate(segment.log_path, position)
                 cut = True
             expected = next_offset
@@ -680,6 +705,7 @@ class PartitionLog:
     def _write_offset_file(self, name: str, offset: int) -> None:
         path = self.directory / name
         tmp = self.directory / (name + ".tmp")
+        detach_file(tmp)
         with open(tmp, "wb", buffering=0) as f:
             f.write(f"0\n{offset}\n".encode("ascii"))
         os.replace(tmp, path)
@@ -704,6 +730,7 @@ class PartitionLog:
         path = self.directory / EPOCH_CHECKPOINT_FILE
         tmp = self.directory / (EPOCH_CHECKPOINT_FILE + ".tmp")
         lines = ["0", str(len(self._epochs))] + [f"{e} {s}" for e, s in self._epochs]
+        detach_file(tmp)
         with open(tmp, "wb", buffering=0) as f:
             f.write(("\n".join(lines) + "\n").encode("ascii"))
         os.replace(tmp, path)
@@ -1251,6 +1278,7 @@ class PartitionLog:
         )
         for path, data in payloads:
             cleaned = path.with_name(path.name + CLEANED_SUFFIX)
+            detach_file(cleaned)
             with open(cleaned, "wb", buffering=0) as f:
                 _Segment._write_all(f, data)
         for path, _data in payloads:

@@ -312,10 +312,12 @@ def test_crash_consumer_does_not_leave_the_group(s: LabSession) -> None:
 def test_group_commands_say_clearly_when_groups_are_missing(
     s: LabSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kafkalab.commands.kafka_tools as tools
+    import kafkalab.commands.kafka_tools.console_consumer as console_consumer
+    import kafkalab.commands.kafka_tools.consumer_groups as consumer_groups
     import kafkalab.commands.lab as lab
 
-    monkeypatch.setattr(tools, "groups_available", lambda cluster: False)
+    monkeypatch.setattr(consumer_groups, "groups_available", lambda cluster: False)
+    monkeypatch.setattr(console_consumer, "groups_available", lambda cluster: False)
     monkeypatch.setattr(lab, "groups_available", lambda cluster: False)
     for line in (
         "kafka-consumer-groups --list",
@@ -450,7 +452,7 @@ def test_speed_seed_step_run(s: LabSession) -> None:
     events = s.events
     r = ok(s, "step 3")
     assert s.events == events + 3 and len(r.lines) == 3
-    ok(s, "seed 7")
+    ok(s, "seed 7 --yes")  # (without --yes it asks first: see test_timetravel)
     assert s.seed == 7 and s.cluster.topics() == [] and s.actions == []
 
 
@@ -502,7 +504,7 @@ def test_rewind_events_goes_back_exactly() -> None:
     for _ in range(25):
         s.step()
     r = ok(s, "rewind 25")
-    assert "rewound to event" in r.lines[0]
+    assert "rewound to t = " in r.lines[0] and f"event {s.events}" in r.lines[0]
     assert s.events == events and s.cluster.trace_hash() == h
     gen = s.generation
     ok(s, "rewind --to 1s")
@@ -548,9 +550,15 @@ def test_every_command_has_a_summary_and_help() -> None:
         "step",
         "run",
         "rewind",
+        "redo",
+        "branches",
+        "step-filter",
         "status",
         "help",
     }
+    from kafkalab.platform.commands import PLATFORM_COMMANDS
+
+    expected |= set(PLATFORM_COMMANDS)  # Schema Registry, Connect, curl and the file commands
     assert set(COMMANDS) == expected
     s = LabSession(brokers=1, seed=0)
     listing = "\n".join(ok(s, "help").lines)
@@ -578,6 +586,7 @@ def test_complete(s: LabSession) -> None:
         "help start-producer",
         "help status",
         "help step",
+        "help step-filter",
         "help stop",
     ]
 

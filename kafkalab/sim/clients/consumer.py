@@ -230,8 +230,16 @@ class Consumer(ClientNode):
     def get_watermark_offsets(
         self, partition: TopicPartition, timeout: float | None = None, cached: bool = False
     ) -> tuple[int, int]:
-        """(low, high): the leader's log start offset and high watermark (LSO under read_committed)."""
+        """(low, high): the leader's log start offset and high watermark (LSO under read_committed).
+
+        ``cached=True`` asks no broker (it never waits, so it works inside simulation events): the high
+        watermark of the partition's last fetch response, OFFSET_INVALID for what is not known.
+        """
         key = (partition.topic, partition.partition)
+        if cached:
+            st = self._parts.get(key)
+            hw = st.high_watermark if st is not None and st.high_watermark >= 0 else OFFSET_INVALID
+            return (OFFSET_INVALID, hw)
         result: list[tuple[int, int]] = []
         errors: list[str] = []
 

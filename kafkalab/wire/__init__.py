@@ -1,0 +1,1 @@
+"""Kafka wire protocol and the HTTP APIs for outside programs."""

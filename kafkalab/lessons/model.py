@@ -202,7 +202,16 @@ class _V:
         if not isinstance(v, dict) or any(isinstance(x, dict | list) or x is None for x in v.values()):
             self.err((*path, key), f"'{key}' must map config names to values")
             return {}
-        return {k: (str(x).lower() if isinstance(x, bool) else str(x)) for k, x in v.items()}
+        from ..sim.configdefs import ConfigError, validate_config
+
+        kind = "broker" if key == "broker_config" else "topic"
+        out: dict[str, str] = {}
+        for k, x in v.items():
+            try:  # Kafka's types and ranges, the same check the cluster and the console make
+                out[str(k)] = validate_config(kind, str(k), x)
+            except ConfigError as e:
+                self.err((*path, key, str(k)), str(e))
+        return out
 
     def duration(self, value: Any, path: tuple[str | int, ...], what: str) -> int:
         from ..commands.lab import parse_duration

@@ -97,3 +97,36 @@ def test_every_entry_point_uses_the_same_checks() -> None:
     assert validate_config("broker", "log.retention.ms", 60000) == "60000"
     assert validate_config("broker", "unclean.leader.election.enable", True) == "true"
     c.close()
+
+
+LESSON = """\
+id: tiny
+title: A tiny lesson
+level: beginner
+concepts: [topic]
+setup:
+  brokers: 1
+  broker_config: {log.retention.check.interval.ms: 0}
+  topics:
+    - {name: t, partitions: 1, replication_factor: 1, config: {min.cleanable.dirty.ratio: 7}}
+steps:
+  - title: Write
+    text: Write a record.
+    goals:
+      - high_watermark: {partition: t-0, at_least: 1}
+    solution:
+      - produce t v --partition 0
+"""
+
+
+def test_lesson_files_get_the_same_checks_with_file_and_line() -> None:
+    from kafkalab.lessons import LessonError, parse_lesson
+
+    with pytest.raises(LessonError) as info:
+        parse_lesson(LESSON, "tiny.yaml")
+    issues = [str(i) for i in info.value.issues]
+    assert any(
+        "log.retention.check.interval.ms" in i and "Value must be at least 1" in i and "tiny.yaml:" in i
+        for i in issues
+    )
+    assert any("min.cleanable.dirty.ratio" in i and "no more than 1" in i for i in issues)

@@ -499,9 +499,9 @@ class TransactionCoordinator:
                 if respond is not None:
                     respond(("COORDINATOR_NOT_AVAILABLE" if new is None else "NOT_COORDINATOR", -1, -1))
                 return
-            if (
-                new.producer_id != t.producer_id
-            ):  # epoch exhausted: markers keep the old id, at the last epoch
+            if new.producer_id != t.producer_id:
+                # the epoch is exhausted: the markers keep the old id at the last epoch, the producer
+                # continues with the new id (Kafka's nextProducerId)
                 new.next_producer_id = new.producer_id
                 new.producer_id = t.producer_id
                 new.producer_epoch = MAX_PRODUCER_EPOCH

@@ -154,3 +154,21 @@ def test_5_a_timed_out_init_is_resumed_by_the_next_call_instead_of_fencing_the_p
     p.commit_transaction(30.0)  # before: fenced (PRODUCER_FENCED)
     assert committed_values(c) == [b"ok"]
     c.close()
+
+
+def test_an_exhausted_epoch_continues_with_a_new_producer_id() -> None:
+    """KIP-890 bumps the epoch at every commit; at Short.MAX_VALUE the id moves to a new producer id."""
+    c = make()
+    p = c.producer({"transactional.id": "t6"})
+    p.init_transactions()
+    t = c.brokers[coordinator(c, "t6")].txn_coordinator.txns["t6"]
+    t.producer_epoch = 32765  # as if 32,765 transactions had ended
+    p.set_producer_id(p.producer_id, 32765)
+    first_pid = p.producer_id
+    for i in range(3):
+        p.begin_transaction()
+        p.produce("out", value=f"v{i}")
+        p.commit_transaction(30.0)
+    assert p.producer_id != first_pid and p.producer_epoch < 5
+    assert committed_values(c) == [b"v0", b"v1", b"v2"]
+    c.close()

@@ -28,10 +28,13 @@ failure can be replayed with one call.
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clients.common import OFFSET_BEGINNING, TopicPartition
@@ -83,24 +86,39 @@ def shape_for(seed: int) -> tuple[int, int]:
     return 3 + seed % 3, (1, 3)[(seed // 3) % 2]
 
 
-def _cluster(seed: int) -> Cluster:
+def _cluster(seed: int, data_dir: Path | None) -> Cluster:
     from .cluster import Cluster
 
     brokers, controllers = shape_for(seed)
     return Cluster(
-        brokers, seed=seed, controllers=controllers, broker_config=AUDIT_BROKER_CONFIG, keep_trace=False
+        brokers,
+        seed=seed,
+        controllers=controllers,
+        data_dir=data_dir,
+        broker_config=AUDIT_BROKER_CONFIG,
+        keep_trace=False,
     )
 
 
+def _scratch_dir() -> str | None:
+    """Where audit clusters keep their files: tmpfs when the machine has one (on a disk, a third of an audit's
+    time goes to creating, replacing and deleting small files)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
 def run_audit(mode: str, seed: int, duration_ms: int = 30_000) -> AuditReport:
-    runs: dict[str, Callable[[int, int], AuditReport]] = {
+    runs: dict[str, Callable[[int, int, Path | None], AuditReport]] = {
         "idempotent": run_idempotent_audit,
         "transactions": run_txn_audit,
         "groups": run_groups_audit,
     }
     if mode not in runs:
         raise ValueError(f"mode must be one of {', '.join(AUDIT_MODES)}, not {mode!r}")
-    return runs[mode](seed, duration_ms)
+    with tempfile.TemporaryDirectory(
+        prefix="kafkalab-audit-", dir=_scratch_dir(), ignore_cleanup_errors=True
+    ) as scratch:
+        return runs[mode](seed, duration_ms, Path(scratch))
 
 
 def _start(cluster: Cluster, mode: str, seed: int, duration_ms: int, topic: str, parts: int) -> AuditReport:
@@ -109,6 +127,8 @@ def _start(cluster: Cluster, mode: str, seed: int, duration_ms: int, topic: str,
         seed, brokers, duration_ms, controllers=controllers, topic=topic, partitions=parts
     )
     install_schedule(cluster, schedule)
+    # the faults end on time even while an application call blocks: then everything heals
+    cluster.kernel.schedule(duration_ms, "fault", lambda: heal_everything(cluster), "heal everything")
     return AuditReport(mode, seed, brokers, controllers, [f.describe() for f in schedule])
 
 
@@ -132,8 +152,8 @@ def _read_everything(
 
 
 # == idempotent producer =====================================================================================
-def run_idempotent_audit(seed: int, duration_ms: int = 30_000) -> AuditReport:
-    cluster = _cluster(seed)
+def run_idempotent_audit(seed: int, duration_ms: int = 30_000, data_dir: Path | None = None) -> AuditReport:
+    cluster = _cluster(seed, data_dir)
     topic, parts = "t", 3
     try:
         cluster.create_topic(topic, parts, 3, {"min.insync.replicas": 2})
@@ -374,8 +394,8 @@ def _coordinator_state(cluster: Cluster, tid: str) -> str | None:
     return None
 
 
-def run_txn_audit(seed: int, duration_ms: int = 30_000) -> AuditReport:
-    cluster = _cluster(seed)
+def run_txn_audit(seed: int, duration_ms: int = 30_000, data_dir: Path | None = None) -> AuditReport:
+    cluster = _cluster(seed, data_dir)
     topic, parts = "t", 3
     try:
         cluster.create_topic(topic, parts, 3, {"min.insync.replicas": 2})
@@ -599,8 +619,8 @@ class _EosApp:
         raise KafkaException(KafkaError("_TIMED_OUT", "gave up after a minute", fatal=True))
 
 
-def run_groups_audit(seed: int, duration_ms: int = 30_000) -> AuditReport:
-    cluster = _cluster(seed)
+def run_groups_audit(seed: int, duration_ms: int = 30_000, data_dir: Path | None = None) -> AuditReport:
+    cluster = _cluster(seed, data_dir)
     src, sink, parts = "in", "out", 3
     try:
         cluster.create_topic(src, parts, 3, {"min.insync.replicas": 2})

@@ -18,8 +18,8 @@ from kafkalab.sim.cluster import Cluster
 from kafkalab.sim.fault_audit import AUDIT_MODES, run_audit, shape_for
 from kafkalab.sim.faults import FAULT_KINDS, Fault, apply_fault, random_faults
 
-#: schedules per mode in the normal run (about 25 s together on an idle 2-core machine)
-DEFAULT_SCHEDULES = {"idempotent": 36, "transactions": 18, "groups": 18}
+#: schedules per mode in the normal run (about 25 s together on the 2-core machine under load)
+DEFAULT_SCHEDULES = {"idempotent": 48, "transactions": 30, "groups": 30}
 CHUNK = 6
 _ENV = os.environ.get("KAFKALAB_FAULT_SCHEDULES")
 

@@ -547,7 +547,13 @@ class Broker(Endpoint):
             self.on_metadata_push(self.quorum.log, len(self.quorum.log))
 
     def on_metadata_push(self, log: list[MetadataRecord], upto: int) -> None:
-        """Apply metadata log records [image.offset+1, upto) and reconcile the replicas they touch."""
+        """Apply metadata log records [image.offset+1, upto) and reconcile the replicas they touch.
+
+        A broker that has just (re)started acts on metadata only once its registration is answered: before
+        that, the log may still say it leads what its previous incarnation led (the controller fences the
+        old incarnation when the new one registers), and acting on it would make a zombie leader."""
+        if not self.registered:
+            return
         start = self.image.offset + 1
         if upto <= start:
             return

@@ -431,6 +431,9 @@ def run_txn_audit(seed: int, duration_ms: int = 30_000, data_dir: Path | None = 
                 if open_txn is not None:
                     app._abort(p, open_txn)
         cluster.run_for(15_000)  # transaction.timeout.ms (10 s) aborts what an app left open
+        cluster.run_until(
+            lambda: _transactions_settled(cluster, topic, [a.tid for a in apps]), SETTLE_LIMIT_MS
+        )
         for _ in range(10):
             audit()
             cluster.run_for(500)
@@ -689,6 +692,7 @@ def run_groups_audit(seed: int, duration_ms: int = 30_000, data_dir: Path | None
                 acked <= set(processed)
                 and _group_caught_up(cluster, "audit", src)
                 and _group_caught_up(cluster, "copier", src)
+                and _transactions_settled(cluster, sink, ["copier-tx"])
             ):
                 break
         report.stats.update(sent=i, acked=len(acked), processed=len(processed))
@@ -729,6 +733,24 @@ def run_groups_audit(seed: int, duration_ms: int = 30_000, data_dir: Path | None
         return report
     finally:
         cluster.close()
+
+
+#: how long after healing every open transaction must be finished (Kafka's request and replica lag timeouts
+#: are 30 s each: a marker write waiting for a follower that stopped fetching can take that long twice)
+SETTLE_LIMIT_MS = 120_000
+
+
+def _transactions_settled(cluster: Cluster, topic: str, tids: list[str]) -> bool:
+    """No transaction left open: the LSO of every partition of ``topic`` is its high watermark, and every
+    ``tids`` is in a final state at its coordinator."""
+    for info in cluster.describe_topic(topic):
+        leader = cluster.brokers.get(info.leader)
+        part = leader.partitions.get((topic, info.partition)) if leader is not None and leader.alive else None
+        if part is None or part.last_stable_offset() < part.log.high_watermark:
+            return False
+    return all(
+        _coordinator_state(cluster, tid) in (EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT, None) for tid in tids
+    )
 
 
 def _group_caught_up(cluster: Cluster, group: str, topic: str) -> bool:

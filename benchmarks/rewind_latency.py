@@ -54,16 +54,20 @@ def main() -> None:
     t0 = time.perf_counter()
     ref.replay()
     replay_s = time.perf_counter() - t0
-    print(f"reference: replay from the seed of {ref.events:,} events: {replay_s:.2f} s "
-          f"({replay_s / ref.events * 1e6:.1f} µs/event)")
+    print(
+        f"reference: replay from the seed of {ref.events:,} events: {replay_s:.2f} s "
+        f"({replay_s / ref.events * 1e6:.1f} µs/event)"
+    )
     ref.close()
     rng = random.Random(1)
     for n in args.events:
         s, build_s = build(n, args.rate)
         st = s.travel.stats()
-        print(f"\nsession of {s.events:,} events (t = {s.now_ms / 1000:.1f} s virtual), built in {build_s:.1f} s: "
-              f"{st['checkpoints']} checkpoints, capture {st['capture_s'] / max(1, st['taken']) * 1000:.0f} ms each "
-              f"({st['capture_s'] / build_s * 100:.0f}% of the run)")
+        print(
+            f"\nsession of {s.events:,} events (t = {s.now_ms / 1000:.1f} s virtual), built in {build_s:.1f} s: "
+            f"{st['checkpoints']} checkpoints, capture {st['capture_s'] / max(1, st['taken']) * 1000:.0f} ms each "
+            f"({st['capture_s'] / build_s * 100:.0f}% of the run)"
+        )
         tip = s.cluster.trace_hash()
         back, fwd = [], []
         for _ in range(args.trips):
@@ -76,12 +80,18 @@ def main() -> None:
             s.redo()
             fwd.append(time.perf_counter() - t0)
             assert s.cluster.trace_hash() == tip
-        print(f"  rewind to a random point: median {statistics.median(back) * 1000:.0f} ms, "
-              f"max {max(back) * 1000:.0f} ms  ({max(back) / replay_s * 100:.0f}% of the reference)")
-        print(f"  redo (back to the tip):   median {statistics.median(fwd) * 1000:.0f} ms, max {max(fwd) * 1000:.0f} ms")
+        print(
+            f"  rewind to a random point: median {statistics.median(back) * 1000:.0f} ms, "
+            f"max {max(back) * 1000:.0f} ms  ({max(back) / replay_s * 100:.0f}% of the reference)"
+        )
+        print(
+            f"  redo (back to the tip):   median {statistics.median(fwd) * 1000:.0f} ms, max {max(fwd) * 1000:.0f} ms"
+        )
         print(f"  straight replay from the seed would take ~{replay_s / 50_000 * s.events:.1f} s")
-        print(f"  checkpoint disk (not shared with live files): {s.travel.store.disk_bytes() / 1e6:.0f} MB; "
-              f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"  checkpoint disk (not shared with live files): {s.travel.store.disk_bytes() / 1e6:.0f} MB; "
+            f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
         s.close()
 
 

@@ -3,11 +3,14 @@
 * time to first frame: from building the app (cluster boot included) to the first painted screen;
 * key-to-screen latency: a key press (F7/F6, speed up/down) until the status bar shows the new speed, while a
   background producer writes ~10k records per second of virtual time at 1x speed and the timer advances the
-  simulation (so the app is as busy as it gets in normal use).
+  simulation (so the app is as busy as it gets in normal use);
+* the same with a topic of 1,000 partitions (a big cluster: every snapshot describes 1,000 partitions, the
+  table holds 1,000 rows, the simulation runs ~10,000 follower events per virtual second).
 
-Headless (Textual's test driver), 120x40. Targets: first frame < 1 s, key-to-screen p95 < 50 ms.
+Headless (Textual's test driver), 120x40. Targets: first frame < 1 s, key-to-screen p95 < 50 ms with 6
+partitions and < 100 ms with 1,000.
 
-    .venv/bin/python benchmarks/ui_latency.py [--rate 10000] [--presses 40]
+    .venv/bin/python benchmarks/ui_latency.py [--rate 10000] [--presses 40] [--partitions 6,1000]
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ class Probe:
         StatusBar.render = render  # type: ignore[method-assign]
 
 
-async def run(rate: int, presses: int) -> None:
-    probe = Probe()
+async def run(rate: int, presses: int, partitions: int, probe: Probe) -> None:
+    probe.first_frame = None
     tune_gc()  # as run_app() does
     t0 = time.perf_counter()
     app = create_app(brokers=3, seed=42, autoplay=True, cursor_blink=False)
@@ -57,12 +60,17 @@ async def run(rate: int, presses: int) -> None:
         await pilot.pause()
         assert probe.first_frame is not None
         first_frame = probe.first_frame - t0
+        created = time.perf_counter()
         for line in (
-            "kafka-topics --create --topic bench --partitions 6 --replication-factor 3 --config min.insync.replicas=2",
+            f"kafka-topics --create --topic bench --partitions {partitions} --replication-factor 3 "
+            "--config min.insync.replicas=2",
             f"start-producer bench --topic bench --rate {rate} --key-count 1000 --linger-ms 5",
         ):
             app.post_message(CommandSubmitted(line))
             await pilot.pause()
+        await pilot.pause()
+        create_s = time.perf_counter() - created
+        assert app.view is not None and len(app.view.partitions) == partitions, "the topic was not created"
         await pilot.pause(1.0)  # warm up: the producer gets its id and metadata, batches start flowing
 
         wall0, virt0 = time.perf_counter(), app.session.now_ms
@@ -87,10 +95,13 @@ async def run(rate: int, presses: int) -> None:
 
     latencies.sort()
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    target = 50 if partitions <= 100 else 100
+    print(f"-- a topic of {partitions} partitions, a producer at {rate} records/s")
     print(f"time to first frame     {first_frame * 1000:8.1f} ms   (target < 1000 ms; cluster boot included)")
+    print(f"creating the topic      {create_s * 1000:8.1f} ms   (the command runs in the UI loop)")
     print(
         f"key-to-screen latency   median {statistics.median(latencies):6.1f} ms   p95 {p95:6.1f} ms   "
-        f"max {latencies[-1]:6.1f} ms   (target < 50 ms)"
+        f"max {latencies[-1]:6.1f} ms   (target < {target} ms)"
     )
     print(
         f"load during the test    {acked / wall:8.0f} records/s acknowledged per wall second; virtual time ran at "
@@ -102,8 +113,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=int, default=10_000, help="records per virtual second (default 10000)")
     ap.add_argument("--presses", type=int, default=40, help="key presses to time (default 40)")
+    ap.add_argument(
+        "--partitions",
+        default="6,1000",
+        help="comma-separated partition counts of the benchmark topic, one run each (default 6,1000)",
+    )
     args = ap.parse_args()
-    asyncio.run(run(args.rate, args.presses))
+    probe = Probe()
+    for n in (int(x) for x in args.partitions.split(",")):
+        asyncio.run(run(args.rate, args.presses, n, probe))
 
 
 if __name__ == "__main__":

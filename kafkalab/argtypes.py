@@ -11,12 +11,10 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-__all__ = ["MAX_BROKERS", "MAX_COMPARE_RECORDS", "OneLineErrorParser", "int_between"]
+__all__ = ["MAX_BROKERS", "OneLineErrorParser", "int_between"]
 
 #: brokers of a lab cluster (as lesson files allow): the screen shows each one, and each is a full broker
 MAX_BROKERS = 9
-#: records of a ``kafkalab compare`` run: 2,000 take about half a minute on a laptop, each setup included
-MAX_COMPARE_RECORDS = 2000
 
 
 def int_between(low: int, high: int, what: str) -> Callable[[str], int]:

@@ -31,6 +31,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--brokers", type=brokers, default=3, help=f"number of brokers, 1 to {MAX_BROKERS} (default 3)"
     )
     sandbox.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
+    sandbox.add_argument(
+        "--clusters",
+        metavar="NAME:BROKERS,...",
+        help="several clusters on one clock, e.g. east:3,west:3 (for MirrorMaker 2; 'use-cluster' switches)",
+    )
+    sandbox.add_argument(
+        "--listen",
+        type=_port,
+        metavar="PORT",
+        help="let real Kafka clients in: broker 1 listens on 127.0.0.1:PORT, broker 2 on PORT+1, ...",
+    )
+    cluster = sub.add_parser(
+        "cluster",
+        help="a cluster for your own Kafka clients, no screen (Ctrl-C stops it and removes its data)",
+    )
+    cluster.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
+    cluster.add_argument(
+        "--port",
+        type=_any_port,
+        default=19092,
+        help="port of broker 1; broker N listens on PORT+N-1 (default 19092; 0: any free ports)",
+    )
+    cluster.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
+    cluster.add_argument("--quiet", action="store_true", help="print only the bootstrap.servers line")
     from .compare import add_arguments as add_compare_arguments
 
     compare = sub.add_parser("compare", help="one fault schedule, several delivery guarantees, side by side")
@@ -39,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lesson_parsers(sub)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 1 and 65535")
+    return port
+
+
+def _any_port(text: str) -> int:
+    return 0 if text.strip() == "0" else _port(text)
 
 
 def run_demo(brokers: int, seed: int) -> int:
@@ -111,6 +149,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .lessons.cli import run_lesson
 
         return run_lesson(args)
+    if args.command == "cluster":
+        if not 1 <= args.brokers <= 64:
+            parser.error(f"argument --brokers: {args.brokers} is not between 1 and 64")
+        if args.port and args.port + args.brokers - 1 > 65535:
+            parser.error(
+                f"argument --port: ports {args.port}..{args.port + args.brokers - 1} do not all exist"
+            )
+        from .wire.headless import run_cluster
+
+        return run_cluster(args.brokers, args.port, args.seed, timeline=not args.quiet)
+    if getattr(args, "clusters", None):
+        from .sim.world import parse_clusters
+
+        try:
+            parse_clusters(args.clusters)
+        except ValueError as e:
+            parser.error(f"--clusters: {e}")
+        if getattr(args, "listen", None):
+            parser.error("--listen serves one cluster: it cannot be combined with --clusters")
     if args.command in (None, "sandbox"):
         try:
             from .ui.app import run_app  # type: ignore[import-not-found]

@@ -27,6 +27,7 @@ HW, consumed, committed, copied, in the sink) and a one-line verdict whose cause
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections import Counter, defaultdict
@@ -39,10 +40,18 @@ from .checker import check
 from .sim.cluster import Cluster, TimelineEntry
 from .sim.history import Op
 from .sim.workloads import Copier
+from .timeline_text import plain_entry
 
 __all__ = [
     "BUILTIN_SCHEDULES",
+    "DEFAULT_CHOICE",
+    "DEFAULT_RECORDS",
+    "DEFAULT_SCHEDULE",
+    "DEFAULT_SEED",
     "DEFAULT_SETUPS",
+    "MAX_RECORDS",
+    "MEASURES",
+    "Measure",
     "SETUP_PRESETS",
     "Cause",
     "ComparisonResult",
@@ -57,6 +66,15 @@ __all__ = [
     "run_comparison",
     "run_setup",
 ]
+
+#: defaults shared by ``kafkalab compare`` and the Compare screen (F10): one set, one vocabulary
+DEFAULT_SEED = 42
+DEFAULT_SCHEDULE = "mixed"
+DEFAULT_RECORDS = 40
+#: the setups compared unless others are named: the three delivery guarantees of the consumer side
+DEFAULT_CHOICE = ("at-most-once", "at-least-once", "exactly-once")
+#: the most records one comparison produces (each setup runs its own cluster: more takes minutes)
+MAX_RECORDS = 2000
 
 #: the source producer spreads its records evenly over this many virtual milliseconds
 PRODUCE_WINDOW_MS = 4000
@@ -87,13 +105,20 @@ class Setup:
     acks: str  # "0" | "1" | "all"
     idempotence: bool
 
-    def describe(self) -> str:
-        mode = {
-            "at_most_once": "commit→process",
-            "at_least_once": "process→commit",
+    def producer_text(self) -> str:
+        """The source producer's side: ``acks=all, idempotent``."""
+        return f"acks={self.acks}, {'idempotent' if self.idempotence else 'not idempotent'}"
+
+    def copier_text(self) -> str:
+        """The copier's (consumer) side: what it does first."""
+        return {
+            "at_most_once": "commits, then processes",
+            "at_least_once": "processes, then commits",
             "exactly_once": "transactional",
         }[self.mode]
-        return f"acks={self.acks}{'+idem' if self.idempotence else ''} · {mode}"
+
+    def describe(self) -> str:
+        return f"producer {self.producer_text()} · copier {self.copier_text()}"
 
     def producer_config(self) -> dict[str, Any]:
         return {
@@ -177,8 +202,13 @@ class FaultStep:
     kind: str
     target: str = ""
 
+    @property
+    def at_ms(self) -> int:
+        """Virtual time of the fault on the run's clock (the one the ledger and the timeline use)."""
+        return START_MS + self.time_ms
+
     def describe(self) -> str:
-        return f"+{self.time_ms} ms  {FAULT_KINDS[self.kind].format(target=self.target)}"
+        return f"at {self.at_ms} ms: {FAULT_KINDS[self.kind].format(target=self.target)}"
 
 
 #: fault kinds and what they do
@@ -286,6 +316,62 @@ class Scoreboard:
     copier_reprocessed: int  # positions of in the copier processed more than once (checker group analysis)
     copier_skipped: int  # values of in the copier never processed (checker group analysis)
     copier_restarts: int
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One number of the scoreboard, named once for the CLI and the screen."""
+
+    key: str
+    label: str
+    attr: str  # the Scoreboard attribute
+    problem: bool  # more than 0 is a problem (shown with ✗)
+    meaning: str
+
+
+#: the scoreboard's numbers in order: ``kafkalab compare``, its JSON and the Compare screen use these words
+MEASURES: tuple[Measure, ...] = (
+    Measure("produced", "produced", "produced", False, "records the source producer handed to produce()"),
+    Measure(
+        "acknowledged",
+        "acknowledged",
+        "acknowledged",
+        False,
+        "of those, delivery reports that said success (acks=0: sent, nobody waits)",
+    ),
+    Measure("failed", "failed", "failed", True, "records whose delivery failed for good"),
+    Measure("delivered", "delivered", "delivered", False, "distinct records that reached the sink"),
+    Measure("lost", "lost", "lost", True, "records that never reached the sink"),
+    Measure("duplicated", "duplicated", "duplicated", True, "records that reached the sink more than once"),
+    Measure(
+        "reordered",
+        "reordered keys",
+        "reordered_keys",
+        True,
+        "keys whose records reached the sink out of order",
+    ),
+    Measure(
+        "lost_in",
+        "lost in topic in",
+        "checker_lost_in",
+        True,
+        "acknowledged writes missing from topic in (checker)",
+    ),
+    Measure(
+        "dup_in",
+        "twice in topic in",
+        "checker_duplicates_in",
+        True,
+        "records stored twice in topic in (checker)",
+    ),
+    Measure(
+        "reprocessed",
+        "reprocessed",
+        "copier_reprocessed",
+        False,
+        "offsets of topic in the copier processed again after a crash",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -615,16 +701,16 @@ def _reordered_keys(sink: dict[int, list[tuple[int, bytes | None, bytes | None]]
 
 
 def run_comparison(
-    seed: int = 7,
-    faults: str | Schedule = "mixed",
+    seed: int = DEFAULT_SEED,
+    faults: str | Schedule = DEFAULT_SCHEDULE,
     setups: Iterable[str | Setup] | None = None,
-    records: int = 80,
+    records: int = DEFAULT_RECORDS,
 ) -> ComparisonResult:
     """Run every setup on its own cluster with the same seed and the same fault schedule."""
     schedule = faults if isinstance(faults, Schedule) else get_schedule(faults)
-    chosen = [s if isinstance(s, Setup) else parse_setup(s) for s in (setups or DEFAULT_SETUPS)]
-    if records < 1:
-        raise ValueError("records must be at least 1")
+    chosen = [s if isinstance(s, Setup) else parse_setup(s) for s in (setups or DEFAULT_CHOICE)]
+    if not 1 <= records <= MAX_RECORDS:
+        raise ValueError(f"records must be between 1 and {MAX_RECORDS}")
     runs: dict[str, SetupRun] = {}
     for s in chosen:
         runs[s.name] = run_setup(s, schedule, seed, records)
@@ -970,7 +1056,7 @@ class _Ledger:
                     entry
                     for entry in self.run.timeline
                     if entry.time_ms >= send.time_ms
-                    and entry.text.startswith(f"broker {leader} trunc_entryated in-{tp[1]} ")
+                    and entry.text.startswith(f"broker {leader} truncated in-{tp[1]} ")
                 ),
                 None,
             )
@@ -986,7 +1072,7 @@ class _Ledger:
                     else f", which was cut off from the other brokers at {event.time_ms} ms"
                 )
             tail = (
-                f"; broker {leader} trunc_entryated its unreplicated records at {trunc_entry.time_ms} ms"
+                f"; broker {leader} truncated its unreplicated records at {trunc_entry.time_ms} ms"
                 if trunc_entry
                 else ""
             )
@@ -1039,7 +1125,7 @@ class _Ledger:
                     f"its request failed with {retry.error} at {retry.time_ms} ms" if retry else "no ack came"
                 )
                 why = (
-                    f"in-{p1}@{o1} (appended at {t1} ms) was not acknowledged — '{e.text}' at {e.time_ms} ms stalled "
+                    f"in-{p1}@{o1} (appended at {t1} ms) was not acknowledged — '{plain_entry(e.text)}' at {e.time_ms} ms stalled "
                     f"replication and {failure}"
                 )
             else:
@@ -1073,79 +1159,142 @@ class _Ledger:
 def _with_cause(verdict: str, cause: Cause | None) -> tuple[str, Cause | None]:
     """Make sure the verdict names its cause event and time (fallback verdicts add it at the end)."""
     if cause is not None and f"{cause.time_ms} ms" not in verdict:
-        verdict += f" (last fault before: '{cause.event}' at {cause.time_ms} ms)"
+        verdict += f" (last fault before: '{plain_entry(cause.event)}' at {cause.time_ms} ms)"
     return verdict, cause
 
 
 # ========================================================================================== rendering
 
 
+def _number_text(x: int, problem: bool) -> Any:
+    """A scoreboard number; a problem count also says ✗ (or ✓ for none), so colour is not the only cue."""
+    from rich.text import Text
+
+    if not problem:
+        return Text(str(x))
+    return Text(f"{x} ✗", style="bold red") if x else Text("0 ✓", style="green")
+
+
+#: a transposed table needs this many columns for its labels, and this many per setup
+_LABEL_W = 22
+_SETUP_W = 15
+
+
+def fits_as_table(result: ComparisonResult, width: int) -> bool:
+    """Whether the scoreboard fits ``width`` columns as a table (one column per setup)."""
+    return _LABEL_W + 1 + len(result.runs) * (_SETUP_W + 1) <= width
+
+
+def _scoreboard_table(result: ComparisonResult) -> Any:
+    """One column per setup, one row per measure: what the Compare screen shows."""
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 1), expand=False)
+    t.add_column("", no_wrap=True, min_width=_LABEL_W - 1)
+    for name in result.runs:
+        t.add_column(Text(name, style="bold"), justify="right", max_width=_SETUP_W)
+    t.add_row(
+        Text("producer", style="dim"),
+        *(Text(r.setup.producer_text(), style="dim") for r in result.runs.values()),
+    )
+    t.add_row(
+        Text("copier", style="dim"), *(Text(r.setup.copier_text(), style="dim") for r in result.runs.values())
+    )
+    for m in MEASURES:
+        t.add_row(
+            Text(m.label, style="bold" if m.problem else ""),
+            *(_number_text(int(getattr(sb, m.attr)), m.problem) for sb in result.scoreboards()),
+        )
+    return t
+
+
+def _scoreboard_stacked(result: ComparisonResult, width: int) -> list[Any]:
+    """One block per setup, every measure named in words, as many per line as fit: readable at 60 columns."""
+    from rich.table import Table
+    from rich.text import Text
+
+    per_line = max(1, (width - 2) // 24)
+    out: list[Any] = []
+    for name, run in result.runs.items():
+        sb = run.scoreboard
+        head = Text(name, style="bold")
+        head.append(f"  producer {run.setup.producer_text()} · copier {run.setup.copier_text()}", style="dim")
+        out.append(head)
+        grid = Table.grid(padding=(0, 1), pad_edge=True)
+        for _ in range(per_line):
+            grid.add_column(no_wrap=True, min_width=17)
+            grid.add_column(no_wrap=True, justify="right", min_width=4)
+        cells: list[Any] = []
+        for m in MEASURES:
+            cells += [
+                Text(m.label, style="bold" if m.problem else ""),
+                _number_text(int(getattr(sb, m.attr)), m.problem),
+            ]
+        step = 2 * per_line
+        for i in range(0, len(cells), step):
+            row = cells[i : i + step]
+            grid.add_row(*row, *([""] * (step - len(row))))
+        out.append(grid)
+    return out
+
+
 def render_table(result: ComparisonResult, *, problems: int = 3, width: int = 100) -> Any:
-    """A Rich renderable: the scoreboard plus the first few lost/duplicated fates per setup."""
+    """A Rich renderable for ``width`` columns: the scoreboard (a table when it fits, else one block per
+    setup), the schedule at the run's virtual times, the words explained, the first few problems."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    title = (
-        f"seed {result.seed} · faults {result.schedule.name} · {result.records} records (in → copier → out)"
-    )
-    t = Table(title=title, caption=result.schedule.summary, expand=False)
-    t.add_column("setup\nproducer · copier", no_wrap=True)
-    for col in (
-        "sent",
-        "acked",
-        "in\nsink",
-        "lost",
-        "dup",
-        "reord.\nkeys",
-        "in:\nlost",
-        "in:\ndup",
-        "re-\nproc",
-    ):
-        t.add_column(col, justify="right", no_wrap=True)
-    for sb in result.scoreboards():
-        run = result.runs[sb.setup]
-
-        def n(x: int, bad: bool = True) -> Text:
-            return Text(str(x), style=("bold red" if bad and x else "green" if bad else ""))
-
-        t.add_row(
-            Text(sb.setup, style="bold") + Text("\n" + run.setup.describe(), style="dim"),
-            Text(str(sb.produced)),
-            Text(str(sb.acknowledged)),
-            Text(str(sb.delivered)),
-            n(sb.lost),
-            n(sb.duplicated),
-            n(sb.reordered_keys),
-            n(sb.checker_lost_in),
-            n(sb.checker_duplicates_in),
-            Text(str(sb.copier_reprocessed)),
-        )
     parts: list[Any] = [
-        t,
-        Text(
-            "sent/acked: source records produced/acknowledged (acks=0: sent) · in sink: distinct values read from "
-            "out · lost/dup: never/more than once in the sink · reord. keys: keys out of source order · in: "
-            "checker on topic in (acked writes lost, values written twice) · re-proc: offsets the copier "
-            "processed twice",
-            style="dim",
+        Text.assemble(
+            ("Compare delivery guarantees", "bold"),
+            f"  seed {result.seed} · faults {result.schedule.name} · {result.records} records",
         ),
+        Text(f"source → topic in → copier → topic out → sink. {result.schedule.summary}", style="dim"),
+        Text(""),
     ]
+    if fits_as_table(result, width):
+        parts.append(_scoreboard_table(result))
+    else:
+        parts.extend(_scoreboard_stacked(result, width))
+    parts.append(Text(""))
     if result.schedule.steps:
-        parts.append(Text("schedule: " + "; ".join(s.describe() for s in result.schedule.steps), style="dim"))
+        parts.append(Text("faults (virtual time of the run, as in the ledger):", style="bold"))
+        faults = Table.grid(padding=(0, 1))
+        faults.add_column(no_wrap=True, justify="right")
+        faults.add_column(style="dim")
+        for step in result.schedule.steps:
+            faults.add_row(f"  at {step.at_ms} ms", FAULT_KINDS[step.kind].format(target=step.target))
+        parts.append(faults)
+    words = Table.grid(padding=(0, 1))
+    words.add_column(no_wrap=True, style="bold")
+    words.add_column(style="dim")
+    for m in MEASURES:
+        words.add_row(m.label, m.meaning)
+    parts += [Text("what the numbers count:", style="bold"), words]
     if problems:
         for name, run in result.runs.items():
             bad = [f for f in run.ledger() if f.outcome != "delivered"]
             if not bad:
                 continue
-            parts.append(Text(f"\n{name}: {len(bad)} record(s) not delivered exactly once", style="bold"))
+            lost = sum(1 for f in bad if f.outcome == "lost")
+            dup = len(bad) - lost
+            parts.append(Text(f"\n{name}: {lost} lost, {dup} duplicated", style="bold"))
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(no_wrap=True)
+            grid.add_column()
             for f in bad[:problems]:
-                parts.append(Text(f"  {f.value}: {f.verdict}"))
+                grid.add_row(Text(f"  {f.value}"), Text(f.verdict, style=_OUTCOME_STYLE[f.outcome]))
+            parts.append(grid)
             if len(bad) > problems:
                 parts.append(
                     Text(f"  … {len(bad) - problems} more (kafkalab compare --ledger {name!r})", style="dim")
                 )
     return Group(*parts)
+
+
+_OUTCOME_STYLE = {"delivered": "green", "lost": "bold red", "duplicated": "bold yellow"}
 
 
 def render_ledger(result: ComparisonResult, setup: str, only_problems: bool = False) -> Any:
@@ -1156,12 +1305,14 @@ def render_ledger(result: ComparisonResult, setup: str, only_problems: bool = Fa
     for f in result.ledger(setup):
         if only_problems and f.outcome == "delivered":
             continue
-        style = {"delivered": "green", "lost": "bold red", "duplicated": "bold yellow"}[f.outcome]
-        out.append(Text(f"{f.value} (key {f.key}) — ", style="bold") + Text(f.verdict, style=style))
+        out.append(
+            Text(f"{f.value} (key {f.key}) — ", style="bold")
+            + Text(f.verdict, style=_OUTCOME_STYLE[f.outcome])
+        )
         for s in f.journey:
             out.append(Text(f"  {s.time_ms:>7} ms  {s.what}", style="dim"))
         if f.cause is not None:
-            out.append(Text(f"  cause: {f.cause.time_ms} ms  {f.cause.event}"))
+            out.append(Text(f"  cause: {f.cause.time_ms} ms  {plain_entry(f.cause.event)}"))
     return Group(*out)
 
 
@@ -1185,6 +1336,8 @@ def main(args: Any) -> int:
     setups: Sequence[str] | None = None
     if args.setups:
         setups = [s for chunk in args.setups for s in chunk.split(",") if s.strip()]
+        if setups == ["all"]:
+            setups = list(SETUP_PRESETS)
     try:
         result = run_comparison(args.seed, args.faults, setups, args.records)
     except ValueError as e:
@@ -1194,11 +1347,11 @@ def main(args: Any) -> int:
         print(result.to_json(ledger=args.ledger is not None))
         return 0
     width = args.width
-    if width is None:
+    if width is None:  # the terminal's width; piped: $COLUMNS or 80, as other tools do
         probe = Console()
-        width = min(probe.width, 100) if probe.is_terminal else 100
-    console = Console(width=width)
-    console.print(render_table(result))
+        width = probe.width if probe.is_terminal else int(os.environ.get("COLUMNS") or 80)
+    console = Console(width=max(40, width))
+    console.print(render_table(result, width=console.width))
     if args.ledger is not None:
         name = args.ledger or next(iter(result.runs))
         if name not in result.runs:
@@ -1211,14 +1364,16 @@ def main(args: Any) -> int:
 
 
 def add_arguments(p: Any) -> None:
-    from .argtypes import MAX_COMPARE_RECORDS, int_between
+    from .argtypes import int_between
 
-    p.add_argument("--seed", type=int, default=7, help="seed of every cluster (default 7)")
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"seed of every cluster (default {DEFAULT_SEED})"
+    )
     p.add_argument(
         "--faults",
-        default="mixed",
+        default=DEFAULT_SCHEDULE,
         metavar="NAME",
-        help=f"fault schedule: {', '.join(BUILTIN_SCHEDULES)} (default mixed)",
+        help=f"fault schedule: {', '.join(BUILTIN_SCHEDULES)} (default {DEFAULT_SCHEDULE})",
     )
     p.add_argument(
         "--setups",
@@ -1226,13 +1381,13 @@ def add_arguments(p: Any) -> None:
         metavar="LIST",
         help="comma-separated setups: presets "
         + ", ".join(SETUP_PRESETS)
-        + " or MODE/ACKS[/idem|/no-idem] (e.g. alo/1); default: all presets",
+        + f", 'all', or MODE/ACKS[/idem|/no-idem] (e.g. alo/1); default: {','.join(DEFAULT_CHOICE)}",
     )
     p.add_argument(
         "--records",
-        type=int_between(1, MAX_COMPARE_RECORDS, "records"),
-        default=80,
-        help=f"records the source produces, 1 to {MAX_COMPARE_RECORDS} (default 80)",
+        type=int_between(1, MAX_RECORDS, "records"),
+        default=DEFAULT_RECORDS,
+        help=f"records the source produces, 1 to {MAX_RECORDS} (default {DEFAULT_RECORDS})",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
@@ -1248,5 +1403,5 @@ def add_arguments(p: Any) -> None:
         "--width",
         type=int,
         default=None,
-        help="output width in columns (default: the terminal's, at most 100)",
+        help="output width in columns (default: the terminal's; piped: $COLUMNS or 80)",
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..sim.errors import KafkaException
 from .base import GROUPS_UNAVAILABLE, CommandResult, Plan
+from .clusters import CLUSTER_HANDLERS, CLUSTER_OPTIONS, CLUSTER_SPECS
 from .kafka_tools import (
     TOOL_OPTIONS,
     console_producer_line,
@@ -27,10 +28,15 @@ from .kafka_tools import (
     kafka_topics,
     produce,
 )
+from .ksql_cmd import is_ksql_line, ksql_command, ksql_plan
 from .lab import LAB_HANDLERS, LAB_OPTIONS
-from .parsing import CommandError, Opt, parse_options, split_line
+from .mirror_cmd import MIRROR_OPTIONS, MIRROR_USAGE, mirror_command
+from .parsing import MAX_LINE_CHARS, CommandError, Opt, clip, parse_options, split_line
 from .session import BackgroundClient, BackgroundConsumer, BackgroundProducer, ConsoleProducer, LabSession
+from .streams_cmd import STREAMS_OPTIONS, STREAMS_USAGE, streams_command
 from .timetravel_verbs import TIME_TRAVEL_SPECS
+from .waitfor import WAIT_OPTIONS, WAIT_USAGE, wait_for
+from .waitfor import help_lines as wait_help_lines
 
 __all__ = [
     "COMMANDS",
@@ -49,18 +55,26 @@ __all__ = [
 
 Handler = Callable[[LabSession, list[str]], Plan]
 
+#: an error longer than this (it quotes something huge the learner typed) is cut short
+MAX_ERROR_CHARS = 400
+
 
 @dataclass(frozen=True)
 class _Spec:
     summary: str
     usage: str
     handler: Handler
+    #: more lines for 'help NAME' (e.g. the conditions of wait-for)
+    more: Callable[[], list[str]] | None = None
 
 
 def _help(session: LabSession, argv: list[str]) -> Plan:
     p = parse_options(argv, [], max_positionals=1)
     if p.positionals:
         name = _canonical(p.positionals[0])
+        extra = getattr(session, "verb_help", {}).get(name)
+        if name not in _SPECS and extra is not None:  # a host's extension verb (e.g. a lesson's)
+            return Plan(lambda: list(extra))
         if name not in _SPECS:
             raise CommandError(f"no command named '{p.positionals[0]}' (type 'help' for the list)")
         return Plan(lambda: _help_for(name))
@@ -75,6 +89,12 @@ def _help(session: LabSession, argv: list[str]) -> Plan:
         for n, spec in _SPECS.items():
             if not n.startswith("kafka-"):
                 lines.append(f"  {n:<{width}}  {spec.summary}")
+        verbs = getattr(session, "verb_help", {})
+        if verbs:
+            lines.append("Commands of this lesson:")
+            for n, text in verbs.items():
+                summary = text[0].split(": ", 1)[-1] if text else ""
+                lines.append(f"  {n:<{width}}  {summary}")
         lines.append("'help COMMAND' shows a command's options.")
         return lines
 
@@ -84,12 +104,16 @@ def _help(session: LabSession, argv: list[str]) -> Plan:
 def _help_for(name: str) -> list[str]:
     spec = _SPECS[name]
     lines = [f"{name}: {spec.summary}", f"usage: {spec.usage}"]
-    opts = TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _platform_options(name)
+    opts = (
+        TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _MORE_OPTIONS.get(name) or _platform_options(name)
+    )
     for o in opts:
         arg = (
             "" if o.arg is None else (" [VALUE]" if o.arg == "optional" else f" {o.metavar or o.arg.upper()}")
         )
         lines.append(f"  --{o.name}{arg}{'  (repeatable)' if o.multi else ''}: {o.help}")
+    if spec.more is not None:
+        lines += spec.more()
     return lines
 
 
@@ -181,6 +205,12 @@ _SPECS: dict[str, _Spec] = {
         if name != "rewind" and name != "redo" and name != "branches"
     },
     "run": _Spec("let virtual time pass (500, 2s, 1m)", "run DURATION", LAB_HANDLERS["run"]),
+    "wait-for": _Spec(
+        "let virtual time pass until something happens (a new leader ...)",
+        WAIT_USAGE,
+        wait_for,
+        lambda: ["conditions:", *wait_help_lines()],
+    ),
     **{
         name: _Spec(summary, usage_text, LAB_HANDLERS[name])
         for name, (summary, usage_text) in TIME_TRAVEL_SPECS.items()
@@ -190,7 +220,28 @@ _SPECS: dict[str, _Spec] = {
         "brokers, controllers, network, topics and clients at a glance", "status", LAB_HANDLERS["status"]
     ),
     "help": _Spec("list commands, or show one command's options", "help [COMMAND]", _help),
+    # Kafka Streams, ksqlDB, several clusters and MirrorMaker 2 (kafkalab.platform)
+    "streams": _Spec(
+        "run Kafka Streams applications (word count, windows, joins)", STREAMS_USAGE, streams_command
+    ),
+    "ksql": _Spec(
+        "ksqlDB: type CREATE/SELECT/SHOW/DESCRIBE/DROP statements directly; 'ksql' lists them",
+        "ksql  |  ksql STATEMENT  |  STATEMENT",
+        ksql_command,
+    ),
+    "mirror-maker": _Spec(
+        "replicate topics and group offsets between clusters (MirrorMaker 2)", MIRROR_USAGE, mirror_command
+    ),
+    **{
+        name: _Spec(summary, usage, CLUSTER_HANDLERS[name])
+        for name, (summary, usage) in CLUSTER_SPECS.items()
+    },
 }
+LAB_OPTIONS.update(CLUSTER_OPTIONS)
+LAB_OPTIONS.update({"streams": STREAMS_OPTIONS, "mirror-maker": MIRROR_OPTIONS})
+
+#: options of commands defined outside kafka_tools and lab
+_MORE_OPTIONS: dict[str, list[Opt]] = {"wait-for": WAIT_OPTIONS}
 
 
 def _add_platform_commands() -> None:
@@ -297,6 +348,8 @@ def _run_verb(
 
 
 def _prefixed(name: str, message: str) -> str:
+    if name == "ksql":  # ksqlDB's CLI prints its errors as they are
+        return message
     if message.startswith(name) or message.startswith("Error") or message == GROUPS_UNAVAILABLE:
         return message
     return f"{name}: {message}"
@@ -304,10 +357,22 @@ def _prefixed(name: str, message: str) -> str:
 
 def execute(session: LabSession, line: str) -> CommandResult:
     """Run one console line. Never raises; a malformed line changes nothing and returns ``ok=False``."""
+    if len(line) > MAX_LINE_CHARS:  # a pasted megabyte would take the console seconds to read and echo
+        return CommandResult(
+            False,
+            [],
+            f"the console reads lines of at most {MAX_LINE_CHARS:,} characters; this one has {len(line):,}",
+        )
     try:
-        return _execute(session, line)
+        result = _execute(session, line)
     except Exception as e:  # pragma: no cover - last line of defence
         return CommandResult(False, [], f"internal error: {type(e).__name__}: {e}")
+    if result.error is not None and "\n" in result.error:
+        # tools that answer in several lines (ksqlDB's "line 1:1: Syntax Error" + what was expected): one line
+        result.error = " — ".join(part.strip() for part in result.error.splitlines() if part.strip())
+    if result.error is not None and len(result.error) > MAX_ERROR_CHARS:  # one line, never a wall of text
+        result.error = clip(result.error, MAX_ERROR_CHARS)
+    return result
 
 
 def _execute(session: LabSession, line: str) -> CommandResult:
@@ -328,6 +393,8 @@ def _execute(session: LabSession, line: str) -> CommandResult:
     verb = session.verbs.get(tokens[0])
     if verb is not None:
         return _run_verb(session, verb, text)
+    if is_ksql_line(tokens):  # a ksqlDB statement typed as it is (CREATE STREAM ..., SELECT ...)
+        return _run_plan(session, "ksql", text, ksql_plan(session, text))
     name, argv = _normalize(tokens)
     spec = _SPECS.get(name)
     if spec is None:
@@ -355,7 +422,9 @@ def _platform_options(name: str) -> list[Opt]:
 
 
 def _options_of(name: str) -> list[Opt]:
-    return TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _platform_options(name)
+    return (
+        TOOL_OPTIONS.get(name) or LAB_OPTIONS.get(name) or _MORE_OPTIONS.get(name) or _platform_options(name)
+    )
 
 
 def complete(prefix: str, session: LabSession | None = None) -> list[str]:
@@ -382,7 +451,11 @@ def complete(prefix: str, session: LabSession | None = None) -> list[str]:
             except Exception:
                 cands = []
     elif prev == name and name == "help":
-        cands = list(_SPECS)
+        cands = list(_SPECS) + list(getattr(session, "verb_help", {}))
+    elif prev == name and name == "wait-for":
+        from .waitfor import CONDITIONS
+
+        cands = list(CONDITIONS)
     elif session is not None and prev == name and name in ("stop", "crash-consumer"):
         cands = [n for n, c in session.clients.items() if name == "stop" or isinstance(c, BackgroundConsumer)]
     elif (

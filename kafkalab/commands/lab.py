@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..sim.clients.common import OFFSET_BEGINNING, OFFSET_END, TopicPartition
 from .base import GROUPS_UNAVAILABLE, Plan, groups_available, live_broker_ids, require_topic
-from .parsing import CommandError, Opt, parse_float, parse_int, parse_options
+from .parsing import CommandError, Opt, clip, parse_float, parse_int, parse_options
 from .session import MAX_SPEED, MIN_SPEED, BackgroundConsumer, BackgroundProducer
 
 if TYPE_CHECKING:
     from .session import LabSession
 
-__all__ = ["LAB_OPTIONS", "LAB_HANDLERS", "parse_duration"]
+__all__ = ["LAB_OPTIONS", "LAB_HANDLERS", "MAX_RUN_EVENTS", "MAX_RUN_MS", "MAX_STEP_EVENTS", "parse_duration"]
+
+#: the longest virtual time one ``run`` command moves
+MAX_RUN_MS = 3_600_000
+#: one ``run`` stops after this many simulation events, so the lab answers again within seconds (a cluster
+#: with a 10,000 records/s producer makes ~3,500 events per virtual second, an idle one ~20)
+MAX_RUN_EVENTS = 100_000
+#: ``run`` works in slices of this much virtual time (where it can stop); the result equals one long run
+RUN_SLICE_MS = 100
+#: the largest seed (a signed 64-bit long, as Kafka's tools and Java's Random take it)
+MAX_SEED = 2**63 - 1
+#: the most events one ``step N`` runs (each is printed; a busy cluster runs ~20,000 per wall second)
+MAX_STEP_EVENTS = 10_000
 
 _CLIENT_NAME_RX = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}")
 
@@ -22,10 +35,9 @@ def parse_duration(text: str, what: str) -> int:
     """Virtual milliseconds: ``500``, ``500ms``, ``2s``, ``1.5s``, ``3m``, ``1h``."""
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?", text.strip().lower())
     if not m:
-        raise CommandError(f"{what} must be a duration like 500, 500ms, 2s or 1m, not '{text}'")
-    n = float(m.group(1))
+        raise CommandError(f"{what} must be a duration like 500, 500ms, 2s or 1m, not '{clip(text)}'")
     factor = {"ms": 1, None: 1, "s": 1000, "m": 60_000, "h": 3_600_000}[m.group(2)]
-    return int(n * factor)
+    return int(Decimal(m.group(1)) * factor)  # exact for any number of digits (a float overflows)
 
 
 def _one_positional(argv: list[str], usage: str, *, optional: bool = False) -> str | None:
@@ -42,9 +54,11 @@ def _broker(session: LabSession, text: str) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise CommandError(f"'{text}' is not a broker id (brokers: {', '.join(map(str, ids))})") from None
+        raise CommandError(
+            f"'{clip(text)}' is not a broker id (brokers: {', '.join(map(str, ids))})"
+        ) from None
     if n not in session.cluster.brokers:
-        raise CommandError(f"there is no broker {n} (brokers: {', '.join(map(str, ids))})")
+        raise CommandError(f"there is no broker {clip(str(n))} (brokers: {', '.join(map(str, ids))})")
     return n
 
 
@@ -116,10 +130,10 @@ def _controller(session: LabSession, text: str) -> int:
         n = int(text)
     except ValueError:
         raise CommandError(
-            f"'{text}' is not a controller id (controllers: {', '.join(map(str, ids))})"
+            f"'{clip(text)}' is not a controller id (controllers: {', '.join(map(str, ids))})"
         ) from None
     if n not in ids:
-        raise CommandError(f"there is no controller {n} (controllers: {', '.join(map(str, ids))})")
+        raise CommandError(f"there is no controller {clip(str(n))} (controllers: {', '.join(map(str, ids))})")
     return n
 
 
@@ -160,11 +174,11 @@ def _side(session: LabSession, text: str) -> list[int | str]:
     ctrl_ids = {cid for cid, _s in cluster.describe_cluster().controllers}
     out: list[int | str] = []
     for item in [x.strip() for x in text.split(",") if x.strip()]:
-        if re.fullmatch(r"\d+", item):
+        if re.fullmatch(r"\d{1,9}", item):
             n = int(item)
             if n not in cluster.brokers and n not in ctrl_ids:
                 raise CommandError(
-                    f"there is no broker or controller {n} (brokers: "
+                    f"there is no broker or controller {clip(str(n))} (brokers: "
                     f"{', '.join(map(str, sorted(cluster.brokers)))})"
                 )
             out.append(n)
@@ -212,11 +226,15 @@ def partition(session: LabSession, argv: list[str]) -> Plan:
 
 def heal(session: LabSession, argv: list[str]) -> Plan:
     parse_options(argv, [])
-    if not session.cluster.describe_cluster().network_cuts:
+    world = getattr(session._w, "world", None)
+    links = world.cut_pairs() if world is not None else []
+    if not session.cluster.describe_cluster().network_cuts and not links:
         return Plan(lambda: ["the network is already whole"])
 
     def run() -> list[str]:
         session.cluster.heal()
+        if links:  # several clusters: heal also repairs the links between them
+            world.heal()
         return ["network healed: every node can reach every other node again"]
 
     return Plan(run, records=True)
@@ -244,7 +262,7 @@ def _new_client_name(session: LabSession, argv: list[str], usage: str) -> tuple[
     name = argv[0]
     if not _CLIENT_NAME_RX.fullmatch(name):
         raise CommandError(
-            f"'{name}' is not a valid client name (letters, digits, '.', '_', '-'; starts with a letter)"
+            f"'{clip(name)}' is not a valid client name (letters, digits, '.', '_', '-'; starts with a letter)"
         )
     if name in session.clients:
         raise CommandError(f"a client named '{name}' is already running")
@@ -344,7 +362,7 @@ def stop(session: LabSession, argv: list[str]) -> Plan:
     client = session.clients.get(name)
     if client is None:
         running = ", ".join(sorted(session.clients)) or "none"
-        raise CommandError(f"no running client named '{name}' (running: {running})")
+        raise CommandError(f"no running client named '{clip(name)}' (running: {running})")
 
     def run() -> list[str]:
         return client.stop()
@@ -359,7 +377,9 @@ def crash_consumer(session: LabSession, argv: list[str]) -> Plan:
         running = ", ".join(
             sorted(n for n, c in session.clients.items() if isinstance(c, BackgroundConsumer))
         )
-        raise CommandError(f"no running consumer named '{name}' (running consumers: {running or 'none'})")
+        raise CommandError(
+            f"no running consumer named '{clip(name)}' (running consumers: {running or 'none'})"
+        )
 
     def run() -> list[str]:
         lines = client.crash()
@@ -380,7 +400,7 @@ def speed(session: LabSession, argv: list[str]) -> Plan:
         return Plan(lambda: [f"speed {session.speed:g}x (virtual ms per wall ms)"])
     x = parse_float(text.rstrip("xX"), "speed")
     if not MIN_SPEED <= x <= MAX_SPEED:
-        raise CommandError(f"speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {text}")
+        raise CommandError(f"speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {clip(text)}")
 
     def run() -> list[str]:
         session.speed = x
@@ -392,6 +412,8 @@ def speed(session: LabSession, argv: list[str]) -> Plan:
 def seed(session: LabSession, argv: list[str]) -> Plan:
     text = _one_positional(argv, "seed S")
     s = parse_int(text or "", "seed")
+    if not 0 <= s <= MAX_SEED:
+        raise CommandError(f"seed must be between 0 and {MAX_SEED}")
 
     def run() -> list[str]:
         session.reseed(s)
@@ -403,8 +425,10 @@ def seed(session: LabSession, argv: list[str]) -> Plan:
 def step(session: LabSession, argv: list[str]) -> Plan:
     text = _one_positional(argv, "step [N]", optional=True)
     n = parse_int(text, "step") if text is not None else 1
-    if not 1 <= n <= 1_000_000:
-        raise CommandError("step takes a number of events between 1 and 1000000")
+    if not 1 <= n <= MAX_STEP_EVENTS:
+        raise CommandError(
+            f"step takes a number of events between 1 and {MAX_STEP_EVENTS} (use run for longer)"
+        )
 
     def run() -> list[str]:
         events = []
@@ -426,11 +450,19 @@ def step(session: LabSession, argv: list[str]) -> Plan:
 def run_cmd(session: LabSession, argv: list[str]) -> Plan:
     text = _one_positional(argv, "run DURATION   (virtual time, e.g. run 500, run 2s, run 1m)")
     ms = parse_duration(text or "", "run")
-    if not 0 < ms <= 24 * 3_600_000:
-        raise CommandError("run takes a duration between 1 ms and 24 h")
+    if not 0 < ms <= MAX_RUN_MS:
+        raise CommandError(f"run takes a duration between 1 ms and {MAX_RUN_MS // 3_600_000} h")
 
     def run() -> list[str]:
-        session.tick(ms)
+        first, target = session.events, session.now_ms + ms
+        while session.now_ms < target:
+            session.tick(min(RUN_SLICE_MS, target - session.now_ms))
+            done = session.events - first
+            if done >= MAX_RUN_EVENTS and session.now_ms < target:
+                return [
+                    f"stopped at t={session.now_ms} ms after {done:,} events: one run command runs at most "
+                    f"{MAX_RUN_EVENTS:,} events, so the lab stays responsive; type run again to go on"
+                ]
         return [f"ran {ms} ms of virtual time; now t={session.now_ms} ms"]
 
     return Plan(run, kind="time")

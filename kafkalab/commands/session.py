@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..sim.clients.consumer import Consumer
     from ..sim.clients.producer import Producer
     from ..sim.kernel import TraceEvent
+    from ..sim.world import World
     from .base import CommandResult
 
 __all__ = [
@@ -48,6 +49,8 @@ MAX_SPEED = 100.0
 POLL_INTERVAL_MS = 100
 #: session.output keeps at most this many lines (older ones are dropped in chunks)
 _OUTPUT_MAX = 20_000
+#: first character of an outside input in the action log (see ``LabSession.inputs``); no console line has it
+INPUT_MARK = "\x1e"
 
 
 def close_consumer(consumer: Consumer) -> None:
@@ -86,8 +89,10 @@ class _World:
     swap in a replayed world in one assignment.
     """
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, world: World | None = None) -> None:
+        #: the cluster commands act on; with several clusters (a World), the one ``use-cluster`` chose
         self.cluster = cluster
+        self.world = world
         self.actions: list[tuple[int, str]] = []
         #: per action: (events executed before it, events executed after it, virtual time after it)
         self.positions: list[tuple[int, int, int]] = []
@@ -431,7 +436,11 @@ class LabSession:
         seed: int = 42,
         controllers: int = 1,
         broker_config: dict[str, Any] | None = None,
+        clusters: list[tuple[str, int]] | None = None,
     ) -> None:
+        """``clusters``: several named clusters on one clock (``[("east", 3), ("west", 3)]``, a World);
+        commands act on the first until ``use-cluster`` picks another."""
+        self.clusters_spec = list(clusters) if clusters else None
         self.n_brokers = brokers
         self.n_controllers = controllers
         self.broker_config: dict[str, Any] = dict(broker_config or {})
@@ -445,6 +454,12 @@ class LabSession:
         #: line). They run through :func:`kafkalab.commands.execute` like any command, are recorded as
         #: actions and replayed by a rewind; they keep their state in :attr:`extension_state`.
         self.verbs: dict[str, Callable[[LabSession, str], CommandResult]] = {}
+        #: 'help NAME' of each extension verb: its lines (the first is "NAME: summary")
+        self.verb_help: dict[str, list[str]] = {}
+        #: outside inputs (requests of real Kafka clients, HTTP calls): kind -> apply(session, detail). Applied
+        #: with :meth:`apply_input`, recorded in the action log as ``INPUT_MARK + kind + " " + detail`` at the
+        #: position they were applied, and re-applied there by a rewind.
+        self.inputs: dict[str, Callable[[LabSession, str], object]] = {}
         #: checkpoints, branches and trips through time
         self.travel = TimeMachine(self)
         #: the kinds of timeline events stepping by meaning stops at (None: the default kinds)
@@ -452,12 +467,17 @@ class LabSession:
         self._w = self._new_world()
         #: events the cluster's boot ran (nothing before this point can be reached)
         self.start_events = self.events
+        if self.clusters_spec:
+            # a checkpoint captures one cluster's data directory; with several, rewinds replay from the seed
+            self.travel.enabled = False
+            self.travel.disabled_reason = "several clusters"
 
     @classmethod
     def _shell(cls, template: LabSession, world: _World) -> LabSession:
         """A session like ``template`` around an existing world (a restored checkpoint); no checkpoints."""
         s = cls.__new__(cls)
         s.n_brokers = template.n_brokers
+        s.clusters_spec = template.clusters_spec
         s.n_controllers = template.n_controllers
         s.broker_config = template.broker_config
         s.seed = template.seed
@@ -466,6 +486,8 @@ class LabSession:
         s.divergence = None
         s._wall_carry = 0.0
         s.verbs = template.verbs
+        s.verb_help = template.verb_help
+        s.inputs = template.inputs
         s.travel = TimeMachine(s)
         s.travel.enabled = False
         s.step_kinds = template.step_kinds
@@ -481,6 +503,16 @@ class LabSession:
         self._wall_carry = 0.0
 
     def _new_world(self) -> _World:
+        if self.clusters_spec:
+            from ..sim.world import World
+
+            world = World(
+                self.clusters_spec,
+                self.seed,
+                controllers=self.n_controllers,
+                broker_config=self.broker_config,
+            )
+            return _World(next(iter(world.clusters.values())), world)
         return _World(
             Cluster(
                 brokers=self.n_brokers,
@@ -605,6 +637,27 @@ class LabSession:
         if time_ms is not None and time_ms > k.now_ms:
             k.run_for(time_ms - k.now_ms)
 
+    def apply_input(self, kind: str, detail: str, fn: Callable[[], object] | None = None) -> None:
+        """Apply an outside input now (``fn``, default ``inputs[kind](self, detail)``) and record it so that a
+        replay re-applies ``inputs[kind](session, detail)`` at exactly this position."""
+        if kind not in self.inputs:
+            raise KeyError(f"no input handler for {kind!r}")
+        index = self._record(f"{INPUT_MARK}{kind} {detail}", self.position())
+        if fn is not None:
+            fn()
+        else:
+            self.inputs[kind](self, detail)
+        self._finish_record(index)
+
+    def _replay_line(self, line: str) -> None:
+        if line.startswith(INPUT_MARK):
+            kind, _, detail = line[1:].partition(" ")
+            self.apply_input(kind, detail)
+            return
+        from . import execute
+
+        execute(self, line)
+
     # -- rewinding -------------------------------------------------------------------------------------
     def _replay(
         self,
@@ -698,7 +751,7 @@ class LabSession:
         self.generation += 1
         self.divergence = None
         self._wall_carry = 0.0
-        old.cluster.close()
+        _close_world(old)
         return self
 
     def reseed(self, seed: int) -> LabSession:
@@ -708,4 +761,11 @@ class LabSession:
 
     def close(self) -> None:
         self.travel.close()
-        self._w.cluster.close()
+        _close_world(self._w)
+
+
+def _close_world(w: _World) -> None:
+    if w.world is not None:
+        w.world.close()
+    else:
+        w.cluster.close()

@@ -286,7 +286,6 @@ class TimeMachine:
         checkpoint, or from the seed. ``on_event`` runs after every replayed event (for searches)."""
         import time
 
-        from . import execute
         from .session import LabSession
 
         t0 = time.perf_counter()
@@ -297,11 +296,12 @@ class TimeMachine:
             tmp = LabSession._shell(s, world)
             done = ck.actions
         else:
-            tmp = LabSession(s.n_brokers, s.seed, s.n_controllers, s.broker_config)
+            tmp = LabSession(s.n_brokers, s.seed, s.n_controllers, s.broker_config, s.clusters_spec)
             tmp.travel.enabled = False
             done = 0
         tmp._speed = s.speed
         tmp.verbs = s.verbs
+        tmp.inputs = s.inputs
         start_events = tmp.events
         if on_event is not None:
             on_event(tmp)  # before anything runs (a search starts watching here)
@@ -336,7 +336,7 @@ class TimeMachine:
             advance(start, t)
             if divergence is None and tmp.position() != (start, t):
                 divergence = f"replay reached '{line}' at {tmp.position()} instead of {(start, t)}"
-            execute(tmp, line)
+            tmp._replay_line(line)  # a console command, or a recorded outside input (wire, HTTP)
             if on_event is not None:
                 on_event(tmp)
         if fe is not None:

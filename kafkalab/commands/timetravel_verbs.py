@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .base import Plan
+from .lab import MAX_STEP_EVENTS
 from .parsing import CommandError, Opt, parse_int, parse_options
 from .timetravel_meaning import DEFAULT_KINDS, KINDS, parse_kinds, step_back, step_next
 
@@ -196,8 +197,10 @@ def step(session: LabSession, argv: list[str]) -> Plan:
         return Plan(by_meaning, kind="time")
     text = p.positionals[0] if p.positionals else None
     n = parse_int(text, "step") if text is not None else 1
-    if not 1 <= n <= 1_000_000:
-        raise CommandError("step takes a number of events between 1 and 1000000")
+    if not 1 <= n <= MAX_STEP_EVENTS:  # each is run and listed: a million took ~50 s
+        raise CommandError(
+            f"step takes a number of events between 1 and {MAX_STEP_EVENTS} (use run for longer)"
+        )
 
     def run() -> list[str]:
         events = []

@@ -5,19 +5,30 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-__all__ = ["add_parsers", "run_lesson", "run_lessons"]
+__all__ = ["add_parsers", "format_course", "run_lesson", "run_lessons"]
+
+_MARK = {"done": "✓", "started": "◐", "new": "○"}
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lessons = sub.add_parser(
         "lessons",
-        help="browse the lessons (on a terminal; 'list' prints them), or check lesson files for mistakes",
+        help="browse the course (on a terminal; 'list' prints it), or check lesson files for mistakes",
     )
     lsub = lessons.add_subparsers(dest="lessons_command", metavar="ACTION")
-    lsub.add_parser("list", help="list the lessons with their level and your progress")
-    check = lsub.add_parser("check", help="validate lesson files; prints file:line: problem for each")
+    lsub.add_parser("list", help="the course in order, with your progress and the lesson to do next")
+    check = lsub.add_parser(
+        "check",
+        help="validate lesson files and run every step's solution, alternative and wrong paths; "
+        "prints file:line: problem for each",
+    )
     check.add_argument("path", nargs="?", help="a lesson file or a directory (default: the shipped lessons)")
+    check.add_argument(
+        "--no-run", action="store_true", help="only read the files; do not run their paths (fast)"
+    )
+    check.add_argument("-v", "--verbose", action="store_true", help="print every path as it runs")
     lesson = sub.add_parser("lesson", help="open a lesson")
     lesson.add_argument("id", help="lesson id (see 'kafkalab lessons list') or path to a lesson file")
     lesson.add_argument("--headless", action="store_true", help="no screen: print to the terminal")
@@ -26,8 +37,73 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
 
 
+def format_course(entries: list[Any], width: int = 80) -> list[str]:
+    """The course as lines of at most ``width`` columns: parts, numbered lessons, marks, progress."""
+    from .course import suggest_next
+
+    done = sum(1 for e in entries if e.state == "done")
+    lines = [f"The kafkalab course: {done} of {len(entries)} lessons completed"]
+    part = None
+    idw = max((len(e.lesson.id) for e in entries), default=10)
+    for e in entries:
+        if e.part != part:
+            part = e.part
+            lines += ["", part]
+        row = f"{e.number:>3} {_MARK.get(e.state, ' ')} {e.lesson.id:<{idw}}  {e.lesson.title}"
+        suffix = f"  {e.progress.removeprefix('step ').replace(' of ', '/')}" if e.state == "started" else ""
+        if len(row) + len(suffix) > width:
+            row = row[: width - len(suffix) - 1] + "…"
+        lines.append(row + suffix)
+    lines += ["", "✓ completed  ◐ started (step N/steps)  ○ not started"]
+    nxt = suggest_next(entries)
+    if nxt is None:
+        lines.append("Every lesson is completed. The sandbox is yours: kafkalab sandbox")
+    else:
+        verb = "continue" if nxt.state == "started" else "next"
+        lines.append(f"{verb}: kafkalab lesson {nxt.lesson.id}")
+    return lines
+
+
+def _check(target: Path, run_paths: bool, verbose: bool) -> int:
+    from .loader import check_path, load_all, load_lesson
+    from .model import LessonError
+    from .paths import check_lesson_paths, path_issues
+
+    n, issues = check_path(target)
+    for issue in issues:
+        print(issue)
+    bad_files = {i.file for i in issues}
+    if run_paths:
+        if target.is_file():
+            try:
+                lessons = [load_lesson(target)]
+            except LessonError:
+                lessons = []
+        else:
+            lessons, _broken = load_all(target)
+        total = 0
+        for lesson in lessons:
+
+            def echo(r: Any, lid: str = lesson.id) -> None:
+                if verbose:
+                    print(f"{lid}: {r.describe()}", file=sys.stderr)
+
+            results = check_lesson_paths(lesson, echo)
+            total += len(results)
+            found = path_issues(lesson, results)
+            for issue in found:
+                print(issue)
+                bad_files.add(issue.file)
+            issues += found
+        print(f"{total} paths run", file=sys.stderr)
+    print(f"{n} lesson file{'s' if n != 1 else ''} checked, {len(bad_files)} with problems", file=sys.stderr)
+    return 1 if issues else 0
+
+
 def run_lessons(args: argparse.Namespace) -> int:
-    from .model import LESSONS_DIR, check_path, load_all
+    from .course import course_entries, load_course
+    from .loader import load_all
+    from .model import LESSONS_DIR
     from .progress import ProgressStore
 
     action = getattr(args, "lessons_command", None)
@@ -45,25 +121,20 @@ def run_lessons(args: argparse.Namespace) -> int:
         if not target.exists():
             print(f"kafkalab: {target}: no such file or directory", file=sys.stderr)
             return 2
-        n, issues = check_path(target)
-        for issue in issues:
-            print(issue)
-        bad = len({i.file for i in issues})
-        print(f"{n} lesson file{'s' if n != 1 else ''} checked, {bad} with problems", file=sys.stderr)
-        return 1 if issues else 0
+        return _check(target, not args.no_run, args.verbose)
     lessons, issues = load_all()
-    done = ProgressStore().all()
-    for lesson in lessons:
-        p = done.get(lesson.id, {})
-        mark = "done" if p.get("completed") else (f"step {p.get('step')}" if p.get("step") else "")
-        print(f"{lesson.id:<34} {lesson.level:<13} {lesson.title}  {mark}".rstrip())
-    for issue in issues:
+    course, course_issues = load_course()
+    entries = course_entries(lessons, course, ProgressStore().all())
+    for line in format_course(entries):
+        print(line)
+    for issue in issues + course_issues:
         print(f"broken lesson: {issue}", file=sys.stderr)
-    return 1 if issues else 0
+    return 1 if issues or course_issues else 0
 
 
 def run_lesson(args: argparse.Namespace) -> int:
-    from .model import LessonError, load_lesson
+    from .loader import load_lesson
+    from .model import LessonError
     from .runner import LessonRun
 
     try:

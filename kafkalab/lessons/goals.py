@@ -1,30 +1,26 @@
-"""Goal predicates: a small declarative vocabulary checked live against a lab session.
+"""Goal predicates: a small declarative vocabulary checked against a lab session.
 
 A goal in a lesson file is a one-key mapping ``{predicate: arguments}`` (optionally with ``text:`` to
 override the generated description). Arguments are a mapping, or a single scalar for predicates that take
 one main argument (``{leader_changed: events-0}``). Counting predicates take ``equals``, ``at_least``
 and/or ``at_most``.
 
-Every predicate reads the cluster without changing it: logs are read straight from the replicas' memory,
-history from the cluster's record of client operations. Nothing here runs the simulation.
+Goals are facts about the run: they are evaluated again after every action and every rewind, never
+latched (:class:`~kafkalab.lessons.runner.LessonRun`). The measures live in :mod:`.measures`.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from ..sim.records import ControlType
-
-if TYPE_CHECKING:
-    from ..commands import LabSession
-    from ..sim.cluster import Cluster
-    from ..sim.log import PartitionLog
+from . import measures as M
+from .limits import MAX_COUNT
+from .measures import GoalContext, GoalError, split_partition, visible_records
 
 __all__ = [
+    "COUNT_KEYS",
     "Goal",
     "GoalContext",
     "GoalError",
@@ -35,32 +31,6 @@ __all__ = [
 ]
 
 COUNT_KEYS = ("equals", "at_least", "at_most")
-_PARTITION_RX = re.compile(r"(.+)-(\d+)")
-
-
-class GoalError(Exception):
-    """A goal is malformed; ``path`` is relative to the goal (for the line number)."""
-
-    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
-
-
-@dataclass
-class GoalContext:
-    """What a goal can look at: the session, the state captured when the lesson started, commands run."""
-
-    session: LabSession
-    baseline: dict[str, Any] = field(default_factory=dict)
-    #: every console line the learner ran successfully, in order
-    commands: list[str] = field(default_factory=list)
-    #: lesson-local state (e.g. copiers started by lesson verbs)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def cluster(self) -> Cluster:
-        return self.session.cluster
 
 
 @dataclass(frozen=True)
@@ -122,486 +92,6 @@ def _count_text(args: dict[str, Any]) -> str:
     return " and ".join(parts)
 
 
-def split_partition(text: str) -> tuple[str, int]:
-    m = _PARTITION_RX.fullmatch(text)
-    if not m:
-        raise GoalError(f"'{text}' is not a partition (write it as TOPIC-N, e.g. events-0)")
-    return m.group(1), int(m.group(2))
-
-
-# -- reading the cluster without changing it ----------------------------------------------------------
-
-
-def _partition_info(cluster: Cluster, tp: tuple[str, int]) -> Any:
-    for p in cluster.describe_topic(tp[0]):
-        if p.partition == tp[1]:
-            return p
-    return None
-
-
-def leader_log(cluster: Cluster, topic: str, partition: int) -> PartitionLog | None:
-    """The log of the partition's current leader replica, or None when it has no live leader."""
-    info = _partition_info(cluster, (topic, partition))
-    if info is None or info.leader < 0:
-        return None
-    b = cluster.brokers.get(info.leader)
-    if b is None or not b.alive:
-        return None
-    part = b.partitions.get((topic, partition))
-    return None if part is None else part.log
-
-
-def visible_records(
-    log: PartitionLog, *, read_committed: bool = True, upto: int | None = None
-) -> list[tuple[int, bytes | None, bytes | None]]:
-    """(offset, key, value) of the data records of ``log`` below ``upto`` (default: its end).
-
-    With ``read_committed``, records of aborted or still-open transactions are left out, as a
-    read_committed consumer would (control records are never returned).
-    """
-    end = log.log_end_offset if upto is None else upto
-    out: list[tuple[int, bytes | None, bytes | None]] = []
-    pending: dict[int, list[tuple[int, bytes | None, bytes | None]]] = {}
-    for batch in log.iter_batches(log.log_start_offset):
-        if batch.base_offset >= end:
-            break
-        if batch.is_control:
-            recs = pending.pop(batch.producer_id, [])
-            if batch.control_type == ControlType.COMMIT:
-                out.extend(recs)
-            continue
-        rows = [(o, r.key, r.value) for o, r in batch.iter_records() if o < end]
-        if read_committed and batch.is_transactional:
-            pending.setdefault(batch.producer_id, []).extend(rows)
-        else:
-            out.extend(rows)
-    out.sort()
-    return out
-
-
-def _topic_partitions(cluster: Cluster, topic: str) -> list[int]:
-    return [p.partition for p in cluster.describe_topic(topic)]
-
-
-def _topic_values(cluster: Cluster, topic: str) -> list[bytes | None] | None:
-    """Values a read_committed reader would see in the whole topic (None if a partition has no leader)."""
-    values: list[bytes | None] = []
-    for p in _topic_partitions(cluster, topic):
-        log = leader_log(cluster, topic, p)
-        if log is None:
-            return None
-        values.extend(v for _o, _k, v in visible_records(log, upto=log.high_watermark))
-    return values
-
-
-def _producers(cluster: Cluster) -> list[Any]:
-    from ..sim.clients.producer import Producer
-
-    return [c for c in cluster.clients if isinstance(c, Producer)]
-
-
-def _producer_acks(cluster: Cluster) -> dict[str, str]:
-    out = {}
-    for p in _producers(cluster):
-        out[p.name] = "all" if p.acks == -1 else str(p.acks)
-    return out
-
-
-def _ops(ctx: GoalContext, type_: str) -> list[Any]:
-    return [op for op in ctx.cluster.history.ops if op.type == type_]
-
-
-# -- measures -------------------------------------------------------------------------------------------
-
-
-def _m_topic_exists(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    c = ctx.cluster
-    if a["topic"] not in c.topics():
-        return False
-    parts = c.describe_topic(a["topic"])
-    if "partitions" in a and len(parts) != a["partitions"]:
-        return False
-    return not ("replication_factor" in a and any(len(p.replicas) != a["replication_factor"] for p in parts))
-
-
-def _m_high_watermark(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    c = ctx.cluster
-    if "partition" in a:
-        info = _partition_info(c, split_partition(a["partition"]))
-        return None if info is None or info.high_watermark < 0 else int(info.high_watermark)
-    if a["topic"] not in c.topics():
-        return None
-    return sum(max(0, p.high_watermark) for p in c.describe_topic(a["topic"]))
-
-
-def _m_partitions_with_records(ctx: GoalContext, a: dict[str, Any]) -> int:
-    if a["topic"] not in ctx.cluster.topics():
-        return 0
-    return sum(1 for p in ctx.cluster.describe_topic(a["topic"]) if p.high_watermark > 0)
-
-
-def _m_key_partition(ctx: GoalContext, a: dict[str, Any]) -> int:
-    """Acked records with the key, if they all sit in one partition in the order they were sent; else 0."""
-    key = str(a["key"]).encode()
-    sent_order = {
-        op.value: i for i, op in enumerate(_ops(ctx, "send")) if op.topic == a["topic"] and op.key == key
-    }
-    acks = [
-        op for op in _ops(ctx, "ack") if op.topic == a["topic"] and op.key == key and op.offset is not None
-    ]
-    if not acks or len({op.partition for op in acks}) != 1:
-        return 0
-    by_offset = sorted(acks, key=lambda op: op.offset)
-    order = [sent_order.get(op.value, -1) for op in by_offset]
-    if order != sorted(order):
-        return 0
-    return len(acks)
-
-
-def _m_leader_changed(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    tp = split_partition(a["partition"])
-    info = _partition_info(ctx.cluster, tp)
-    before = ctx.baseline.get("leaders", {}).get(tp)
-    return info is not None and info.leader >= 0 and before is not None and info.leader != before
-
-
-def _m_offline(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    info = _partition_info(ctx.cluster, split_partition(a["partition"]))
-    return info is not None and info.leader < 0
-
-
-def _m_isr_size(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    info = _partition_info(ctx.cluster, split_partition(a["partition"]))
-    return None if info is None else len(info.isr)
-
-
-def _m_leader_epoch(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    info = _partition_info(ctx.cluster, split_partition(a["partition"]))
-    return None if info is None else int(info.leader_epoch)
-
-
-def _m_broker_state(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    for b in ctx.cluster.describe_cluster().brokers:
-        if b.broker_id == a["broker"]:
-            if b.state != a["state"]:
-                return False
-            return "fenced" not in a or b.fenced == a["fenced"]
-    return False
-
-
-def _m_controller_changed(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    now = ctx.cluster.describe_cluster().controller_id
-    return now is not None and now != ctx.baseline.get("controller")
-
-
-def _m_producer_error(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    for p in _producers(ctx.cluster):
-        if "client" in a and p.name != a["client"]:
-            continue
-        if any(e[2] == a["name"] for e in p.errors):
-            return True
-    return any(
-        op.error == a["name"] and ("client" not in a or op.client == a["client"]) for op in _ops(ctx, "fail")
-    )
-
-
-def _m_acked(ctx: GoalContext, a: dict[str, Any]) -> int:
-    acks = _producer_acks(ctx.cluster)
-    n = 0
-    for op in _ops(ctx, "ack"):
-        if "topic" in a and op.topic != a["topic"]:
-            continue
-        if "client" in a and op.client != a["client"]:
-            continue
-        if "acks" in a and acks.get(op.client) != str(a["acks"]):
-            continue
-        n += 1
-    return n
-
-
-def _m_failed(ctx: GoalContext, a: dict[str, Any]) -> int:
-    return sum(
-        1
-        for op in _ops(ctx, "fail")
-        if ("topic" not in a or op.topic == a["topic"]) and ("client" not in a or op.client == a["client"])
-    )
-
-
-def _producer_named(ctx: GoalContext, name: str) -> Any:
-    for p in _producers(ctx.cluster):
-        if p.name == name:
-            return p
-    return None
-
-
-def _m_records_per_batch(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    p = _producer_named(ctx, a["client"])
-    if p is None or p.sent_batches == 0 or p.acked_records < a.get("min_records", 20):
-        return None
-    return int(p.acked_records // p.sent_batches)
-
-
-def _m_ack_latency(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    """Mean ms from produce() to the acknowledgement, over a client's acknowledged records."""
-    sent: dict[bytes | None, int] = {}
-    for op in _ops(ctx, "send"):
-        if op.client == a["client"]:
-            sent.setdefault(op.value, op.time_ms)
-    lat = [
-        op.time_ms - sent[op.value]
-        for op in _ops(ctx, "ack")
-        if op.client == a["client"] and op.value in sent
-    ]
-    if len(lat) < a.get("min_records", 20):
-        return None
-    return int(sum(lat) / len(lat))
-
-
-def lost_records(ctx: GoalContext, topic: str, acks: str | None = None) -> list[Any]:
-    """Acknowledged records that are no longer in the log of their partition's current leader.
-
-    A record below the log start offset was removed by retention, not lost. Partitions without a live
-    leader cannot be judged (their records may come back) and count nothing. Compacted topics are skipped.
-    """
-    c = ctx.cluster
-    if topic not in c.topics() or "compact" in c.topic_configs(topic).get("cleanup.policy", ""):
-        return []
-    producer_acks = _producer_acks(c)
-    contents: dict[int, dict[int, bytes | None] | None] = {}
-    lost = []
-    for op in _ops(ctx, "ack"):
-        if op.topic != topic or op.partition is None:
-            continue
-        if acks is not None and producer_acks.get(op.client) != acks:
-            continue
-        if op.partition not in contents:
-            log = leader_log(c, topic, op.partition)
-            contents[op.partition] = (
-                None if log is None else {o: v for o, _k, v in visible_records(log, read_committed=False)}
-            )
-            if log is not None:
-                contents[op.partition][-1] = log.log_start_offset  # type: ignore[index]
-        got = contents[op.partition]
-        if got is None:
-            continue
-        start = got.get(-1) or 0
-        if op.offset is None:  # acks=0: no offset is known, look for the value
-            if op.value not in got.values():
-                lost.append(op)
-        elif op.offset >= int(start) and got.get(op.offset, object()) != op.value:
-            lost.append(op)
-    return lost
-
-
-def _m_records_lost(ctx: GoalContext, a: dict[str, Any]) -> int:
-    return len(lost_records(ctx, a["topic"], str(a["acks"]) if "acks" in a else None))
-
-
-def _m_records_kept(ctx: GoalContext, a: dict[str, Any]) -> int:
-    """Acknowledged records (optionally of one acks setting) still in their partition's leader log."""
-    c = ctx.cluster
-    if a["topic"] not in c.topics():
-        return 0
-    judged = {p for p in _topic_partitions(c, a["topic"]) if leader_log(c, a["topic"], p) is not None}
-    acks = _producer_acks(c)
-    acked = [
-        op
-        for op in _ops(ctx, "ack")
-        if op.topic == a["topic"]
-        and op.partition in judged
-        and ("acks" not in a or acks.get(op.client) == str(a["acks"]))
-    ]
-    return len(acked) - len(lost_records(ctx, a["topic"], str(a["acks"]) if "acks" in a else None))
-
-
-def _m_retried_without_duplicates(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    """A producer retried a send to the topic, and the topic still stores every value once."""
-    t = a["topic"]
-    retried = any(e[1].rsplit("-", 1)[0] == t for p in _producers(ctx.cluster) for e in p.errors)
-    if not retried or not any(op.topic == t for op in _ops(ctx, "ack")):
-        return False
-    return _m_duplicates(ctx, {"topic": t}) == 0
-
-
-def _m_duplicates(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    values = _topic_values(ctx.cluster, a["topic"]) if a["topic"] in ctx.cluster.topics() else None
-    if values is None:
-        return None
-    counts = Counter(v for v in values if v is not None)
-    return sum(1 for n in counts.values() if n > 1)
-
-
-def _m_consumed(ctx: GoalContext, a: dict[str, Any]) -> int:
-    return sum(
-        1
-        for op in _ops(ctx, "consume")
-        if op.topic == a["topic"]
-        and ("group" not in a or op.group == a["group"])
-        and ("client" not in a or op.client == a["client"])
-    )
-
-
-def _m_redelivered(ctx: GoalContext, a: dict[str, Any]) -> int:
-    """Records the group consumed more than once (the same partition and offset)."""
-    seen = Counter(
-        (op.partition, op.offset)
-        for op in _ops(ctx, "consume")
-        if op.topic == a["topic"] and op.group == a["group"]
-    )
-    return sum(1 for n in seen.values() if n > 1)
-
-
-def _group(ctx: GoalContext, g: str) -> Any:
-    return ctx.cluster.describe_group(g)
-
-
-def _m_group_state(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    d = _group(ctx, a["group"])
-    if "state" in a and d.state != a["state"]:
-        return False
-    return "members" not in a or len(d.members) == a["members"]
-
-
-def _m_group_generation(ctx: GoalContext, a: dict[str, Any]) -> int:
-    return int(_group(ctx, a["group"]).generation)
-
-
-def _m_idle_members(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    d = _group(ctx, a["group"])
-    if d.state != "Stable":
-        return None
-    return sum(1 for m in d.members if not m.assignment)
-
-
-def _m_group_protocol(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    d = _group(ctx, a["group"])
-    return d.state == "Stable" and d.protocol == a["protocol"]
-
-
-def _m_committed_offset(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    d = _group(ctx, a["group"])
-    return d.offsets.get(split_partition(a["partition"]))
-
-
-def _m_group_lag(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    d = _group(ctx, a["group"])
-    if not d.offsets:
-        return None
-    return sum(v for (t, _p), v in d.lag.items() if "topic" not in a or t == a["topic"])
-
-
-def _log_of(ctx: GoalContext, partition: str) -> PartitionLog | None:
-    t, p = split_partition(partition)
-    return leader_log(ctx.cluster, t, p)
-
-
-def _m_segments(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    log = _log_of(ctx, a["partition"])
-    return None if log is None else len(log.segments_info())
-
-
-def _m_log_start_offset(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    log = _log_of(ctx, a["partition"])
-    return None if log is None else int(log.log_start_offset)
-
-
-def _m_log_records(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    log = _log_of(ctx, a["partition"])
-    return None if log is None else len(visible_records(log, read_committed=False))
-
-
-def _m_latest_value(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    log = _log_of(ctx, a["partition"])
-    if log is None:
-        return False
-    key = str(a["key"]).encode()
-    rows = [v for _o, k, v in visible_records(log, upto=log.high_watermark) if k == key]
-    return bool(rows) and rows[-1] == str(a["value"]).encode()
-
-
-def _m_records_compacted(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    """Offsets between the log start and the high watermark whose records are gone (cleaned away)."""
-    log = _log_of(ctx, a["partition"])
-    if log is None:
-        return None
-    hw = log.high_watermark
-    present = sum(1 for _r in visible_records(log, read_committed=False, upto=hw))
-    markers = sum(
-        b.next_offset - b.base_offset
-        for b in log.iter_batches(log.log_start_offset)
-        if b.is_control and b.base_offset < hw
-    )
-    return max(0, hw - log.log_start_offset - present - markers)
-
-
-def _m_isr_full_again(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    tp = split_partition(a["partition"])
-    info = _partition_info(ctx.cluster, tp)
-    before = ctx.baseline.get("epochs", {}).get(tp)
-    return (
-        info is not None
-        and before is not None
-        and info.leader_epoch > before
-        and set(info.isr) == set(info.replicas)
-    )
-
-
-def _m_records_with_key(ctx: GoalContext, a: dict[str, Any]) -> int | None:
-    log = _log_of(ctx, a["partition"])
-    if log is None:
-        return None
-    key = str(a["key"]).encode()
-    return sum(1 for _o, k, _v in visible_records(log, read_committed=False) if k == key)
-
-
-def _m_topic_config(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    if a["topic"] not in ctx.cluster.topics():
-        return False
-    return ctx.cluster.topic_configs(a["topic"]).get(a["name"]) == str(a["value"])
-
-
-def command_matches(pattern: str, line: str) -> bool:
-    from ..commands.parsing import CommandError, split_line
-
-    try:
-        want = split_line(pattern)
-        got = split_line(line)
-    except CommandError:
-        return False
-    if not want or not got:
-        return False
-
-    def tool(w: str) -> str:
-        w = w.rsplit("/", 1)[-1]
-        return w[:-3] if w.endswith(".sh") else w
-
-    if tool(want[0]) != tool(got[0]):
-        return False
-    rest = got[1:]
-    return all(tok in rest for tok in want[1:])
-
-
-def _m_ran_command(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    return any(command_matches(a["command"], line) for line in ctx.commands)
-
-
-def _m_copy_outcome(ctx: GoalContext, a: dict[str, Any]) -> bool:
-    c = ctx.cluster
-    if a["source"] not in c.topics() or a["sink"] not in c.topics():
-        return False
-    src = _topic_values(c, a["source"])
-    sink = _topic_values(c, a["sink"])
-    if not src or sink is None or not sink:
-        return False
-    counts = Counter(sink)
-    outcome = a["outcome"]
-    if outcome == "missing":
-        return any(v not in counts for v in src)
-    if outcome == "duplicated":
-        return any(n > 1 for n in counts.values())
-    return set(src) == set(counts) and all(n == 1 for n in counts.values())
-
-
 # -- the vocabulary ---------------------------------------------------------------------------------------
 
 P = Param
@@ -636,7 +126,7 @@ PREDICATES: dict[str, Predicate] = {
                 + (f" with {a['partitions']} partitions" if "partitions" in a else "")
                 + (f", replication factor {a['replication_factor']}" if "replication_factor" in a else "")
             ),
-            _m_topic_exists,
+            M._m_topic_exists,
             scalar="topic",
         ),
         _pred(
@@ -644,7 +134,7 @@ PREDICATES: dict[str, Predicate] = {
             "the high watermark of a partition (or the sum over a topic's partitions)",
             [P("partition", "partition"), P("topic", "str")],
             lambda a: f"the high watermark of {_where(a)} is {_count_text(a)}",
-            _m_high_watermark,
+            M._m_high_watermark,
             counting=True,
         ),
         _pred(
@@ -652,7 +142,7 @@ PREDICATES: dict[str, Predicate] = {
             "how many partitions of a topic hold records",
             [P("topic", "str", True)],
             lambda a: f"{_count_text(a)} partitions of {a['topic']} hold records",
-            _m_partitions_with_records,
+            M._m_partitions_with_records,
             counting=True,
         ),
         _pred(
@@ -663,7 +153,15 @@ PREDICATES: dict[str, Predicate] = {
                 f"{_count_text(a)} records with key {a['key']} sit in one partition of {a['topic']}, "
                 "in the order they were sent"
             ),
-            _m_key_partition,
+            M._m_key_partition,
+            counting=True,
+        ),
+        _pred(
+            "key_partitions",
+            "how many partitions of a topic hold acknowledged records with one key",
+            [P("topic", "str", True), P("key", "str", True)],
+            lambda a: f"records with key {a['key']} sit in {_count_text(a)} partitions of {a['topic']}",
+            M._m_key_partitions,
             counting=True,
         ),
         _pred(
@@ -671,7 +169,7 @@ PREDICATES: dict[str, Predicate] = {
             "a partition has a live leader other than the one it had when the lesson started",
             [P("partition", "partition", True)],
             lambda a: f"partition {a['partition']} has a new leader",
-            _m_leader_changed,
+            M._m_leader_changed,
             scalar="partition",
         ),
         _pred(
@@ -679,7 +177,7 @@ PREDICATES: dict[str, Predicate] = {
             "a partition has no leader (leader -1)",
             [P("partition", "partition", True)],
             lambda a: f"partition {a['partition']} is offline (no leader)",
-            _m_offline,
+            M._m_offline,
             scalar="partition",
         ),
         _pred(
@@ -687,7 +185,7 @@ PREDICATES: dict[str, Predicate] = {
             "the number of in-sync replicas of a partition",
             [P("partition", "partition", True)],
             lambda a: f"the ISR of {a['partition']} has {_count_text(a)} replicas",
-            _m_isr_size,
+            M._m_isr_size,
             counting=True,
         ),
         _pred(
@@ -695,7 +193,7 @@ PREDICATES: dict[str, Predicate] = {
             "the leader epoch of a partition",
             [P("partition", "partition", True)],
             lambda a: f"the leader epoch of {a['partition']} is {_count_text(a)}",
-            _m_leader_epoch,
+            M._m_leader_epoch,
             counting=True,
         ),
         _pred(
@@ -710,30 +208,48 @@ PREDICATES: dict[str, Predicate] = {
                 f"broker {a['broker']} is {a['state']}"
                 + ("" if "fenced" not in a else (" and fenced" if a["fenced"] else " and not fenced"))
             ),
-            _m_broker_state,
+            M._m_broker_state,
         ),
         _pred(
             "controller_changed",
             "another controller than at the start is the active controller",
             [P("changed", "bool")],
             lambda a: "a different controller is active",
-            _m_controller_changed,
+            M._m_controller_changed,
             scalar="changed",
+        ),
+        _pred(
+            "controller_active",
+            "whether any controller is active (false: the quorum has no majority left)",
+            [P("active", "bool", True)],
+            lambda a: (
+                "a controller is active"
+                if a["active"]
+                else "no controller is active (the quorum lost its majority)"
+            ),
+            M._m_controller_active,
+            scalar="active",
         ),
         _pred(
             "producer_error",
             "a producer got an error with this name (e.g. NOT_ENOUGH_REPLICAS)",
             [P("name", "str", True), P("client", "str")],
             lambda a: f"a producer{' ' + a['client'] if 'client' in a else ''} got {a['name']}",
-            _m_producer_error,
+            M._m_producer_error,
             scalar="name",
         ),
         _pred(
             "records_acked",
             "acknowledged records (optionally of one topic / client / acks setting)",
-            [P("topic", "str"), P("client", "str"), P("acks", "choice", False, ("0", "1", "all"))],
+            [
+                P("topic", "str"),
+                P("client", "str"),
+                P("acks", "choice", False, ("0", "1", "all")),
+                P("key", "str"),
+            ],
             lambda a: (
                 f"{_count_text(a)} records"
+                + (f" with key {a['key']}" if "key" in a else "")
                 + (f" to {a['topic']}" if "topic" in a else "")
                 + (f" with acks={a['acks']}" if "acks" in a else "")
                 + (f" by {a['client']}" if "client" in a else "")
@@ -743,7 +259,7 @@ PREDICATES: dict[str, Predicate] = {
                     else " were acknowledged"
                 )
             ),
-            _m_acked,
+            M._m_acked,
             counting=True,
         ),
         _pred(
@@ -755,7 +271,7 @@ PREDICATES: dict[str, Predicate] = {
                 + (f" to {a['topic']}" if "topic" in a else "")
                 + " failed to be delivered"
             ),
-            _m_failed,
+            M._m_failed,
             counting=True,
         ),
         _pred(
@@ -763,7 +279,7 @@ PREDICATES: dict[str, Predicate] = {
             "average records per produce batch of a producer (after at least min_records acks)",
             [P("client", "str", True), P("min_records", "int")],
             lambda a: f"{a['client']} sends {_count_text(a)} records per batch on average",
-            _m_records_per_batch,
+            M._m_records_per_batch,
             counting=True,
         ),
         _pred(
@@ -773,32 +289,52 @@ PREDICATES: dict[str, Predicate] = {
             lambda a: (
                 f"{a['client']}'s records wait {_count_text(a)} ms on average for their acknowledgement"
             ),
-            _m_ack_latency,
+            M._m_ack_latency,
             counting=True,
         ),
         _pred(
             "records_lost",
-            "acknowledged records that are gone from their partition's leader",
-            [P("topic", "str", True), P("acks", "choice", False, ("0", "1", "all"))],
+            "acknowledged records that are gone from their partition's leader (or from one replica)",
+            [P("topic", "str", True), P("acks", "choice", False, ("0", "1", "all")), P("replica", "int")],
             lambda a: (
                 f"{_count_text(a)} "
                 + ("records reported sent with acks=0" if a.get("acks") == "0" else "acknowledged records")
                 + (f" (acks={a['acks']})" if a.get("acks") in ("1", "all") else "")
-                + f" of {a['topic']} were lost"
+                + f" of {a['topic']} "
+                + (f"are missing from broker {a['replica']}'s log" if "replica" in a else "were lost")
             ),
-            _m_records_lost,
+            M._m_records_lost,
             counting=True,
         ),
         _pred(
             "records_kept",
-            "acknowledged records still present in their partition's leader log",
-            [P("topic", "str", True), P("acks", "choice", False, ("0", "1", "all"))],
+            "acknowledged records still present in their partition's leader log (or in one replica's)",
+            [P("topic", "str", True), P("acks", "choice", False, ("0", "1", "all")), P("replica", "int")],
             lambda a: (
                 f"{_count_text(a)} acknowledged records"
                 + (f" (acks={a['acks']})" if "acks" in a else "")
-                + f" of {a['topic']} are still in the log"
+                + f" of {a['topic']} are still in "
+                + (f"broker {a['replica']}'s log" if "replica" in a else "the log")
             ),
-            _m_records_kept,
+            M._m_records_kept,
+            counting=True,
+        ),
+        _pred(
+            "records_only_on",
+            "acknowledged records (acks=0: sent) that one replica's log holds and another's does not",
+            [
+                P("topic", "str", True),
+                P("acks", "choice", False, ("0", "1", "all")),
+                P("replica", "int", True),
+                P("not_on", "int", True),
+            ],
+            lambda a: (
+                f"{_count_text(a)} "
+                + ("records sent with acks=0" if a.get("acks") == "0" else "acknowledged records")
+                + (f" (acks={a['acks']})" if a.get("acks") in ("1", "all") else "")
+                + f" of {a['topic']} are in broker {a['replica']}'s log but not in broker {a['not_on']}'s"
+            ),
+            M._m_records_only_on,
             counting=True,
         ),
         _pred(
@@ -806,7 +342,7 @@ PREDICATES: dict[str, Predicate] = {
             "a producer retried a send to the topic and every value is still stored only once",
             [P("topic", "str", True)],
             lambda a: f"a send to {a['topic']} was retried and {a['topic']} still holds every value once",
-            _m_retried_without_duplicates,
+            M._m_retried_without_duplicates,
             scalar="topic",
         ),
         _pred(
@@ -814,7 +350,7 @@ PREDICATES: dict[str, Predicate] = {
             "values stored more than once in a topic (as a read_committed reader sees it)",
             [P("topic", "str", True)],
             lambda a: f"{_count_text(a)} values are stored twice or more in {a['topic']}",
-            _m_duplicates,
+            M._m_duplicates,
             counting=True,
         ),
         _pred(
@@ -825,20 +361,33 @@ PREDICATES: dict[str, Predicate] = {
                 f"consumers{' of group ' + a['group'] if 'group' in a else ''} read {_count_text(a)} "
                 f"records of {a['topic']}"
             ),
-            _m_consumed,
+            M._m_consumed,
             counting=True,
+        ),
+        _pred(
+            "read_exactly_once",
+            "a group read every record of a topic exactly once (and, with committed, committed after them)",
+            [P("topic", "str", True), P("group", "str", True), P("records", "int"), P("committed", "bool")],
+            lambda a: (
+                f"group {a['group']} read every record of {a['topic']}"
+                + (f" (at least {a['records']})" if "records" in a else "")
+                + " exactly once"
+                + (" and committed its position after them" if a.get("committed") else "")
+            ),
+            M._m_read_exactly_once,
         ),
         _pred(
             "records_redelivered",
             "records a group consumed more than once",
             [P("topic", "str", True), P("group", "str", True)],
             lambda a: f"group {a['group']} read {_count_text(a)} records of {a['topic']} twice",
-            _m_redelivered,
+            M._m_redelivered,
             counting=True,
         ),
         _pred(
             "group_state",
-            "a consumer group is in a state (Stable, Empty, PreparingRebalance ...) with a number of members",
+            "a consumer group is in a state (Stable, Empty, PreparingRebalance ...), optionally with a number "
+            "of members, an assignor (protocol) and a number of idle members (no partitions)",
             [
                 P("group", "str", True),
                 P(
@@ -848,20 +397,30 @@ PREDICATES: dict[str, Predicate] = {
                     ("Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead"),
                 ),
                 P("members", "int"),
+                P("protocol", "choice", False, ("range", "roundrobin", "sticky", "cooperative-sticky")),
+                P("idle", "int"),
             ],
             lambda a: (
                 f"group {a['group']}"
                 + (f" is {a['state']}" if "state" in a else "")
                 + (f" with {a['members']} members" if "members" in a else "")
+                + (f", uses the {a['protocol']} assignor" if "protocol" in a else "")
+                + (
+                    ""
+                    if "idle" not in a
+                    else ", and every member has partitions"
+                    if a["idle"] == 0
+                    else f", {a['idle']} of them idle"
+                )
             ),
-            _m_group_state,
+            M._m_group_state,
         ),
         _pred(
             "group_generation",
             "the generation of a group (one more per completed rebalance)",
             [P("group", "str", True)],
             lambda a: f"group {a['group']} is at generation {_count_text(a)}",
-            _m_group_generation,
+            M._m_group_generation,
             counting=True,
         ),
         _pred(
@@ -869,7 +428,7 @@ PREDICATES: dict[str, Predicate] = {
             "members of a Stable group that were assigned no partition",
             [P("group", "str", True)],
             lambda a: f"group {a['group']} has {_count_text(a)} idle members (no partitions)",
-            _m_idle_members,
+            M._m_idle_members,
             counting=True,
         ),
         _pred(
@@ -880,14 +439,14 @@ PREDICATES: dict[str, Predicate] = {
                 P("protocol", "choice", True, ("range", "roundrobin", "sticky", "cooperative-sticky")),
             ],
             lambda a: f"group {a['group']} is Stable and uses the {a['protocol']} assignor",
-            _m_group_protocol,
+            M._m_group_protocol,
         ),
         _pred(
             "committed_offset",
             "the offset a group committed for a partition (the next offset it will read)",
             [P("group", "str", True), P("partition", "partition", True)],
             lambda a: f"group {a['group']} committed offset {_count_text(a)} for {a['partition']}",
-            _m_committed_offset,
+            M._m_committed_offset,
             counting=True,
         ),
         _pred(
@@ -895,7 +454,7 @@ PREDICATES: dict[str, Predicate] = {
             "total lag of a group (log end offset minus committed offset), optionally for one topic",
             [P("group", "str", True), P("topic", "str")],
             lambda a: f"the lag of group {a['group']} is {_count_text(a)}",
-            _m_group_lag,
+            M._m_group_lag,
             counting=True,
         ),
         _pred(
@@ -903,7 +462,7 @@ PREDICATES: dict[str, Predicate] = {
             "segment files of a partition on its leader",
             [P("partition", "partition", True)],
             lambda a: f"{a['partition']} has {_count_text(a)} segments",
-            _m_segments,
+            M._m_segments,
             counting=True,
         ),
         _pred(
@@ -911,7 +470,7 @@ PREDICATES: dict[str, Predicate] = {
             "the log start offset of a partition on its leader",
             [P("partition", "partition", True)],
             lambda a: f"the log start offset of {a['partition']} is {_count_text(a)}",
-            _m_log_start_offset,
+            M._m_log_start_offset,
             counting=True,
         ),
         _pred(
@@ -919,7 +478,7 @@ PREDICATES: dict[str, Predicate] = {
             "records physically present in a partition's leader log",
             [P("partition", "partition", True)],
             lambda a: f"the log of {a['partition']} holds {_count_text(a)} records",
-            _m_log_records,
+            M._m_log_records,
             counting=True,
         ),
         _pred(
@@ -927,7 +486,7 @@ PREDICATES: dict[str, Predicate] = {
             "offsets below the high watermark whose records the log cleaner removed",
             [P("partition", "partition", True)],
             lambda a: f"compaction removed {_count_text(a)} records from {a['partition']}",
-            _m_records_compacted,
+            M._m_records_compacted,
             counting=True,
         ),
         _pred(
@@ -935,7 +494,7 @@ PREDICATES: dict[str, Predicate] = {
             "after a leader change, every replica of a partition is back in the ISR",
             [P("partition", "partition", True)],
             lambda a: f"after the leader change every replica of {a['partition']} is in sync again",
-            _m_isr_full_again,
+            M._m_isr_full_again,
             scalar="partition",
         ),
         _pred(
@@ -943,29 +502,71 @@ PREDICATES: dict[str, Predicate] = {
             "records with a key physically present in a partition's leader log",
             [P("partition", "partition", True), P("key", "str", True)],
             lambda a: f"the log of {a['partition']} holds {_count_text(a)} records with key {a['key']}",
-            _m_records_with_key,
+            M._m_records_with_key,
             counting=True,
         ),
         _pred(
             "latest_value",
-            "the newest record with a key in a partition has this value",
-            [P("partition", "partition", True), P("key", "str", True), P("value", "str", True)],
-            lambda a: f"the newest value of key {a['key']} in {a['partition']} is {a['value']}",
-            _m_latest_value,
+            "the newest record with a key in a partition has this value (default: the last one acknowledged)",
+            [P("partition", "partition", True), P("key", "str", True), P("value", "str")],
+            lambda a: (
+                f"the newest value of key {a['key']} in {a['partition']} is "
+                + a.get("value", "the last one you sent")
+            ),
+            M._m_latest_value,
+        ),
+        _pred(
+            "consumer_started_at",
+            "a consumer's first record of a partition had this offset (it started reading there)",
+            [P("partition", "partition", True), P("offset", "int", True)],
+            lambda a: f"a consumer started reading {a['partition']} at offset {a['offset']}",
+            M._m_consumer_started_at,
+        ),
+        _pred(
+            "broker_isolated",
+            "a network partition cuts a broker off from every other broker and every controller",
+            [P("broker", "int", True)],
+            lambda a: f"broker {a['broker']} is cut off from the other brokers and the controllers",
+            M._m_broker_isolated,
+            scalar="broker",
+        ),
+        _pred(
+            "member_removed",
+            "the group coordinator removed a member for a reason (session_timeout: a crash; left_group: "
+            "a clean close), optionally: and the group is Stable again with this many members",
+            [
+                P("group", "str", True),
+                P("reason", "choice", True, ("session_timeout", "left_group")),
+                P("members", "int"),
+            ],
+            lambda a: (
+                f"the coordinator removed a member of {a['group']} "
+                + (
+                    "after session.timeout.ms without heartbeats"
+                    if a["reason"] == "session_timeout"
+                    else "that left the group (LeaveGroup)"
+                )
+                + (
+                    f", and {a['group']} is Stable again with {a['members']} members"
+                    if "members" in a
+                    else ""
+                )
+            ),
+            M._m_member_removed,
         ),
         _pred(
             "topic_config",
             "a topic config has this effective value",
             [P("topic", "str", True), P("name", "str", True), P("value", "str", True)],
             lambda a: f"topic {a['topic']} has {a['name']}={a['value']}",
-            _m_topic_config,
+            M._m_topic_config,
         ),
         _pred(
             "ran_command",
             "the learner ran a command containing all these words (tool first, options in any order)",
             [P("command", "str", True)],
             lambda a: f"you ran '{a['command']}'",
-            _m_ran_command,
+            M._m_ran_command,
             scalar="command",
         ),
         _pred(
@@ -977,11 +578,11 @@ PREDICATES: dict[str, Predicate] = {
                 P("outcome", "choice", True, ("missing", "duplicated", "exact")),
             ],
             lambda a: {
-                "missing": f"some records of {a['source']} never reached {a['sink']}",
+                "missing": f"{a['source']} is copied, and some of its records never reached {a['sink']}",
                 "duplicated": f"some records of {a['source']} reached {a['sink']} twice",
                 "exact": f"{a['sink']} holds every record of {a['source']} exactly once (read_committed)",
             }[a["outcome"]],
-            _m_copy_outcome,
+            M._m_copy_outcome,
         ),
     ]
 }
@@ -989,8 +590,11 @@ PREDICATES: dict[str, Predicate] = {
 
 def _check_param(param: Param, value: Any) -> Any:
     if param.kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise GoalError(f"'{param.name}' must be a whole number, not {value!r}", (param.name,))
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise GoalError(
+                f"'{param.name}' must be a whole number from 0 to {MAX_COUNT}, not {shown}", (param.name,)
+            )
         return value
     if param.kind == "bool":
         if not isinstance(value, bool):
@@ -999,6 +603,8 @@ def _check_param(param: Param, value: Any) -> Any:
     if isinstance(value, bool | dict | list) or value is None:
         raise GoalError(f"'{param.name}' must be a word or number, not {value!r}", (param.name,))
     text = str(value)
+    if len(text) > 300:
+        raise GoalError(f"'{param.name}' is longer than 300 characters", (param.name,))
     if param.kind == "partition":
         try:
             split_partition(text)
@@ -1028,9 +634,9 @@ def parse_goal(raw: Any) -> Goal:
     if pred is None:
         import difflib
 
-        close = difflib.get_close_matches(name, list(PREDICATES), n=1)
+        close = difflib.get_close_matches(name, list(PREDICATES), n=1) if len(name) <= 60 else []
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise GoalError(f"unknown goal predicate '{name}'{hint}", (name,))
+        raise GoalError(f"unknown goal predicate '{name[:60]}'{hint}", (name,))
     value = raw[name]
     if not isinstance(value, dict):
         if pred.scalar is None:
@@ -1040,8 +646,8 @@ def parse_goal(raw: Any) -> Goal:
     args: dict[str, Any] = {}
     for k, v in value.items():
         if pred.counting and k in COUNT_KEYS:
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise GoalError(f"'{k}' must be a whole number, 0 or more", (name, k))
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_COUNT:
+                raise GoalError(f"'{k}' must be a whole number from 0 to {MAX_COUNT}", (name, k))
             args[k] = v
             continue
         param = known.get(k)

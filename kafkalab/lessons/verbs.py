@@ -16,28 +16,52 @@ from ..commands.parsing import CommandError, Opt, parse_options, split_line
 if TYPE_CHECKING:
     from ..commands import LabSession
 
-__all__ = ["VERB_OPTIONS", "VERB_USAGE", "is_verb", "run_verb"]
+__all__ = ["VERB_HELP", "VERB_OPTIONS", "VERB_USAGE", "is_verb", "run_verb"]
 
 VERB_USAGE = {
-    "start-copier": "start-copier NAME --mode at_most_once|at_least_once|exactly_once --from TOPIC --to TOPIC",
-    "copier-step": "copier-step NAME [--count N] [--crash-before-commit]",
+    "start-copier": "start-copier NAME --mode at-most-once|at-least-once|exactly-once --from TOPIC --to TOPIC",
+    "copier-step": "copier-step NAME [--count N] [--crash]",
     "restart-copier": "restart-copier NAME",
+}
+
+_SUMMARY = {
+    "start-copier": "start a copier: consume from one topic, produce to another, commit",
+    "copier-step": "run a copier's loop N times (5 records each); --crash kills it midway",
+    "restart-copier": "start a crashed copier again: it resumes from what it committed",
 }
 
 VERB_OPTIONS: dict[str, list[Opt]] = {
     "start-copier": [
-        Opt("mode", "str", help="at_most_once, at_least_once or exactly_once"),
+        Opt("mode", "str", help="at-most-once, at-least-once or exactly-once"),
         Opt("from", "str", help="source topic"),
         Opt("to", "str", help="sink topic"),
     ],
     "copier-step": [
         Opt("count", "int", help="iterations (default 1)"),
-        Opt("crash-before-commit", help="the process dies after producing and before committing"),
+        Opt(
+            "crash",
+            help="kill -9 the copier in its last iteration between its two actions: at-most-once "
+            "after committing the offsets and before writing, the others after writing and before "
+            "committing",
+        ),
     ],
     "restart-copier": [],
 }
 
-_MODES = ("at_most_once", "at_least_once", "exactly_once")
+#: mode as the learner types it (the words of the Compare screen) -> the copier's mode
+_MODES = {"at-most-once": "at_most_once", "at-least-once": "at_least_once", "exactly-once": "exactly_once"}
+
+
+def _help(name: str) -> list[str]:
+    lines = [f"{name}: {_SUMMARY[name]} (a command of this lesson)", f"usage: {VERB_USAGE[name]}"]
+    for o in VERB_OPTIONS[name]:
+        arg = "" if o.arg is None else f" {o.metavar or o.arg.upper()}"
+        lines.append(f"  --{o.name}{arg}: {o.help}")
+    return lines
+
+
+#: what ``help NAME`` prints for each lesson verb
+VERB_HELP: dict[str, list[str]] = {name: _help(name) for name in VERB_USAGE}
 
 
 def is_verb(name: str) -> bool:
@@ -70,10 +94,11 @@ def _run(session: LabSession, extras: dict[str, Any], name: str, argv: list[str]
     if name == "start-copier":
         if cname in copiers:
             raise CommandError(f"a copier named '{cname}' exists already")
-        mode = p.get_str("mode")
+        typed = (p.get_str("mode") or "").replace("_", "-")
         src, dst = p.get_str("from"), p.get_str("to")
-        if mode not in _MODES:
+        if typed not in _MODES:
             raise CommandError(f"--mode must be one of {', '.join(_MODES)}")
+        mode = _MODES[typed]
         for t in (src, dst):
             if t is None or t not in cluster.topics():
                 raise CommandError(f"topic '{t}' does not exist (usage: {VERB_USAGE[name]})")
@@ -81,7 +106,7 @@ def _run(session: LabSession, extras: dict[str, Any], name: str, argv: list[str]
         copiers[cname] = Copier(
             cluster, src, dst, mode, group_id=cname, transactional_id=f"{cname}-tx", batch=5
         )
-        return [f"copier {cname} ({mode}) copies {src} -> {dst} in group {cname}, 5 records per iteration"]
+        return [f"copier {cname} ({typed}) copies {src} -> {dst} in group {cname}, 5 records per iteration"]
     copier = copiers.get(cname)
     if copier is None:
         raise CommandError(f"no copier named '{cname}' (start one with start-copier)")
@@ -96,7 +121,7 @@ def _run(session: LabSession, extras: dict[str, Any], name: str, argv: list[str]
     assert count is not None
     if not 1 <= count <= 100:
         raise CommandError("--count must be between 1 and 100")
-    crash = p.has("crash-before-commit")
+    crash = p.has("crash")
     copied = 0
     done = 0
     idle = False

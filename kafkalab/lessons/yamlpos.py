@@ -93,9 +93,18 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
 
 
 def load_located(text: str) -> Located:
-    """Parse one YAML document; raises :class:`YamlError` with the line of the problem."""
+    """Parse one YAML document; raises :class:`YamlError` with the line of the problem.
+
+    The text is first checked against the limits of :mod:`kafkalab.lessons.limits` (size, nesting, no
+    anchors or aliases), so nothing here can blow up memory or the stack.
+    """
+    from .limits import LOADER, scan_yaml
+
+    problem = scan_yaml(text)
+    if problem is not None:
+        raise YamlError(*problem)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -103,6 +112,8 @@ def load_located(text: str) -> Located:
         raise YamlError(line, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as e:
         raise YamlError(1, f"YAML error: {e}") from None
+    except RecursionError:
+        raise YamlError(1, "values are nested too deeply") from None
     if node is None:
         raise YamlError(1, "the file is empty")
     lines: dict[Path, int] = {}

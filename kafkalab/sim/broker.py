@@ -343,6 +343,20 @@ class Partition:
             leo = f.leo if f is not None else -1
             if leo < new_hw:
                 new_hw = leo
+        meta = self.broker.image.topics.get(self.topic)
+        if meta is not None and meta.configs.get("lab.ack.quorum") == "majority":
+            # The lab-only Raft-style rule (Redpanda): besides Kafka's ISR rule, an offset is committed (HW,
+            # acks=all) only once a majority of ALL assigned replicas have it, so a shrunken ISR cannot
+            # acknowledge writes that exist on fewer replicas than a majority. Leader election is unchanged.
+            leos = [log.log_end_offset]
+            for b in self.state.replicas:
+                if b != me:
+                    fs = self.followers.get(b)
+                    leos.append(fs.leo if fs is not None else -1)
+            leos.sort(reverse=True)
+            quorum_leo = leos[len(self.state.replicas) // 2]
+            if quorum_leo < new_hw:
+                new_hw = quorum_leo
         if new_hw > log.high_watermark:
             log.update_high_watermark(new_hw)
             obs = self.broker.storage_observer
@@ -727,7 +741,7 @@ class Broker(Endpoint):
                 part.rebuild_producer_state()
                 self.emit(
                     f"broker {self.broker_id} truncated {part.name} to offset {target} "
-                    f"({dropped} uncommitted records dropped, leader epoch {end_epoch})"
+                    f"({dropped} records dropped, leader epoch {end_epoch})"
                 )
             self._fetch(part, token)
 
@@ -1123,6 +1137,8 @@ class Broker(Endpoint):
             "OffsetCommit": c.handle_offset_commit,
             "OffsetFetch": c.handle_offset_fetch,
             "TxnOffsetCommit": c.handle_txn_offset_commit,
+            "DescribeGroups": c.handle_describe_groups,
+            "ListGroups": c.handle_list_groups,
         }
         handlers[op](req, respond)
 

@@ -132,12 +132,20 @@ class Cluster:
         jitter_ms: int = 1,
         check_invariants: bool = False,
         keep_trace: bool = True,
+        kernel: Kernel | None = None,
+        name: str = "",
     ) -> None:
+        """``kernel`` and ``name``: a cluster of a :class:`~kafkalab.sim.world.World` shares the world's
+        kernel (one virtual clock, one RNG) and is known by its name (also its network site)."""
         if brokers < 1:
             raise ValueError("a cluster needs at least one broker")
         self.seed = seed
-        self.kernel = Kernel(seed, keep_trace=keep_trace)
+        self.name = name
+        self.kernel = kernel if kernel is not None else Kernel(seed, keep_trace=keep_trace)
         self.net = Network(self.kernel, latency_ms=latency_ms, jitter_ms=jitter_ms)
+        self.net.home_site = name
+        #: the World this cluster belongs to (None for a cluster on its own)
+        self.world: Any = None
         self.history = History()
         self.timeline: list[TimelineEntry] = []
         # the temporary data dir (if we made it) is removed on close() or when the cluster is collected
@@ -153,7 +161,10 @@ class Cluster:
         self.config["offsets.topic.replication.factor"] = str(
             min(int(self.config["offsets.topic.replication.factor"]), brokers)
         )
-        defaults = {k: self.config[k] for k in ("min.insync.replicas", "unclean.leader.election.enable")}
+        defaults = {
+            k: self.config[k]
+            for k in ("min.insync.replicas", "unclean.leader.election.enable", "broker.session.timeout.ms")
+        }
         self.quorum = ControllerQuorum(
             self.kernel, self.net, [3000 + i for i in range(controllers)], defaults
         )

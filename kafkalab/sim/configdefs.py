@@ -5,9 +5,9 @@ Types and ranges are Kafka 4's ``ConfigDef`` definitions (``atLeast``, ``between
 
     Invalid value 0 for configuration log.retention.check.interval.ms: Value must be at least 1
 
-A few configs that Kafka leaves unchecked drive a periodic task here (a broker heartbeat, the high
-watermark checkpoint, a consumer heartbeat): a period of 0 would repeat at one instant forever, so the lab
-needs at least 1 ms and says that the limit is its own. ``segment.bytes`` is the one deliberate difference
+A few configs that Kafka leaves unchecked (or allows to be 0) drive a periodic task here (a broker
+heartbeat, the high watermark checkpoint, the log cleaner's backoff, a consumer heartbeat): a period of 0
+would repeat at one instant forever, so the lab needs at least 1 ms and says that the limit is its own. ``segment.bytes`` is the one deliberate difference
 from Kafka 4, which requires at least 1 MiB: lessons use segments of a few hundred bytes so they roll while
 you watch, so the lab keeps the minimum of Kafka 3 (14 bytes) and says so.
 
@@ -112,7 +112,12 @@ BROKER = _defs(
     ConfigDef("transaction.abort.timed.out.transaction.cleanup.interval.ms", "INT", 1),
     ConfigDef("log.retention.check.interval.ms", "LONG", 1),
     ConfigDef("log.cleaner.enable", "BOOLEAN"),
-    ConfigDef("log.cleaner.backoff.ms", "LONG", 0),
+    ConfigDef(
+        "log.cleaner.backoff.ms",
+        "LONG",
+        1,
+        lab_note="a limit of this lab, which runs the cleaner as a timer; Kafka allows 0",
+    ),
 )
 
 #: topic configs (Kafka's LogConfig)
@@ -134,6 +139,13 @@ TOPIC = _defs(
     ConfigDef("min.compaction.lag.ms", "LONG", 0),
     ConfigDef("max.message.bytes", "INT", 0),
     ConfigDef("index.interval.bytes", "INT", 0),
+    # isr (Kafka) or majority (Raft, as Redpanda): how many replicas acks=all waits for
+    ConfigDef(
+        "lab.ack.quorum",
+        "STRING",
+        choices=("isr", "majority"),
+        lab_note="a lab-only setting, not a Kafka config",
+    ),
 )
 
 #: producer configs (Java's ProducerConfig names, which confluent_kafka accepts too)
@@ -207,16 +219,16 @@ def validate_config(kind: str, name: str, value: Any) -> str:
         if v.lower() not in ("true", "false"):
             raise ConfigError(f"{bad}: Expected value to be either true or false")
         return v.lower()
-    elif d.type == "LIST":
+    why = f" ({d.lab_note})" if d.lab_note else ""
+    if d.type == "LIST":
         items = [p.strip() for p in v.strip("[]").split(",") if p.strip()]
         if not items or (d.choices and any(p not in d.choices for p in items)):
-            raise ConfigError(f"{bad}: String must be one of: {', '.join(d.choices)}")
+            raise ConfigError(f"{bad}: String must be one of: {', '.join(d.choices)}{why}")
         return ",".join(items)
-    else:
+    if d.type == "STRING":
         if d.choices and v.lower() not in d.choices:
-            raise ConfigError(f"{bad}: String must be one of: {', '.join(d.choices)}")
+            raise ConfigError(f"{bad}: String must be one of: {', '.join(d.choices)}{why}")
         return v.lower() if d.choices else v
-    why = f" ({d.lab_note})" if d.lab_note else ""
     if d.minimum is not None and n < d.minimum:
         raise ConfigError(f"{bad}: Value must be at least {_num(d.minimum)}{why}")
     if d.maximum is not None and n > d.maximum:

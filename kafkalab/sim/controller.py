@@ -248,8 +248,11 @@ class Controller(Endpoint):
             return
         if self._writable():
             now = self.kernel.now_ms
+            timeout = int(
+                self.quorum.cluster_defaults.get("broker.session.timeout.ms", BROKER_SESSION_TIMEOUT_MS)
+            )
             for bid, reg in sorted(self.image.brokers.items()):
-                if not reg.fenced and now - self._broker_seen_ms.get(bid, now) > BROKER_SESSION_TIMEOUT_MS:
+                if not reg.fenced and now - self._broker_seen_ms.get(bid, now) > timeout:
                     self._fence(bid, reason="missed heartbeats for broker.session.timeout.ms")
             self._elect_offline()
             self._push()

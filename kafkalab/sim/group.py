@@ -901,6 +901,22 @@ class GroupCoordinator:
         self.broker.handle_produce(ProduceRequest(-1, 5000, [(CONSUMER_OFFSETS, part.index, batch)]), respond)
 
     # -- views ---------------------------------------------------------------------------------------
+    def handle_describe_groups(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        """DescribeGroups (for the AdminClient): state, protocol and members with their assignments."""
+        gid = req["group_id"]
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        respond({"error": "NO_ERROR", "group": self.snapshot(gid)})
+
+    def handle_list_groups(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
+        """ListGroups: (group id, state, protocol type) of every group this broker coordinates."""
+        out = []
+        for gid, g in sorted(self.groups.items()):
+            if self.owns(gid) is not None:
+                out.append((gid, g.state, g.protocol_type or ""))
+        respond({"error": "NO_ERROR", "groups": out})
+
     def snapshot(self, gid: str) -> GroupSnapshot | None:
         g = self.groups.get(gid)
         if g is None:

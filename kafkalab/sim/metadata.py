@@ -29,6 +29,8 @@ TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
     "min.compaction.lag.ms": "0",
     "max.message.bytes": "1048588",
     "index.interval.bytes": "4096",
+    # NOT a Kafka config: the lab's Raft-style commit rule, for comparing Kafka with Redpanda (see broker.py)
+    "lab.ack.quorum": "isr",
 }
 
 

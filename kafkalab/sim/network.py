@@ -25,11 +25,28 @@ class Network:
         #: pairs of node names that cannot talk (stored both ways)
         self._cut: set[tuple[str, str]] = set()
         self._last_arrival: dict[tuple[str, str], int] = {}
+        #: nodes whose every link has this fixed latency instead of ``latency_ms`` + jitter (an outside
+        #: client's connection: its real socket already took its time to get here)
+        self.node_latency_ms: dict[str, int] = {}
         self.sent = 0
         self.dropped = 0
+        #: sites (several clusters in one :class:`~kafkalab.sim.world.World`): the site of this network's
+        #: own nodes, the nodes placed elsewhere (a MirrorMaker's clients), and the pairs of sites that
+        #: cannot talk (a set shared by every network of the world)
+        self.home_site = ""
+        self.site_of: dict[str, str] = {}
+        self.site_cuts: set[frozenset[str]] = set()
 
     def register(self, node: Node) -> None:
         self.nodes[node.name] = node
+
+    def forget(self, name: str) -> None:
+        """Remove a node that is gone for good (a closed outside connection): its name, cuts and links."""
+        self.nodes.pop(name, None)
+        self.node_latency_ms.pop(name, None)
+        self._cut = {link for link in self._cut if name not in link}
+        for link in [link for link in self._last_arrival if name in link]:
+            del self._last_arrival[link]
 
     # -- faults ---------------------------------------------------------------------------------
     def partition(self, side_a: Iterable[str], side_b: Iterable[str]) -> None:
@@ -52,7 +69,16 @@ class Network:
         self._cut.clear()
 
     def can_reach(self, src: str, dst: str) -> bool:
-        return (src, dst) not in self._cut
+        return (src, dst) not in self._cut and not (self.site_cuts and self.sites_cut(src, dst))
+
+    def site(self, name: str) -> str:
+        return self.site_of.get(name, self.home_site)
+
+    def sites_cut(self, src: str, dst: str) -> bool:
+        """True when the sites of ``src`` and ``dst`` are cut apart (a network cut between data centres)."""
+        return frozenset((self.site_of.get(src, self.home_site), self.site_of.get(dst, self.home_site))) in (
+            self.site_cuts
+        )
 
     def cut_links(self) -> set[tuple[str, str]]:
         return set(self._cut)
@@ -74,7 +100,12 @@ class Network:
         """
         self.sent += 1
         node = self.nodes.get(dst)
-        if node is None or not src.alive or (src.name, dst) in self._cut:
+        if (
+            node is None
+            or not src.alive
+            or (src.name, dst) in self._cut
+            or (self.site_cuts and self.sites_cut(src.name, dst))
+        ):
             self.dropped += 1
             return False
         if not node.alive:
@@ -83,7 +114,11 @@ class Network:
                 src.schedule(self.latency_ms, "refused", on_refused, f"{src.name}->{dst}")
             return False
         k = self.kernel
-        delay = self.latency_ms + (k.rng.randint(0, self.jitter_ms) if self.jitter_ms else 0)
+        fixed = self.node_latency_ms
+        if fixed and (src.name in fixed or dst in fixed):
+            delay = fixed.get(src.name, fixed.get(dst, 0))
+        else:
+            delay = self.latency_ms + (k.rng.randint(0, self.jitter_ms) if self.jitter_ms else 0)
         link = (src.name, dst)
         arrival = k.now_ms + delay
         last = self._last_arrival.get(link, 0)
@@ -94,7 +129,11 @@ class Network:
         incarnation = node.incarnation
 
         def deliver() -> None:
-            if (src_name, dst) in self._cut or node.incarnation != incarnation:
+            if (
+                (src_name, dst) in self._cut
+                or node.incarnation != incarnation
+                or (self.site_cuts and self.sites_cut(src_name, dst))
+            ):
                 self.dropped += 1
                 return
             fn()

@@ -16,6 +16,7 @@ from textual.widgets import Input, TabbedContent
 from .bindings import binding_rows
 from .clock import SPEEDS
 from .messages import PartitionSelected
+from .navigation import TABS
 from .screens import HelpScreen
 from .screens.compare import CompareScreen
 from .screens.confirm import ConfirmScreen
@@ -75,12 +76,21 @@ class LabActions:
                 "Focus",
                 "Move between the console, the partition table, the log strip and the tabs",
             ),
-            ("↑ ↓ (table)", "Pick partition", "Choose the partition whose log the Log tab shows"),
+            ("↑ ↓  j k (table)", "Pick partition", "Choose the partition whose log the Log tab shows"),
+            ("enter (table)", "Open partition", "Its log in the Log tab, with the focus (escape: back)"),
+            ("j k, enter (Groups)", "Pick a group", "Show only that group with its lag bars (escape: all)"),
+            ("/ (a panel)", "Filter", "Topics, Groups, Timeline: type words; enter keeps, escape clears"),
+            ("i (Timeline)", "Internal topics", "Show or fold the entries about __consumer_offsets…"),
+            ("pgup pgdn (console)", "Scroll", "The console's replies (the mouse wheel scrolls too)"),
+            ("ctrl+↑ ctrl+↓", "Console size", "More rows for the console or the lab (or drag its title)"),
+            ("? (console line)", "Help", "Typing ? and enter in the console opens this help"),
             ("ctrl+q", "Quit", "Leave kafkalab"),
         ]
         return rows
 
     def action_toggle_play(self) -> None:
+        if not self.playing and not self._lesson_may_play():  # a lesson moves time only where it asks
+            return
         self.playing = not self.playing
         self._last_event = ""
         self.refresh_view()
@@ -156,13 +166,15 @@ class LabActions:
 
     def action_cycle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
-        order = ["tab-log", "tab-groups", "tab-producers"]
+        order = [pane for pane, _title in TABS if pane != "tab-timeline"]
         if not self.query_one("#timeline-side").display:
             order.append("tab-timeline")
         tabs.active = order[(order.index(tabs.active) + 1) % len(order)] if tabs.active in order else order[0]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own "Screenshot" saves to ~/Downloads, which may not exist: ours says where it saved
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+        yield from self.nav_system_commands(screen)
         yield SystemCommand("Play / pause", "Start or stop virtual time (F2)", self.action_toggle_play)
         yield SystemCommand(
             "Next timeline event",
@@ -204,12 +216,7 @@ class LabActions:
             "Registry instances, Connect workers, which worker runs which task, internal topics (ctrl+g)",
             self.action_platform,
         )
-        for tab, title in (
-            ("tab-log", "Log"),
-            ("tab-groups", "Groups"),
-            ("tab-producers", "Producers"),
-            ("tab-timeline", "Timeline"),
-        ):
+        for tab, title in TABS:
             yield SystemCommand(
                 f"Show {title}",
                 f"Switch the right-hand panel to {title}",

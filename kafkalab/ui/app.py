@@ -11,6 +11,7 @@ timer off so nothing moves unless a test says so.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,18 +27,25 @@ from ..gc_tuning import tune_gc
 from .actions import LabActions
 from .bindings import LAB_BINDINGS
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
+from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
+from .focus import FocusHost
 from .lesson_mode import LessonHost
+from .metrics import Metrics
+from .navigation import NavHost
 from .timetravel_ui import TimeTravelActions
 from .view import LabView
 from .widgets import (
     BrokersPanel,
+    ChartsPanel,
+    ClusterDiagram,
     Console,
+    FilterBar,
     GroupsPanel,
     LogStrip,
     ProducersPanel,
     StatusBar,
-    TimelinePanel,
+    TimelineBox,
     TopicsTable,
 )
 from .widgets.lesson_pane import LessonPane
@@ -45,12 +53,24 @@ from .widgets.lesson_pane import LessonPane
 __all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
 
 
-class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHost, App[None]):
+class KafkaLabApp(
+    ClusterSwitch,
+    TimeTravelActions,
+    LabActions,
+    NavHost,
+    FocusHost,
+    SimClock,
+    CommandHost,
+    LessonHost,
+    App[None],
+):
     """The kafkalab lab screen.
 
     The parts live in mixins: :class:`~kafkalab.ui.clock.SimClock` (virtual time, snapshots),
     :class:`~kafkalab.ui.command_host.CommandHost` (console lines), :class:`~kafkalab.ui.actions.LabActions`
-    (keys, palette) and :class:`~kafkalab.ui.lesson_mode.LessonHost` (lessons).
+    (keys, palette), :class:`~kafkalab.ui.navigation.NavHost` (drill-in, filters, screenshots),
+    :class:`~kafkalab.ui.focus.FocusHost` (the focus marked, stray typing sent to the
+    console) and :class:`~kafkalab.ui.lesson_mode.LessonHost` (lessons).
     """
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -58,16 +78,21 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
-    BINDINGS = LAB_BINDINGS
+    BINDINGS = LAB_BINDINGS + CLUSTER_BINDINGS
 
-    view: reactive[LabView | None] = reactive(None)
+    # (repaint=False: the panels bound to these repaint themselves; an app-level repaint redraws the whole
+    # screen, 50 ms at 120x40 on a busy machine, at every snapshot)
+    view: reactive[LabView | None] = reactive(None, repaint=False)
     """The latest snapshot of the session; every panel is data-bound to it."""
 
-    playing: reactive[bool] = reactive(False)
+    playing: reactive[bool] = reactive(False, repaint=False)
     """Whether virtual time advances with wall time."""
 
-    selected: reactive[tuple[str, int] | None] = reactive(None)
+    selected: reactive[tuple[str, int] | None] = reactive(None, repaint=False)
     """The (topic, partition) the log strip shows."""
+
+    timeline_internal: reactive[bool] = reactive(False, init=False, repaint=False)
+    """Whether the timeline shows the entries about internal topics (folded away by default: ``i``)."""
 
     def __init__(
         self,
@@ -81,8 +106,12 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         progress: Any = None,
         lessons_dir: Path | None = None,
         open_browser: bool = False,
+        listen: int | None = None,
     ) -> None:
         super().__init__()
+        #: ``sandbox --listen PORT``: Kafka listeners for real clients (kafkalab.wire.applisten)
+        self.listen_port = listen
+        self.listener: Any = None
         self.brokers = brokers
         self.seed = seed
         self.autoplay = autoplay
@@ -103,7 +132,9 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         self._last_event = ""
         self._generation = getattr(self.session, "generation", 0)
         self._output_seen = self._output_position()
-        self.set_reactive(KafkaLabApp.playing, autoplay)
+        self.metrics = Metrics()  # produce/consume rates and lag over virtual time, for the Charts tab
+        # a lesson's time moves with the learner's commands, never with the wall clock
+        self.set_reactive(KafkaLabApp.playing, autoplay and self.lesson_run is None)
 
     # -- layout -------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -115,30 +146,38 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
                 yield brokers
                 with Vertical(id="topics-box") as box:
                     box.border_title = "Topics"
+                    table = TopicsTable(id="topics").data_bind(KafkaLabApp.view)
+                    yield FilterBar("partitions", table, id="topics-filter")
                     yield Label(
-                        "No topics yet. Create one in the console:\nkafka-topics --create --topic events "
-                        "--partitions 3 --replication-factor 3",
+                        "No topics yet. Create one in the console:\n"
+                        "  kafka-topics --create --topic events\n"
+                        "    --partitions 3 --replication-factor 3",
                         id="topics-empty",
                     )
-                    yield TopicsTable(id="topics").data_bind(KafkaLabApp.view)
+                    yield table
             with Vertical(id="right"):
                 with TabbedContent(id="tabs", initial="tab-log"):
                     with TabPane("Log", id="tab-log"), VerticalScroll(id="log-scroll"):
                         yield LogStrip(id="log").data_bind(KafkaLabApp.view)
-                    with TabPane("Groups", id="tab-groups"), VerticalScroll():
-                        yield GroupsPanel(id="groups").data_bind(KafkaLabApp.view)
+                    with TabPane("Groups", id="tab-groups"):
+                        groups = GroupsPanel(id="groups").data_bind(KafkaLabApp.view)
+                        yield FilterBar("groups", groups, id="groups-filter")
+                        with VerticalScroll():
+                            yield groups
+                    with TabPane("Charts", id="tab-charts"), VerticalScroll():
+                        yield ChartsPanel(self.metrics, id="charts").data_bind(KafkaLabApp.view)
+                    with TabPane("Diagram", id="tab-diagram"), VerticalScroll():
+                        yield ClusterDiagram(id="diagram").data_bind(KafkaLabApp.view)
                     with TabPane("Producers", id="tab-producers"), VerticalScroll():
                         yield ProducersPanel(id="producers").data_bind(KafkaLabApp.view)
                     with TabPane("Timeline", id="tab-timeline"):
-                        yield TimelinePanel(id="timeline").data_bind(KafkaLabApp.view)
+                        yield TimelineBox("timeline", id="timeline-box").data_bind(KafkaLabApp.view)
                 # on large terminals the timeline gets its own panel under the tabs (see app.tcss)
-                side = TimelinePanel(id="timeline-side").data_bind(KafkaLabApp.view)
+                side = TimelineBox("timeline-side-log", id="timeline-side").data_bind(KafkaLabApp.view)
                 side.border_title = "Timeline"
                 yield side
             yield LessonPane(id="lesson-pane")  # shown while a lesson is open (see app.tcss)
-            console = Console(self._complete_line if self._complete else None, id="console")
-            console.border_title = "Console"
-            yield console
+            yield Console(self._complete_line if self._complete else None, id="console")
         yield Footer(compact=True, show_command_palette=True)
 
     def on_mount(self) -> None:
@@ -148,7 +187,9 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         more = "" if self.lesson_run is not None else "; F9: lessons"
         mode = "lesson" if self.lesson_run is not None else "sandbox"
         self.lab_console.write_lines(
-            [f"kafkalab {mode}: {self.brokers} brokers, seed {self.seed}. F1: help; 'help': commands{more}"],
+            [
+                f"kafkalab {mode}: {lab_shape(self.session, self.brokers)}, seed {self.seed}. F1: help; 'help': commands{more}"
+            ],
             "dim",
         )
         self.query_one("#console-input", Input).focus()
@@ -158,6 +199,22 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
             self._last_wall = time.perf_counter()
             self.set_interval(1 / TICK_HZ, self._post_tick, name="sim-tick")
         self._mount_lessons()
+        if self.listen_port is not None:
+            asyncio.get_running_loop().create_task(self._start_listening())
+
+    async def _start_listening(self) -> None:
+        from ..wire.applisten import AppListener
+
+        listener = AppListener(self.session, int(self.listen_port or 0), self._sim_tick)
+        line = await listener.start()
+        if listener.server.ports:
+            self.listener = listener
+            listener.set_paused(not self.playing)
+        self.lab_console.write_lines([line], "bold")
+
+    async def on_unmount(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
 
     def on_resize(self, event: events.Resize) -> None:
         self._arrange(event.size.width, event.size.height)
@@ -165,6 +222,7 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
     def _arrange(self, width: int, height: int) -> None:
         """Large terminals show the timeline beside the tabs; small ones keep it as a tab."""
         large = width >= LARGE[0] and height >= LARGE[1]
+        self.lab_console.default_rows(tall=height >= self.VERTICAL_BREAKPOINTS[1][0])
         tabs = self.query_one(TabbedContent)
         side = self.query_one("#timeline-side")
         side.display = large
@@ -189,6 +247,8 @@ class KafkaLabApp(TimeTravelActions, LabActions, SimClock, CommandHost, LessonHo
         box.border_subtitle = "  ".join(f"+{name} ({n})" for name, n in view.internal_topics) or None
 
     def watch_playing(self, _playing: bool) -> None:
+        if self.listener is not None:
+            self.listener.set_paused(not _playing)
         self._last_wall = time.perf_counter()
         self._owed_ms = 0.0
         if self.is_mounted and self.view is not None:
@@ -206,6 +266,7 @@ def create_app(
     progress: Any = None,
     lessons_dir: Path | None = None,
     open_browser: bool = False,
+    listen: int | None = None,
 ) -> KafkaLabApp:
     """Build the lab app. Tests and snapshots use ``autoplay=False, cursor_blink=False``.
 
@@ -224,6 +285,7 @@ def create_app(
         progress=progress,
         lessons_dir=lessons_dir,
         open_browser=open_browser,
+        listen=listen,
     )
     if not cursor_blink:
         app.animation_level = "none"
@@ -235,7 +297,17 @@ def run_app(args: Any = None) -> int:
     brokers = getattr(args, "brokers", None) or 3
     seed = getattr(args, "seed", None)
     tune_gc()
-    create_app(brokers=brokers, seed=42 if seed is None else seed).run()
+    listen = getattr(args, "listen", None)
+    clusters = getattr(args, "clusters", None)
+    if clusters:  # several clusters on one clock (a World): kafkalab sandbox --clusters east:3,west:3
+        from ..commands.session import LabSession
+        from ..sim.world import parse_clusters
+
+        spec = parse_clusters(clusters)
+        factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
+        create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
+        return 0
+    create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
     return 0
 
 

@@ -81,6 +81,23 @@ LAB_BINDINGS: list[Binding] = [
         "(c when the console is not focused)",
     ),
     Binding(
+        "v",
+        "toggle_records",
+        "Keys/values",
+        show=False,
+        id="lab.toggle-records",
+        tooltip="Show or hide the keys and values of the selected partition's newest records (Log tab)",
+    ),
+    Binding(
+        "slash",
+        "filter",
+        "Filter",
+        key_display="/",
+        show=False,
+        id="lab.filter",
+        tooltip="Filter the partitions of the Topics table (in Groups and Timeline: filter those)",
+    ),
+    Binding(
         "ctrl+g",
         "platform",
         "Platform",

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import sys
 import time
 from typing import Any
 
 from textual.css.query import NoMatches
 
 from .messages import SimTick
+from .metrics import Metrics
 from .view import LabView, build_view
 
 __all__ = [
@@ -38,10 +40,15 @@ LARGE = (110, 34)
 TICK_HZ = 60
 #: how often the panels are redrawn while the simulation runs (per wall second)
 REFRESH_HZ = 12
+#: a redraw that took x seconds waits at least this many times x before the next one (big clusters: a
+#: snapshot of 1,000 partitions takes tens of ms; the screen stays responsive by redrawing less often)
+REFRESH_COST_FACTOR = 4
 #: wall time one tick message may spend in the simulation before keys and painting get their turn
 SLICE_BUDGET_S = 0.008
 #: virtual time is advanced in slices of this many wall-equivalent ms (so the budget is checked often)
 SLICE_WALL_MS = 2
+#: the wall clock is read every this many simulation events while a slice runs
+STEP_CHECK_EVERY = 16
 #: owed virtual time beyond this much wall time is dropped (the sim falls behind rather than freezing)
 MAX_DEBT_S = 0.25
 
@@ -54,6 +61,8 @@ class SimClock:
     view: LabView | None
     playing: bool
     selected: tuple[str, int] | None
+    timeline_internal: bool
+    metrics: Metrics
 
     def _post_tick(self) -> None:
         # at most one tick waits in the queue: keys and commands never queue behind a backlog of ticks
@@ -77,6 +86,16 @@ class SimClock:
         now = time.perf_counter()
         wall_ms = (now - self._last_wall) * 1000
         self._last_wall = now
+        listener = getattr(self, "listener", None)  # sandbox --listen (kafkalab.wire.applisten)
+        if listener is not None:
+            note = listener.change()
+            if note:
+                self.lab_console.write_lines([note], "dim")
+            if listener.driving:  # outside clients connected: the live driver runs the clock (1x)
+                self._owed_ms = 0.0
+                if now - self._last_refresh >= 1 / REFRESH_HZ:
+                    self.refresh_view()
+                return
         if not self.playing:
             self._owed_ms = 0.0
             return
@@ -88,14 +107,45 @@ class SimClock:
             self._owed_ms = cap
         slice_ms = max(1, int(SLICE_WALL_MS * speed))
         deadline = now + SLICE_BUDGET_S
-        while self._owed_ms >= 1 and time.perf_counter() < deadline:
+        while self._owed_ms >= 1 and self.playing and time.perf_counter() < deadline:
             n = min(slice_ms, int(self._owed_ms))
-            self._sim_tick(n)  # through the lesson when one is open: its goals are checked as time passes
-            self._owed_ms -= n
+            self._owed_ms -= self._sim_slice(n, deadline)
         if dropped != self._behind:
             self._behind = dropped
-        if time.perf_counter() - self._last_refresh >= 1 / REFRESH_HZ:
+        interval = max(1 / REFRESH_HZ, REFRESH_COST_FACTOR * getattr(self, "_refresh_cost", 0.0))
+        if time.perf_counter() - self._last_refresh >= interval:
             self.refresh_view()
+
+    def _sim_slice(self, ms: int, deadline: float) -> int:
+        """Advance up to ``ms`` of virtual time, stopping early at ``deadline``; the virtual ms advanced.
+
+        A big cluster (1,000 partitions) runs hundreds of events per virtual ms, so a whole ms can take
+        longer than a tick's budget: the kernel runs a few events at a time (``run_until_time``) and the
+        wall clock is read in between, so a key press waits at most a few ms. The events run are the same,
+        in the same order, as one ``run_for``; time travel's checkpoints are taken when they fall due, as
+        ``LabSession.tick`` takes them. With a lesson open, time goes through the lesson (its goals are
+        checked as time passes).
+        """
+        kernel = getattr(getattr(self.session, "cluster", None), "kernel", None)
+        if (
+            getattr(self, "lesson_run", None) is not None
+            or kernel is None
+            or not hasattr(kernel, "run_until_time")
+        ):
+            self._sim_tick(ms)  # type: ignore[attr-defined]
+            return ms
+        travel = getattr(self.session, "travel", None)
+        start = kernel.now_ms
+        target = start + ms
+        while True:
+            due = travel.next_due() if travel is not None else sys.maxsize
+            stop = min(due, kernel.stats.events + STEP_CHECK_EVERY)
+            if kernel.run_until_time(target, stop):
+                return ms
+            if travel is not None and kernel.stats.events >= due:
+                travel.checkpoint()  # as LabSession.tick does on the way
+            if time.perf_counter() >= deadline:
+                return kernel.now_ms - start
 
     @property
     def speed(self) -> float:
@@ -117,26 +167,33 @@ class SimClock:
 
     def refresh_view(self) -> None:
         """Rebuild the snapshot the panels show, and print what background clients wrote."""
-        self._last_refresh = time.perf_counter()
+        started = self._last_refresh = time.perf_counter()
         generation = getattr(self.session, "generation", 0)
         if generation != self._generation:  # the session rebuilt itself (a rewind typed in the console)
             self._generation = generation
             self.session_id += 1
             self._output_seen = self._output_position()
             self._collect_garbage()
-        self.view = build_view(
+        view = build_view(
             self.session,
             session_id=self.session_id,
             playing=self.playing,
             behind=self._behind,
             selected=self.selected,
             last_event=self._last_event,
+            clock=self.lesson_clock(),
+            timeline_internal=self.timeline_internal,
         )
+        # sampled before the panels see the snapshot, so the charts drawn from it include it
+        cluster = self.session.cluster
+        self.metrics.sample(view, getattr(cluster, "clients", ()), str(getattr(cluster, "name", "") or ""))
+        self.view = view
         if self.view.selected != self.selected:
             self.set_reactive(type(self).selected, self.view.selected)
         lines, self._output_seen = self._read_output(self._output_seen)
-        if lines:
-            self.lab_console.write_lines(lines)
+        if lines:  # what background clients printed: into the console's side pane
+            self.lab_console.write_client_lines(lines)
+        self._refresh_cost = time.perf_counter() - started
         self._refresh_lesson()
 
     def _collect_garbage(self) -> None:
@@ -157,6 +214,9 @@ class SimClock:
     def replace_session(self, session: Any, note: str) -> None:
         """Swap in a rebuilt session (rewind, restart) and redraw everything from it."""
         self.session = session
+        listener = getattr(self, "listener", None)
+        if listener is not None:
+            listener.session_replaced(session)
         self.session_id += 1
         self._generation = getattr(session, "generation", 0)
         self._collect_garbage()

@@ -69,7 +69,11 @@ class CommandHost:
         line = message.command
         console = self.lab_console
         console.echo(console.prompt, line)
-        if not line.strip() and getattr(self.session, "input_mode", None) is None:
+        typing_commands = getattr(self.session, "input_mode", None) is None
+        if not line.strip() and typing_commands:
+            return
+        if line.strip() == "?" and typing_commands:  # the learner's shorthand for help: open the help screen
+            self.action_help()  # type: ignore[attr-defined]
             return
         if self._execute is None:
             console.write_lines(

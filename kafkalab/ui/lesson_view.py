@@ -2,7 +2,8 @@
 
 Like :class:`~kafkalab.ui.view.LabView`, these are built by the app (which owns the :class:`LessonRun`) and
 handed down; the widgets never touch the run. ``LessonEntry`` is one row of the lesson browser: a lesson
-with its level, concepts and progress, or a broken lesson file with its ``file:line`` problem.
+of the course with its number, part, level and progress, or a broken lesson file with its ``file:line``
+problems.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kafkalab.lessons.course import progress_text
 
 __all__ = ["LessonEntry", "LessonView", "build_lesson_view", "list_lessons", "progress_text"]
 
@@ -23,8 +26,9 @@ class LessonView:
     step_index: int
     step_count: int
     step_title: str
+    #: the step's instructions ('' while a prediction must come first)
     step_text: str
-    #: (goal text, reached) of the current step
+    #: (goal text, reached now) of the current step (empty while a prediction must come first)
     goals: tuple[tuple[str, bool], ...]
     #: the hints shown so far for this step, oldest first
     hints: tuple[str, ...]
@@ -32,28 +36,58 @@ class LessonView:
     #: the predict-then-reveal question of the step: its prompt and choices (None when the step has none)
     question: str | None
     choices: tuple[str, ...]
-    #: the choice the learner picked (None before), the right one, and the explanation once revealed
+    #: the choice the learner picked (None before)
     picked: int | None
     answer_index: int
+    #: the explanation, once the pick was made and the experiment showed the answer ('' before)
     explanation: str
+    #: every goal of the step holds now
     step_complete: bool
+    #: the last step is done (goals hold and its prediction was made)
     finished: bool
     summary: str
     #: a line about saving progress ("progress saved" or why it could not be saved)
     saved: str
+    #: what keeps the step from being done, after a 'next' that failed (empty otherwise)
+    unmet: tuple[str, ...] = ()
+    #: the play key runs time in this step
+    play: bool = False
+    #: what the learner can do after the lesson (shown when it is complete)
+    after: str = ""
+    #: the next lesson of the course, as "id: title" ('' at the end of the course)
+    next_lesson: str = ""
+
+    @property
+    def predicting(self) -> bool:
+        """The step asks its question first: nothing else of the step is shown before the pick."""
+        return self.question is not None and self.picked is None
+
+    @property
+    def revealed(self) -> bool:
+        return bool(self.explanation)
 
 
-def build_lesson_view(run: Any, hints: tuple[str, ...], picked: int | None, saved: str) -> LessonView:
+def build_lesson_view(
+    run: Any,
+    hints: tuple[str, ...],
+    picked: int | None,
+    saved: str,
+    unmet: tuple[str, ...] = (),
+    next_lesson: str = "",
+) -> LessonView:
     """A snapshot of ``run`` (a :class:`~kafkalab.lessons.LessonRun`) and the pane's own state."""
     lesson = run.lesson
     step = run.current_step
     q = step.question
     answer_index = 0
     explanation = ""
+    predicting = q is not None and picked is None
     if q is not None:
         answer_index = q.choices.index(q.answer) if q.answer in q.choices else 0
-        if picked is not None:
+        if picked is not None and run.explanation_visible:
             explanation = " ".join(q.explain.split())
+    goals = () if predicting else tuple((g.description, g.reached) for g in run.goal_status())
+    complete = bool(step.goals) and all(r for _t, r in goals) if not predicting else False
     return LessonView(
         lesson_id=lesson.id,
         title=lesson.title,
@@ -61,8 +95,8 @@ def build_lesson_view(run: Any, hints: tuple[str, ...], picked: int | None, save
         step_index=run.step_index,
         step_count=len(lesson.steps),
         step_title=step.title,
-        step_text=step.text.rstrip(),
-        goals=tuple((g.description, g.reached) for g in run.goal_status()),
+        step_text="" if predicting else step.text.rstrip(),
+        goals=goals,
         hints=hints,
         hints_total=len(step.hints),
         question=q.prompt if q is not None else None,
@@ -70,10 +104,14 @@ def build_lesson_view(run: Any, hints: tuple[str, ...], picked: int | None, save
         picked=picked,
         answer_index=answer_index,
         explanation=explanation,
-        step_complete=run.step_complete,
+        step_complete=complete or (not step.goals and not predicting),
         finished=run.finished,
         summary=lesson.summary,
         saved=saved,
+        unmet=unmet,
+        play=step.play,
+        after=getattr(lesson, "after", ""),
+        next_lesson=next_lesson,
     )
 
 
@@ -95,35 +133,32 @@ class LessonEntry:
     #: the file:line problems of a broken lesson file
     errors: tuple[str, ...] = ()
     lesson: Any = None
-
-
-def progress_text(entry: dict[str, Any] | None, steps: int) -> tuple[str, str]:
-    """(text, state) of a lesson's progress from its ProgressStore entry."""
-    if not entry:
-        return "not started", "new"
-    if entry.get("completed"):
-        return "completed", "done"
-    done = int(entry.get("step", 0) or 0)
-    if done <= 0:
-        return "not started", "new"
-    return f"in progress: step {min(done + 1, steps)} of {steps}", "started"
+    #: the position in the course (1-based; 0 for a broken file) and the part of the course
+    number: int = 0
+    part: str = ""
+    #: required lessons not completed yet
+    missing: tuple[str, ...] = ()
+    #: the lesson the course suggests next
+    suggested: bool = False
 
 
 def list_lessons(directory: Path | None, store: Any) -> list[LessonEntry]:
-    """Every lesson file of ``directory`` (default: the shipped lessons), broken ones included."""
+    """Every lesson of ``directory`` (default: the shipped lessons) in course order, broken files last."""
     from kafkalab.lessons import LessonError
-    from kafkalab.lessons.model import lesson_files, load_lesson
+    from kafkalab.lessons.course import course_entries, load_course, suggest_next
+    from kafkalab.lessons.loader import lesson_files, load_lesson
 
     try:
         saved = store.all() if store is not None else {}
     except Exception:  # progress must never keep the browser from opening
         saved = {}
-    out: list[LessonEntry] = []
+    lessons = []
+    broken: list[LessonEntry] = []
     for f in lesson_files(directory):
         try:
-            lesson = load_lesson(f)
+            lessons.append(load_lesson(f))
         except LessonError as e:
-            out.append(
+            broken.append(
                 LessonEntry(
                     key=f.stem,
                     title=f.name,
@@ -137,22 +172,26 @@ def list_lessons(directory: Path | None, store: Any) -> list[LessonEntry]:
                     errors=tuple(str(i) for i in e.issues) or ("the file does not load",),
                 )
             )
-            continue
-        text, state = progress_text(saved.get(lesson.id), len(lesson.steps))
-        out.append(
-            LessonEntry(
-                key=lesson.id,
-                title=lesson.title,
-                level=lesson.level,
-                concepts=tuple(lesson.concepts),
-                summary=lesson.summary,
-                steps=len(lesson.steps),
-                progress=text,
-                state=state,
-                path=f,
-                lesson=lesson,
-            )
+    course, _issues = load_course(directory)
+    entries = course_entries(lessons, course, saved)
+    nxt = suggest_next(entries)
+    out = [
+        LessonEntry(
+            key=e.lesson.id,
+            title=e.lesson.title,
+            level=e.lesson.level,
+            concepts=tuple(e.lesson.concepts),
+            summary=e.lesson.summary,
+            steps=len(e.lesson.steps),
+            progress=e.progress,
+            state=e.state,
+            path=e.lesson.path,
+            lesson=e.lesson,
+            number=e.number,
+            part=e.part,
+            missing=e.missing,
+            suggested=nxt is not None and e.lesson.id == nxt.lesson.id,
         )
-    order = {"beginner": 0, "intermediate": 1, "advanced": 2}
-    out.sort(key=lambda e: (e.state == "broken", order.get(e.level, 3), e.key))
-    return out
+        for e in entries
+    ]
+    return out + broken

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-__all__ = ["ChoicePicked", "CommandSubmitted", "ConsoleEOF", "LessonAction", "PartitionSelected", "SimTick"]
+__all__ = [
+    "ChoicePicked",
+    "CommandSubmitted",
+    "ConsoleEOF",
+    "LessonAction",
+    "PartitionOpened",
+    "PartitionSelected",
+    "SimTick",
+]
 
 
 @dataclass
@@ -36,6 +44,14 @@ class ConsoleEOF(Message):
 @dataclass
 class PartitionSelected(Message):
     """The learner picked a partition whose log the log strip should show."""
+
+    topic: str
+    partition: int
+
+
+@dataclass
+class PartitionOpened(Message):
+    """The learner drilled into a partition (Enter in the table): show its log and put the focus there."""
 
     topic: str
     partition: int

@@ -12,7 +12,9 @@ import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from ..timeline_text import is_internal, natural_key
 
 __all__ = [
     "BrokerView",
@@ -41,8 +43,10 @@ class BrokerView:
     partitions_led: int
 
 
-@dataclass(frozen=True)
-class PartitionView:
+class PartitionView(NamedTuple):
+    """One partition as the topics table shows it (a NamedTuple: a snapshot builds 1,000 of them 12 times a
+    second, and a frozen dataclass takes several times longer to build)."""
+
     topic: str
     partition: int
     leader: int
@@ -131,6 +135,8 @@ class ProducerView:
     failed: int
     #: (time_ms, "topic-p", error name), newest last
     errors: tuple[tuple[int, str, str], ...]
+    #: an outside client's address (``sandbox --listen``); its linger.ms is unknown to the lab
+    outside: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,19 +164,49 @@ class LabView:
     timeline_len: int
     #: (index in cluster.timeline of the entry's last line, time ms, text), internal-topic runs merged
     timeline: tuple[tuple[int, int, str], ...] = field(default=())
+    #: whether ``timeline`` includes the entries about internal topics
+    timeline_internal: bool = False
     last_event: str = ""
     input_mode: str | None = None
+    #: what the status bar says about time instead of play/pause ('' normally; a lesson's time model)
+    clock: str = ""
 
 
 _INTERNAL_PARTITION = re.compile(r"\b(__[A-Za-z_]+)-(\d+)\b")
+#: how far back a view looks for entries to show when internal-topic entries are hidden
+TIMELINE_SCAN = 20 * TIMELINE_TAIL
 
 
-def summarize_timeline(timeline: list[Any], start: int) -> tuple[tuple[int, int, str], ...]:
+def _merged(text: str, n: int) -> str:
+    """``partition __consumer_offsets-7: …`` said of ``n`` partitions at once."""
+
+    def repl(m: re.Match[str]) -> str:
+        return f"{n} partitions of {m.group(1)}"
+
+    if text.startswith("partition "):  # "partition __x-7: Isr …" → "7 partitions of __x: Isr …"
+        return _INTERNAL_PARTITION.sub(repl, text[len("partition ") :], count=1)
+    return _INTERNAL_PARTITION.sub(repl, text, count=1)
+
+
+def summarize_timeline(
+    timeline: list[Any], start: int, *, internal: bool = True, limit: int | None = None
+) -> tuple[tuple[int, int, str], ...]:
     """Entries from ``start`` on, with same-millisecond lines about internal topics merged.
 
     Creating ``__consumer_offsets`` makes 50 partitions elect leaders at once; those become one line per
-    broker: ``broker 3 became leader of 17 partitions of __consumer_offsets (epoch 0)``.
+    broker: ``broker 3 became leader of 17 partitions of __consumer_offsets (epoch 0)``. With
+    ``internal=False`` entries about internal topics are left out (the lab folds them by default); then
+    ``limit`` keeps the newest that many.
     """
+    if not internal:
+        picked: list[tuple[int, int, str]] = []
+        for idx in range(len(timeline) - 1, start - 1, -1):
+            entry = timeline[idx]
+            if not is_internal(entry.text):
+                picked.append((idx, entry.time_ms, entry.text))
+                if limit is not None and len(picked) >= limit:
+                    break
+        return tuple(reversed(picked))
     out: list[tuple[int, int, str]] = []
     groups: dict[str, list[int]] = {}  # merged text -> [slot in out, count]
     current_ms: int | None = None
@@ -189,10 +225,7 @@ def summarize_timeline(timeline: list[Any], start: int) -> tuple[tuple[int, int,
             out.append((idx, entry.time_ms, entry.text))
             continue
         slot[1] += 1
-        text = _INTERNAL_PARTITION.sub(
-            lambda m, n=slot[1]: f"{n} partitions of {m.group(1)}", entry.text, count=1
-        )
-        out[slot[0]] = (idx, entry.time_ms, text)
+        out[slot[0]] = (idx, entry.time_ms, _merged(entry.text, slot[1]))
     return tuple(out)
 
 
@@ -235,7 +268,7 @@ def _group_view(group_id: str, desc: Any) -> GroupView:
             GroupMemberView(
                 str(_first_attr(m, ("member_id", "id"), "?")),
                 str(_first_attr(m, ("client_id", "client"), "")),
-                tuple(sorted(_tp_name(tp) for tp in parts)),
+                tuple(sorted((_tp_name(tp) for tp in parts), key=natural_key)),
             )
         )
     offsets: dict[str, tuple[int | None, int | None]] = {}
@@ -272,7 +305,9 @@ def _group_view(group_id: str, desc: Any) -> GroupView:
         assignor=str(_first_attr(desc, ("assignor", "protocol", "protocol_name"), "") or ""),
         leader=str(_first_attr(desc, ("leader",), "") or ""),
         members=tuple(members),
-        offsets=tuple((name, c, lag) for name, (c, lag) in sorted(offsets.items())),
+        offsets=tuple(
+            (name, c, lag) for name, (c, lag) in sorted(offsets.items(), key=lambda kv: natural_key(kv[0]))
+        ),
     )
 
 
@@ -301,11 +336,12 @@ def _producers(cluster: Any) -> tuple[ProducerView, ...]:
                 name=str(getattr(c, "name", "producer")),
                 acks=_acks(c.acks),
                 idempotent=bool(getattr(c, "idempotent", False)),
-                linger_ms=int(getattr(c, "linger_ms", 0)),
+                linger_ms=int(getattr(c, "linger_ms", 0) or 0),
                 in_flight=len(c.in_flight_batches()),
                 acked=int(getattr(c, "acked_records", 0)),
                 failed=int(getattr(c, "failed_records", 0)),
                 errors=tuple(tuple(e) for e in list(getattr(c, "errors", ()))[-5:]),  # type: ignore[misc]
+                outside=str(getattr(c, "peer", "")) if getattr(c, "outside", False) else "",
             )
         )
     return tuple(out)
@@ -380,14 +416,20 @@ def build_view(
     behind: bool = False,
     selected: tuple[str, int] | None = None,
     last_event: str = "",
+    clock: str = "",
+    timeline_internal: bool = False,
 ) -> LabView:
-    """Snapshot ``session`` (a LabSession) for the widgets."""
+    """Snapshot ``session`` (a LabSession) for the widgets.
+
+    ``clock`` replaces play/pause in the status bar; ``timeline_internal``: include timeline entries about
+    internal topics (folded away by default).
+    """
     cluster = session.cluster
     info = cluster.describe_cluster()
     alive = {b.broker_id for b in info.brokers if b.state != "down"}
     partitions: list[PartitionView] = []
     internal: list[tuple[str, int]] = []
-    for topic in cluster.topics():
+    for topic in sorted(cluster.topics(), key=natural_key):  # orders-2 before orders-10
         if topic.startswith("__"):
             with contextlib.suppress(Exception):
                 internal.append((topic, len(cluster.describe_topic(topic))))
@@ -422,7 +464,11 @@ def build_view(
         sel = next(p for p in partitions if (p.topic, p.partition) == selected)
         log = _log_view(cluster, sel, groups)
     timeline = cluster.timeline
-    tail = summarize_timeline(timeline, max(0, len(timeline) - TIMELINE_TAIL))
+    if timeline_internal:
+        tail = summarize_timeline(timeline, max(0, len(timeline) - TIMELINE_TAIL))
+    else:
+        start = max(0, len(timeline) - TIMELINE_SCAN)
+        tail = summarize_timeline(timeline, start, internal=False, limit=TIMELINE_TAIL)
     return LabView(
         session_id=session_id,
         seed=int(getattr(cluster, "seed", getattr(session, "seed", 0))),
@@ -443,6 +489,8 @@ def build_view(
         producers=_producers(cluster),
         timeline_len=len(timeline),
         timeline=tail,
+        timeline_internal=timeline_internal,
         last_event=last_event,
         input_mode=getattr(session, "input_mode", None),
+        clock=clock,
     )

@@ -549,12 +549,21 @@ def test_every_command_has_a_summary_and_help() -> None:
         "seed",
         "step",
         "run",
+        "wait-for",
         "rewind",
         "redo",
         "branches",
         "step-filter",
         "status",
         "help",
+        # kafkalab.platform: Kafka Streams, ksqlDB, several clusters, MirrorMaker 2
+        "streams",
+        "ksql",
+        "mirror-maker",
+        "clusters",
+        "use-cluster",
+        "cut-link",
+        "heal-link",
     }
     from kafkalab.platform.commands import PLATFORM_COMMANDS
 
@@ -588,6 +597,7 @@ def test_complete(s: LabSession) -> None:
         "help step",
         "help step-filter",
         "help stop",
+        "help streams",
     ]
 
 

@@ -1,11 +1,31 @@
-"""Every shipped lesson is valid, starts with no goal reached, and its reference solution reaches every goal."""
+"""Every shipped lesson: valid, in the course, no goal reached at the start, and every path of every step
+behaves (solutions and alternatives reach every goal, wrong paths reach none) - what `lessons check` runs.
+
+The clusters of these tests write their segment files under a RAM disk when there is one (the paths run
+a few hundred small clusters; on a disk, creating their files costs more than simulating them).
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from kafkalab.lessons import LessonRun, load_all, load_lesson
-from kafkalab.lessons.model import lesson_files
+from kafkalab.lessons import (
+    PREDICATES,
+    LessonRun,
+    check_lesson_paths,
+    load_all,
+    load_course,
+    load_lesson,
+)
+from kafkalab.lessons.course import check_course
+from kafkalab.lessons.loader import lesson_files
+from kafkalab.lessons.paths import _run_solutions
 
 FILES = lesson_files()
 IDS = [f.stem for f in FILES]
@@ -30,20 +50,35 @@ COURSE = {
 }
 
 
-def test_every_shipped_lesson_loads_and_the_course_is_complete() -> None:
+@pytest.fixture(autouse=True)
+def ram_tmp(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    shm = Path("/dev/shm")
+    if shm.is_dir():
+        monkeypatch.setattr(tempfile, "tempdir", str(shm))
+    yield
+
+
+def test_every_shipped_lesson_loads_and_the_course_lists_each_once() -> None:
     lessons, issues = load_all()
     assert issues == []
     assert {lesson.id for lesson in lessons} == COURSE
+    course, course_issues = load_course()
+    assert course_issues == [] and check_course() == []
+    assert sorted(course.order) == sorted(COURSE)  # every lesson has its place in the course
+    position = {lid: i for i, lid in enumerate(course.order)}
     for lesson in lessons:
-        assert lesson.goals, lesson.id
-        assert lesson.solution, lesson.id
+        assert all(position[r] < position[lesson.id] for r in lesson.requires), lesson.id
+        for step in lesson.steps:
+            if step.goals:  # three paths per step: the solution, an alternative, a mistake
+                assert step.solution and step.alternatives and step.wrong, (lesson.id, step.title)
 
 
 @pytest.mark.parametrize("lesson_id", IDS)
-def test_no_goal_is_reached_before_the_solution_runs(lesson_id: str) -> None:
+def test_no_goal_of_the_first_step_is_reached_when_the_lesson_opens(lesson_id: str) -> None:
+    """(Later steps: the paths check that no goal holds when its step begins.)"""
     run = LessonRun(load_lesson(lesson_id))
     try:
-        reached = [g.text for g in run.lesson.goals if g.evaluate(run.ctx)]
+        reached = [g.text for g in run.lesson.steps[0].goals if g.evaluate(run.ctx)]
         assert reached == []
         assert not run.step_complete
         assert not run.advance()
@@ -52,44 +87,65 @@ def test_no_goal_is_reached_before_the_solution_runs(lesson_id: str) -> None:
 
 
 @pytest.mark.parametrize("lesson_id", IDS)
-def test_the_reference_solution_reaches_every_goal(lesson_id: str) -> None:
-    run = LessonRun(load_lesson(lesson_id))
-    try:
-        report = run.solve()
-        missed = [s.description for _i, s in report.statuses if not s.reached]
-        assert missed == [], "\n".join(report.lines)
-        assert len(report.statuses) == len(run.lesson.goals)
-        assert not any("ERROR" in line for line in report.lines), "\n".join(report.lines)
-    finally:
-        run.close()
+def test_every_path_of_every_step(lesson_id: str) -> None:
+    """Solution and alternatives reach every goal of their step (no goal held before, no command failed);
+    every wrong path reaches none of its step's goals, at any moment."""
+    lesson = load_lesson(lesson_id)
+    results = check_lesson_paths(lesson)
+    failed = [r.describe() + "\n  " + "\n  ".join(r.transcript[-12:]) for r in results if not r.ok]
+    assert failed == []
+    kinds = {(r.step, r.kind) for r in results}
+    for i, step in enumerate(lesson.steps):
+        if step.goals:
+            assert {(i, "solution"), (i, "alternative"), (i, "wrong")} <= kinds
 
 
-def test_a_rewind_replays_lesson_verbs_and_rebuilds_their_copiers() -> None:
-    """start-copier / copier-step are session actions: going back and forth gives the same world."""
-    run = LessonRun(load_lesson("delivery-semantics"))
-    s = run.session
-    for line in (
-        "start-copier amo --mode at_most_once --from orders --to copy-amo",
-        "copier-step amo --count 2 --crash-before-commit",
-        "restart-copier amo",
-        "copier-step amo --count 1",
-    ):
-        assert run.execute(line).ok, line
-    assert [line for _t, line in s.actions][-4:][0].startswith("start-copier amo")
-    copied = s.cluster.describe_topic("copy-amo")[0].high_watermark
-    assert copied == 10  # 3 batches read, 2 written: at-most-once lost the one the crash interrupted
-    before = (s.position(), s.cluster.trace_hash(), copied)
-    old_copier = s.extension_state["copiers"]["amo"]
-    s.replay()  # rebuild from the seed, re-running every action (the copier verbs among them)
-    assert s.divergence is None
-    assert (
-        s.position(),
-        s.cluster.trace_hash(),
-        s.cluster.describe_topic("copy-amo")[0].high_watermark,
-    ) == before
-    new_copier = s.extension_state["copiers"]["amo"]
-    assert new_copier is not old_copier and new_copier.cluster is s.cluster
-    assert run.execute("copier-step amo --count 1").ok  # the rebuilt copier keeps working
-    s.rewind_to(s.action_positions[-4][2] - 1)  # back to just before the crash step
-    assert "amo" in s.extension_state["copiers"]
-    assert not run.execute("start-copier amo --mode at_most_once --from orders --to x").ok  # exists
+#: lessons whose clusters run consumer groups, copiers or busy producers (seconds, not milliseconds)
+COSTLY = ["delivery-semantics", "consumer-groups-rebalancing", "assignors", "batching", "consumers-offsets"]
+
+
+def _cheapest_lessons() -> dict[str, str]:
+    """predicate -> the cheapest shipped lesson that uses it"""
+    costly = COSTLY
+    lessons, _ = load_all()
+    lessons.sort(key=lambda x: (costly.index(x.id) if x.id in costly else -1, x.id))
+    out: dict[str, str] = {}
+    for lesson in lessons:
+        for g in lesson.goals:
+            out.setdefault(g.predicate, lesson.id)
+    return out
+
+
+CHEAPEST = _cheapest_lessons()
+#: predicates checked in the normal run: those of cheap lessons (KAFKALAB_LESSON_MUTATIONS=1: all)
+MUTATED = sorted(
+    p for p, lid in CHEAPEST.items() if os.environ.get("KAFKALAB_LESSON_MUTATIONS") or lid not in COSTLY
+)
+
+
+@pytest.mark.parametrize("predicate", MUTATED)
+def test_breaking_a_goal_predicate_fails_the_check(predicate: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every predicate the lessons use is checked both ways: a version that always holds is caught (its
+    goal holds before its step begins), and one that never holds is caught (the solution misses it)."""
+    import dataclasses
+
+    lesson = load_lesson(CHEAPEST[predicate])
+    real = PREDICATES[predicate]
+    steps = {i for i, s in enumerate(lesson.steps) if any(g.predicate == predicate for g in s.goals)}
+    for value in (True, False):
+
+        def measure(_ctx: Any, _a: Any, value: bool = value) -> Any:
+            if real.counting:
+                return 10**9 if value else None
+            return value
+
+        monkeypatch.setitem(PREDICATES, predicate, dataclasses.replace(real, measure=measure))
+        results = _run_solutions(lesson)
+        assert any(not r.ok for r in results if r.step in steps), (predicate, value)
+        monkeypatch.setitem(PREDICATES, predicate, real)
+
+
+def test_every_goal_predicate_is_documented_for_lesson_authors() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "writing-lessons.md").read_text()
+    missing = [name for name in PREDICATES if f"| `{name}` |" not in doc]
+    assert missing == []

@@ -38,7 +38,7 @@ def table_rows(app: KafkaLabApp) -> dict[str, list[str]]:
     out = {}
     for row_key in table.rows:
         cells = table.get_row(row_key)
-        out[str(row_key.value)] = [renderable_text(c) for c in cells]
+        out[str(row_key.value)] = [renderable_text(c).strip() for c in cells]
     return out
 
 
@@ -53,3 +53,13 @@ async def produce(pilot: Pilot[Any], topic: str, records: list[tuple[str, str]])
         await run_command(pilot, f"{key}:{value}")
     await pilot.press("ctrl+d")
     await pilot.pause()
+
+
+async def lesson_opened(pilot: Pilot[Any]) -> None:
+    """Wait until the lesson's opening lines are in the console (they are written after a screen refresh,
+    so a command typed at once could land before them and a snapshot would vary)."""
+    for _ in range(50):
+        if any("time moves only with your commands" in line for line in console_lines(pilot.app)):  # type: ignore[arg-type]
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the lesson's opening lines never appeared")

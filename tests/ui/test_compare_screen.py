@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -39,7 +40,8 @@ async def open_and_run(pilot: Pilot[Any], records: int = RECORDS, schedule: str 
 
 
 def cell(table: DataTable[Any], row: str, column: str) -> str:
-    return renderable_text(table.get_cell(row, column)).strip()
+    """The number in a scoreboard cell (problem counts also carry ✗, or ✓ for none)."""
+    return renderable_text(table.get_cell(row, column)).strip().removesuffix(" ✗").removesuffix(" ✓")
 
 
 async def test_compare_screen_shows_run_comparison_numbers_and_fates() -> None:
@@ -107,10 +109,11 @@ async def test_compare_screen_rejects_a_bad_form_and_opens_from_the_palette() ->
         assert "between 1 and" in renderable_text(screen.query_one("#cmp-status", Static).content)
 
 
-def test_compare_screen_snapshot(snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_compare_screen_snapshot(snap_compare: Any, size: tuple[int, int]) -> None:
     async def run_and_pick(pilot: Pilot[Any]) -> None:
         await open_and_run(pilot)
         await pilot.press("down")
         await pilot.pause()
 
-    assert snap_compare(lab(), terminal_size=(120, 40), run_before=run_and_pick)
+    assert snap_compare(lab(), terminal_size=size, run_before=run_and_pick)

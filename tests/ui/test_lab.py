@@ -47,16 +47,17 @@ async def test_kill_leader_shows_new_leader_and_isr_shrink() -> None:
         # ...and it is on screen: the table row, the broker panel, the timeline
         row = table_rows(app)["events-0"]
         assert row[1] == str(p0.leader)
-        assert f"✗{victim}" in row[2] and "URP" in row[2]
+        assert f"✗{victim}" in row[2]  # Replicas: every replica, the one out of the ISR marked
+        assert row[3] == ",".join(map(str, p0.isr)) + " URP"  # Isr: as kafka-topics --describe writes it
         brokers = renderable_text(render_brokers(app.query_one(BrokersPanel).view))
         assert f"✖ broker {victim} down" in brokers
-        await pilot.press("ctrl+t", "ctrl+t", "ctrl+t")  # Log -> Groups -> Producers -> Timeline
+        await pilot.press(*["ctrl+t"] * 5)  # Log -> Groups -> Charts -> Diagram -> Producers -> Timeline
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "tab-timeline"
         timeline = " ".join(line.text for line in app.query_one("#timeline", TimelinePanel).lines)
         assert f"broker {victim} died" in timeline
         assert f"broker {p0.leader} became leader of events-0" in " ".join(t for _, _, t in app.view.timeline)
-        assert f"partition events-0: leader {victim}→{p0.leader}" in " ".join(timeline.split())
+        assert f"partition events-0: leader {victim} → {p0.leader}" in " ".join(timeline.split())
         text = screen_text(app)
         assert f"✗{victim}" in text and "URP" in text and f"✖ broker {victim} down" in text
 

@@ -5,14 +5,18 @@ Regenerate after an intended change of the screen with ``pytest tests/ui --snaps
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
+from kafkalab.lessons import ProgressStore, load_lesson
 from kafkalab.ui.app import KafkaLabApp, create_app
 
-from .helpers import produce, run_command
+from .helpers import lesson_opened, produce, run_command
+
+SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 
 
 def lab() -> KafkaLabApp:
@@ -40,9 +44,30 @@ async def scenario(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@SIZES
 def test_lab_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(lab(), terminal_size=size, run_before=scenario)
+
+
+@SIZES
+def test_lesson_screen(
+    snap_compare: Any, size: tuple[int, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lesson open beside the lab, its first step solved (progress kept in tmp_path)."""
+    monkeypatch.setenv("KAFKALAB_DATA_DIR", str(tmp_path))
+
+    async def solve_first_step(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, KafkaLabApp)
+        await lesson_opened(pilot)
+        for line in app.lesson_run.current_step.solution:
+            await run_command(pilot, line)
+        await pilot.pause()
+
+    app = create_app(
+        autoplay=False, cursor_blink=False, lesson=load_lesson("acks-durability"), progress=ProgressStore()
+    )
+    assert snap_compare(app, terminal_size=size, run_before=solve_first_step)
 
 
 def test_lab_screen_empty(snap_compare: Any) -> None:

@@ -1,4 +1,5 @@
-"""AdminClient shaped like ``confluent_kafka.admin``: create/delete/describe topics, topic configs."""
+"""AdminClient shaped like ``confluent_kafka.admin``: create/delete/describe topics, topic configs, and the
+consumer-group calls (list, describe, list and alter committed offsets)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KafkaError, KafkaException
-from .common import ClientNode
+from .common import OFFSET_INVALID, ClientNode, TopicPartition
 
 if TYPE_CHECKING:
+    from ..broker import Broker
     from ..cluster import Cluster
 
 __all__ = [
@@ -17,6 +19,12 @@ __all__ = [
     "BrokerMetadata",
     "ClusterMetadata",
     "ConfigResource",
+    "ConsumerGroupDescription",
+    "ConsumerGroupListing",
+    "ConsumerGroupTopicPartitions",
+    "ListConsumerGroupsResult",
+    "MemberAssignment",
+    "MemberDescription",
     "Future",
     "NewTopic",
     "PartitionMetadata",
@@ -126,6 +134,53 @@ class ConfigResource:
 
     def __repr__(self) -> str:
         return f"ConfigResource(topic,{self.name})"
+
+
+@dataclass
+class ConsumerGroupTopicPartitions:
+    """A group and some of its partitions (with offsets when they are the answer)."""
+
+    group_id: str
+    topic_partitions: list[TopicPartition] | None = None
+
+
+@dataclass
+class MemberAssignment:
+    topic_partitions: list[TopicPartition] = field(default_factory=list)
+
+
+@dataclass
+class MemberDescription:
+    member_id: str
+    client_id: str
+    host: str
+    assignment: MemberAssignment
+    group_instance_id: str | None = None
+
+
+@dataclass
+class ConsumerGroupDescription:
+    """``describe_consumer_groups`` answer; ``state`` is Kafka's name (``Stable``, ``Empty``, ...)."""
+
+    group_id: str
+    is_simple_consumer_group: bool
+    members: list[MemberDescription]
+    partition_assignor: str
+    state: str
+    coordinator: BrokerMetadata | None
+
+
+@dataclass
+class ConsumerGroupListing:
+    group_id: str
+    is_simple_consumer_group: bool
+    state: str
+
+
+@dataclass
+class ListConsumerGroupsResult:
+    valid: list[ConsumerGroupListing] = field(default_factory=list)
+    errors: list[KafkaError] = field(default_factory=list)
 
 
 class AdminClient(ClientNode):
@@ -277,3 +332,199 @@ class AdminClient(ClientNode):
         brokers = {b: BrokerMetadata(b, f"broker-{b}", 9092) for b in self.live_brokers}
         ctrl = self.cluster.quorum.state.leader
         return ClusterMetadata(self.cluster.cluster_id, ctrl if ctrl is not None else -1, brokers, topics)
+
+    # -- consumer groups ------------------------------------------------------------------------------
+    def _group_request(
+        self,
+        gid: str,
+        op: str,
+        req: dict[str, Any],
+        fut: Future,
+        on_ok: Callable[[dict[str, Any]], Any],
+        attempt: int = 0,
+    ) -> None:
+        """FindCoordinator for ``gid``, then ``op`` to that broker; retried while the coordinator moves."""
+        brokers = self.cluster.bootstrap_names()
+        if attempt > 40 or not brokers:
+            fut.set_error(KafkaError("COORDINATOR_NOT_AVAILABLE", f"no coordinator for group {gid}"))
+            return
+        name = brokers[attempt % len(brokers)]
+        node = self.broker_node(name)
+
+        def retry(_e: Any = None) -> None:
+            self.schedule(
+                self.retry_backoff_ms,
+                "admin-retry",
+                lambda: self._group_request(gid, op, req, fut, on_ok, attempt + 1),
+            )
+
+        def found(resp: Any) -> None:
+            err, coord = resp
+            cnode = self.find_broker(f"broker-{coord}") if err == "NO_ERROR" else None
+            if cnode is None:
+                retry()
+                return
+
+            def answered(r: dict[str, Any]) -> None:
+                e = r.get("error", "NO_ERROR")
+                if e in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"):
+                    retry()
+                elif e != "NO_ERROR":
+                    fut.set_error(KafkaError(e))
+                else:
+                    fut.set_result(on_ok(r))
+
+            self.call(
+                cnode.name,
+                op,
+                lambda respond: cnode.handle_group(op, req, respond),
+                answered,
+                retry,
+                self.request_timeout_ms,
+                detail=gid,
+            )
+
+        self.call(
+            name,
+            "FindCoordinator",
+            lambda respond: node.handle_find_coordinator(gid, respond),
+            found,
+            retry,
+            self.request_timeout_ms,
+            detail=f"group {gid}",
+        )
+
+    def describe_consumer_groups(
+        self, group_ids: Iterable[str], request_timeout: float = 0
+    ) -> dict[str, Future]:
+        """Members, their assignments, the assignor and the state of each group (DescribeGroups)."""
+        out: dict[str, Future] = {}
+        for gid in group_ids:
+            fut = Future(self)
+            out[gid] = fut
+
+            def described(r: dict[str, Any], gid: str = gid) -> ConsumerGroupDescription:
+                snap = r.get("group")
+                if snap is None:
+                    return ConsumerGroupDescription(gid, False, [], "", "Dead", None)
+                members = [
+                    MemberDescription(
+                        m.member_id,
+                        m.client_id,
+                        f"/{m.client_id}",
+                        MemberAssignment([TopicPartition(t, p) for t, p in m.assignment]),
+                        m.group_instance_id,
+                    )
+                    for m in snap.members
+                ]
+                simple = not snap.protocol_type and not snap.members
+                return ConsumerGroupDescription(
+                    gid,
+                    simple,
+                    members,
+                    snap.protocol or "",
+                    snap.state,
+                    BrokerMetadata(snap.coordinator, f"broker-{snap.coordinator}", 9092),
+                )
+
+            self._group_request(gid, "DescribeGroups", {"group_id": gid}, fut, described)
+        return out
+
+    def list_consumer_groups(self, request_timeout: float = 0, states: Any = None) -> Future:
+        """Every group of the cluster (ListGroups sent to each broker); ``states`` filters by state name."""
+        fut = Future(self)
+        wanted = {str(getattr(x, "name", x)).lower().replace("_", "") for x in states} if states else None
+        listings: dict[str, ConsumerGroupListing] = {}
+        errors: list[KafkaError] = []
+
+        def ask() -> None:
+            brokers = sorted(self.live_brokers)
+            if not brokers:
+                fut.set_result(ListConsumerGroupsResult([], [KafkaError("_ALL_BROKERS_DOWN")]))
+                return
+            left = [len(brokers)]
+
+            def one_done() -> None:
+                left[0] -= 1
+                if left[0] == 0:
+                    valid = [listings[g] for g in sorted(listings)]
+                    if wanted is not None:
+                        valid = [v for v in valid if v.state.lower().replace("_", "") in wanted]
+                    fut.set_result(ListConsumerGroupsResult(valid, errors))
+
+            def got(r: dict[str, Any]) -> None:
+                for gid, state, ptype in r.get("groups", []):
+                    listings[gid] = ConsumerGroupListing(gid, not ptype, state)
+                one_done()
+
+            def failed(e: str) -> None:
+                errors.append(KafkaError(e))
+                one_done()
+
+            for b in brokers:
+                node = self.find_broker(f"broker-{b}")
+                if node is None:
+                    failed("_TRANSPORT")
+                    continue
+                self.call(
+                    node.name,
+                    "ListGroups",
+                    _list_groups_handler(node),
+                    got,
+                    failed,
+                    self.request_timeout_ms,
+                )
+
+        self.refresh_metadata(ask)
+        return fut
+
+    def list_consumer_group_offsets(
+        self, list_consumer_group_offsets_request: list[ConsumerGroupTopicPartitions], **_kw: Any
+    ) -> dict[str, Future]:
+        """Committed offsets of a group (OffsetFetch): of the given partitions, or of all it has."""
+        out: dict[str, Future] = {}
+        for item in list_consumer_group_offsets_request:
+            gid = item.group_id
+            fut = Future(self)
+            out[gid] = fut
+            wanted = (
+                [(tp.topic, tp.partition) for tp in item.topic_partitions] if item.topic_partitions else None
+            )
+
+            def fetched(r: dict[str, Any], gid: str = gid, wanted: Any = wanted) -> Any:
+                offs: dict[tuple[str, int], int] = r.get("offsets", {})
+                keys = wanted if wanted is not None else sorted(offs)
+                return ConsumerGroupTopicPartitions(
+                    gid, [TopicPartition(t, p, offs.get((t, p), OFFSET_INVALID)) for t, p in keys]
+                )
+
+            self._group_request(gid, "OffsetFetch", {"group_id": gid, "partitions": wanted}, fut, fetched)
+        return out
+
+    def alter_consumer_group_offsets(
+        self, alter_consumer_group_offsets_request: list[ConsumerGroupTopicPartitions], **_kw: Any
+    ) -> dict[str, Future]:
+        """Overwrite committed offsets (OffsetCommit without membership): only while the group is empty."""
+        out: dict[str, Future] = {}
+        for item in alter_consumer_group_offsets_request:
+            gid = item.group_id
+            fut = Future(self)
+            out[gid] = fut
+            tps = list(item.topic_partitions or [])
+            req = {
+                "group_id": gid,
+                "generation": -1,
+                "member_id": "",
+                "offsets": [(tp.topic, tp.partition, tp.offset, -1, "") for tp in tps],
+            }
+            result = ConsumerGroupTopicPartitions(gid, tps)
+            self._group_request(gid, "OffsetCommit", req, fut, _constant(result))
+        return out
+
+
+def _list_groups_handler(node: Broker) -> Callable[[Callable[[Any], None]], None]:
+    return lambda respond: node.handle_group("ListGroups", {}, respond)
+
+
+def _constant(value: Any) -> Callable[[dict[str, Any]], Any]:
+    return lambda _r: value

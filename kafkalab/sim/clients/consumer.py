@@ -78,6 +78,7 @@ class _PartState:
         "paused",
         "high_watermark",
         "retry_at_ms",
+        "cached_watermarks",
     )
 
     def __init__(self) -> None:
@@ -90,6 +91,9 @@ class _PartState:
         self.paused = False
         self.high_watermark = -1
         self.retry_at_ms = 0
+        #: (low, high) from the last fetch response: log start offset and high watermark (LSO under
+        #: read_committed), what ``get_watermark_offsets(cached=True)`` returns
+        self.cached_watermarks = (OFFSET_INVALID, OFFSET_INVALID)
 
 
 class GroupMetadata:
@@ -184,6 +188,7 @@ class Consumer(ClientNode):
         """Manually assign partitions (no group rebalancing); offsets: a number, or OFFSET_BEGINNING/END."""
         self._check_open()
         new: dict[tuple[str, int], _PartState] = {}
+        resets: list[tuple[tuple[str, int], _PartState, str]] = []
         for tp in partitions:
             key = (tp.topic, tp.partition)
             st = self._parts.get(key) or _PartState()
@@ -191,9 +196,13 @@ class Consumer(ClientNode):
                 self._set_position(st, tp.offset)
             elif tp.offset in (OFFSET_BEGINNING, OFFSET_END):
                 st.position = st.fetch_position = None
-                self._reset(key, st, "earliest" if tp.offset == OFFSET_BEGINNING else "latest")
+                st.buffer.clear()
+                resets.append((key, st, "earliest" if tp.offset == OFFSET_BEGINNING else "latest"))
             new[key] = st
         self._parts = new
+        # only now: a reset whose ListOffsets goes out at once checks that its partition is still assigned
+        for key, st, policy in resets:
+            self._reset(key, st, policy)
         self._kick()
 
     def incremental_assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -232,14 +241,12 @@ class Consumer(ClientNode):
     ) -> tuple[int, int]:
         """(low, high): the leader's log start offset and high watermark (LSO under read_committed).
 
-        ``cached=True`` asks no broker (it never waits, so it works inside simulation events): the high
-        watermark of the partition's last fetch response, OFFSET_INVALID for what is not known.
-        """
+        ``cached=True`` asks no broker: it returns what the last fetch response of this (assigned)
+        partition said, or ``(OFFSET_INVALID, OFFSET_INVALID)`` before the first one, as librdkafka does."""
         key = (partition.topic, partition.partition)
         if cached:
             st = self._parts.get(key)
-            hw = st.high_watermark if st is not None and st.high_watermark >= 0 else OFFSET_INVALID
-            return (OFFSET_INVALID, hw)
+            return st.cached_watermarks if st is not None else (OFFSET_INVALID, OFFSET_INVALID)
         result: list[tuple[int, int]] = []
         errors: list[str] = []
 
@@ -517,6 +524,12 @@ class Consumer(ClientNode):
                 r = results[key]
                 if r.error == "NO_ERROR":
                     st.high_watermark = r.high_watermark
+                    st.cached_watermarks = (
+                        r.log_start_offset,
+                        r.last_stable_offset
+                        if self.isolation_level == 1 and r.last_stable_offset >= 0
+                        else r.high_watermark,
+                    )
                     self._accept(key, st, r)
                 elif r.error == "OFFSET_OUT_OF_RANGE":
                     self._reset(key, st)

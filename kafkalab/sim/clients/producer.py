@@ -258,8 +258,14 @@ class Producer(ClientNode):
         return self._serve_reports()
 
     def flush(self, timeout: float | None = None) -> int:
-        """Send everything and wait for every delivery report; returns how many are still pending."""
+        """Send everything and wait for every delivery report; returns how many are still pending.
+
+        The batches queued now leave without waiting for ``linger.ms``, also when ``flush(0)`` returns at
+        once (inside a simulation event)."""
         self._flushing = True
+        for st in self._tps.values():
+            for b in st.unsent:
+                b.closed = True
         self._wake(0)
         try:
             self.wait_until(lambda: self._queued == 0, timeout)

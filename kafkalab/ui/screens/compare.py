@@ -26,6 +26,13 @@ from textual.worker import get_current_worker
 
 from ...compare import (
     BUILTIN_SCHEDULES,
+    DEFAULT_CHOICE,
+    DEFAULT_RECORDS,
+    DEFAULT_SCHEDULE,
+    DEFAULT_SEED,
+    FAULT_KINDS,
+    MAX_RECORDS,
+    MEASURES,
     SETUP_PRESETS,
     ComparisonResult,
     RecordFate,
@@ -33,39 +40,43 @@ from ...compare import (
     get_schedule,
     run_setup,
 )
+from ...timeline_text import plain_entry
 
-__all__ = ["CompareScreen", "SCOREBOARD_ROWS", "render_fate"]
+__all__ = ["DEFAULT_CHOICE", "CompareScreen", "SCOREBOARD_ROWS", "TickBox", "render_fate"]
 
-#: the setups ticked when the screen opens
-DEFAULT_CHOICE = ("at-most-once", "at-least-once", "exactly-once")
-DEFAULT_SCHEDULE = "consumer-crash"
-DEFAULT_RECORDS = 40
-MAX_RECORDS = 2000
-
-#: (row key, label, attribute of Scoreboard, a problem when > 0)
-SCOREBOARD_ROWS: tuple[tuple[str, str, str, bool], ...] = (
-    ("produced", "produced", "produced", False),
-    ("acknowledged", "acknowledged", "acknowledged", False),
-    ("failed", "failed", "failed", True),
-    ("delivered", "delivered", "delivered", False),
-    ("lost", "lost", "lost", True),
-    ("duplicated", "duplicated", "duplicated", True),
-    ("reordered", "reordered keys", "reordered_keys", True),
-    ("reprocessed", "reprocessed", "copier_reprocessed", False),
+#: (row key, label, attribute of Scoreboard, a problem when > 0): the measures ``kafkalab compare`` prints
+SCOREBOARD_ROWS: tuple[tuple[str, str, str, bool], ...] = tuple(
+    (m.key, m.label, m.attr, m.problem) for m in MEASURES
 )
 
+#: width of a setup's column in the scoreboard (its producer and copier texts wrap in it)
+SETUP_COLUMN_W = 14
+
 _OUTCOME_STYLE = {"delivered": "green", "lost": "bold red", "duplicated": "bold yellow"}
+#: how the ledger's outcome column says it (a word, not only a colour)
+_OUTCOME_MARK = {"delivered": "✓ delivered", "lost": "✗ lost", "duplicated": "⧉ dup"}
 
 
 def _number(x: int, problem: bool) -> Text:
+    """A count; a problem count also says ✗ (or ✓ for none), so colour is a second cue only."""
     if not problem:
         return Text(str(x), justify="right")
-    return Text(str(x), style="bold red" if x else "green", justify="right")
+    if x:
+        return Text(f"{x} ✗", style="bold red", justify="right")
+    return Text("0 ✓", style="green", justify="right")
 
 
 def scoreboard_cells(sb: Scoreboard) -> list[Text]:
     """The cells of one setup's column, in :data:`SCOREBOARD_ROWS` order."""
     return [_number(int(getattr(sb, attr)), problem) for _key, _label, attr, problem in SCOREBOARD_ROWS]
+
+
+class TickBox(Checkbox):
+    """A checkbox whose tick is a ✓ (ticked) or a blank (not): the two states differ by more than colour."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802  (Textual's name)
+        return "✓" if self.value else " "
 
 
 def render_fate(fate: RecordFate | None, setup: str = "") -> RenderableType:
@@ -76,9 +87,9 @@ def render_fate(fate: RecordFate | None, setup: str = "") -> RenderableType:
     head.append(fate.value, style="bold")
     head.append(f"  key {fate.key}", style="dim")
     if fate.partition is not None:
-        head.append(f"  in-{fate.partition}", style="dim")
+        head.append(f"  partition in-{fate.partition}", style="dim")
     head.append("  → ")
-    outcome = fate.outcome if fate.outcome != "duplicated" else f"duplicated ×{fate.copies}"
+    outcome = _OUTCOME_MARK[fate.outcome] if fate.outcome != "duplicated" else f"⧉ duplicated ×{fate.copies}"
     head.append(outcome, style=_OUTCOME_STYLE.get(fate.outcome, ""))
     if setup:
         head.append(f"  ({setup})", style="dim")
@@ -92,18 +103,22 @@ def render_fate(fate: RecordFate | None, setup: str = "") -> RenderableType:
     if fate.cause is not None:
         parts.append(
             Text.assemble(
-                ("cause: ", "bold"), (f"{fate.cause.time_ms} ms ", "dim"), (fate.cause.event, "italic")
+                ("cause: ", "bold"),
+                (f"{fate.cause.time_ms} ms ", "dim"),
+                (plain_entry(fate.cause.event), "italic"),
             )
         )
     return Group(*parts)
 
 
 def _schedule_text(name: str) -> Text:
+    """The schedule's summary and its faults at the run's virtual times (the ledger's clock)."""
     s = BUILTIN_SCHEDULES[name]
     t = Text()
     t.append(s.summary, style="italic")
     for step in s.steps:
-        t.append("\n  " + step.describe(), style="dim")
+        t.append(f"\n  at {step.at_ms:>5} ms  ", style="bold")
+        t.append(FAULT_KINDS[step.kind].format(target=step.target), style="dim")
     return t
 
 
@@ -153,8 +168,15 @@ class CompareScreen(Screen[None]):
 
     AUTO_FOCUS = "#cmp-run"
 
+    #: below 72 columns ("-tiny") the form and the ledger stack vertically (see app.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (72, "-narrow"), (110, "-wide")]
+
     def __init__(
-        self, seed: int = 42, *, schedule: str = DEFAULT_SCHEDULE, records: int = DEFAULT_RECORDS
+        self,
+        seed: int = DEFAULT_SEED,
+        *,
+        schedule: str = DEFAULT_SCHEDULE,
+        records: int = DEFAULT_RECORDS,
     ) -> None:
         super().__init__(id="compare")
         self.seed = seed
@@ -173,7 +195,8 @@ class CompareScreen(Screen[None]):
             Text.assemble(
                 ("Compare delivery guarantees", "bold"),
                 (
-                    "  source → in → copier → out → sink; each setup on its own cluster, same seed, same faults",
+                    "  source → topic in → copier → topic out → sink; each setup on its own cluster, "
+                    "same seed, same faults",
                     "dim",
                 ),
             ),
@@ -181,32 +204,36 @@ class CompareScreen(Screen[None]):
         )
         with VerticalScroll(id="cmp-body"):
             with Horizontal(id="cmp-form"):
-                yield Label("Faults", classes="cmp-label")
-                yield Select(
-                    [(name, name) for name in BUILTIN_SCHEDULES],
-                    value=self._schedule,
-                    allow_blank=False,
-                    compact=True,
-                    id="cmp-schedule",
-                    tooltip="The fault schedule every setup goes through",
-                )
-                yield Label("Seed", classes="cmp-label")
-                yield Input(
-                    str(self.seed),
-                    type="integer",
-                    compact=True,
-                    id="cmp-seed",
-                    tooltip="Seed of every cluster",
-                )
-                yield Label("Records", classes="cmp-label")
-                yield Input(
-                    str(self._records),
-                    type="integer",
-                    compact=True,
-                    id="cmp-count",
-                    tooltip=f"Records the source produces (1–{MAX_RECORDS})",
-                )
-                yield Button("Run ▶", compact=True, id="cmp-run", variant="primary", tooltip="Run (ctrl+r)")
+                with Horizontal(id="cmp-form-a", classes="cmp-form-part"):
+                    yield Label("Faults", classes="cmp-label")
+                    yield Select(
+                        [(name, name) for name in BUILTIN_SCHEDULES],
+                        value=self._schedule,
+                        allow_blank=False,
+                        compact=True,
+                        id="cmp-schedule",
+                        tooltip="The fault schedule every setup goes through",
+                    )
+                with Horizontal(id="cmp-form-b", classes="cmp-form-part"):
+                    yield Label("Seed", classes="cmp-label")
+                    yield Input(
+                        str(self.seed),
+                        type="integer",
+                        compact=True,
+                        id="cmp-seed",
+                        tooltip="Seed of every cluster",
+                    )
+                    yield Label("Records", classes="cmp-label")
+                    yield Input(
+                        str(self._records),
+                        type="integer",
+                        compact=True,
+                        id="cmp-count",
+                        tooltip=f"Records the source produces (1–{MAX_RECORDS})",
+                    )
+                    yield Button(
+                        "Run ▶", compact=True, id="cmp-run", variant="primary", tooltip="Run (ctrl+r)"
+                    )
             yield Static(_schedule_text(self._schedule), id="cmp-schedule-text")
             # consumer-side guarantees on one row, producer-side presets (copied exactly-once) on the next
             for row, label, names in (
@@ -239,7 +266,7 @@ class CompareScreen(Screen[None]):
             with Horizontal(id="cmp-ledger"):
                 with Vertical(id="cmp-records-box") as box:
                     box.border_title = "Fate ledger"
-                    yield Checkbox("problems only (p)", value=True, compact=True, id="cmp-problems")
+                    yield TickBox("problems only (p)", value=True, compact=True, id="cmp-problems")
                     yield DataTable(id="cmp-records", cursor_type="row", zebra_stripes=False)
                 with VerticalScroll(id="cmp-fate-box") as fate_box:
                     fate_box.border_title = "Journey"
@@ -249,21 +276,25 @@ class CompareScreen(Screen[None]):
     @staticmethod
     def _setup_box(name: str) -> Checkbox:
         s = SETUP_PRESETS[name]
-        return Checkbox(
+        return TickBox(
             name,
             value=name in DEFAULT_CHOICE,
             compact=True,
             classes="cmp-setup",
             name=name,
-            tooltip=f"producer acks={s.acks}{' + idempotence' if s.idempotence else ''}, "
-            f"copier {s.describe().split(' · ')[1]}",
+            tooltip=f"producer {s.producer_text()} · copier {s.copier_text()}",
         )
 
     def on_mount(self) -> None:
         board = self.query_one("#cmp-scoreboard", DataTable)
         board.add_column(" ", key="_")  # replaced by the setups' columns after a run
         records = self.query_one("#cmp-records", DataTable)
-        for key, label in (("record", "record"), ("key", "key"), ("partition", "in"), ("outcome", "outcome")):
+        for key, label in (
+            ("record", "record"),
+            ("key", "key"),
+            ("partition", "partition"),
+            ("outcome", "outcome"),
+        ):
             records.add_column(label, key=key)
         board.display = False  # until the first result
         self.query_one("#cmp-ledger").display = False
@@ -381,17 +412,19 @@ class CompareScreen(Screen[None]):
         self.query_one("#cmp-ledger").display = True
         board.clear(columns=True)
         for name in result.setups:
-            board.add_column(Text(name, style="bold", justify="right"), key=name)
-        describe = {name: run.setup.describe().split(" · ") for name, run in result.runs.items()}
+            board.add_column(Text(name, style="bold", justify="right"), key=name, width=SETUP_COLUMN_W)
+        runs = result.runs
         board.add_row(
-            *(Text(describe[n][0], style="dim", justify="right") for n in result.setups),
+            *(Text(runs[n].setup.producer_text(), style="dim", justify="right") for n in result.setups),
             key="producer",
             label=Text("producer", style="dim"),
+            height=None,  # wrapped in the setup's column
         )
         board.add_row(
-            *(Text(describe[n][1], style="dim", justify="right") for n in result.setups),
+            *(Text(runs[n].setup.copier_text(), style="dim", justify="right") for n in result.setups),
             key="copier",
             label=Text("copier", style="dim"),
+            height=None,
         )
         columns = [scoreboard_cells(result.scoreboard(n)) for n in result.setups]
         for r, (key, label, _attr, problem) in enumerate(SCOREBOARD_ROWS):
@@ -440,11 +473,11 @@ class CompareScreen(Screen[None]):
         self._rows = [f.index for f in fates]
         for f in fates:
             style = _OUTCOME_STYLE.get(f.outcome, "")
-            outcome = f.outcome if f.outcome != "duplicated" else f"dup ×{f.copies}"
+            outcome = _OUTCOME_MARK[f.outcome] if f.outcome != "duplicated" else f"⧉ dup ×{f.copies}"
             table.add_row(
                 Text(f.value, style="bold"),
                 Text(f.key),
-                Text("?" if f.partition is None else str(f.partition), justify="right"),
+                Text("?" if f.partition is None else f"in-{f.partition}"),
                 Text(outcome, style=style),
                 key=str(f.index),
             )

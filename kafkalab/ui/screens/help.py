@@ -15,16 +15,44 @@ from textual.widgets import Static
 __all__ = ["HelpScreen", "describe_commands"]
 
 LEGEND = [
-    ("●  ✖  ⏸", "broker up / down (killed) / paused (long GC pause)"),
+    (
+        "▶ playing  ⏸ paused",
+        "status bar: virtual time runs / stands still; 2× is the speed, t the virtual clock",
+    ),
+    (
+        "▶ Topics (heavy border)",
+        "the panel the keys go to; the console says (typing here) or (Esc: type here)",
+    ),
+    ("●  ✖  ⏸", "broker or controller up / down (killed) / paused (long GC pause)"),
     ("◆", "the active KRaft controller"),
-    ("✂", "a network partition: the node cannot reach the listed nodes"),
-    ("✗2  URP", "replica 2 is out of the ISR; the partition is under-replicated"),
+    ("fenced", "the controller fenced the broker (missed heartbeats): it leads nothing"),
+    ("✂  cut off", "a network partition: the node cannot reach the listed nodes"),
+    ("Partition", "topic-partition, e.g. events-0 (sorted by number: events-2 before events-10)"),
+    ("Ldr", "the partition's leader (broker id); none: no leader, the partition is offline"),
+    ("3✖", "the leader's broker died and the controller has not noticed yet"),
+    ("Replicas", "every broker holding a replica, in assignment order, as kafka-topics --describe"),
+    ("✗2", "replica 2 is out of the ISR (also missing from the Isr column)"),
+    ("Isr", "the in-sync replicas, as kafka-topics --describe writes them: 1,3"),
+    ("URP", "under-replicated: fewer in-sync replicas than replicas"),
+    ("Ep", "leader epoch: goes up by one at every leader change"),
     ("HW/LEO", "high watermark (consumers read below it) / log end offset (next offset to write)"),
     ("■ green", "a committed record (below the HW)"),
     ("■ yellow", "a record on the leader not yet committed (between HW and LEO)"),
+    ("·", "an offset not written yet on that replica"),
     ("-3", "a follower 3 records behind the leader's LEO"),
     ("▲start ▲LSO ▲HW ▲LEO", "log start offset, last stable offset, HW, LEO"),
     ("▲g1", "the offset consumer group g1 committed for this partition"),
+    ("gen 3  (leader)", "Groups: the group's generation; the member that computes the assignment"),
+    ("events 0-2,5", "Groups: a member's partitions events-0, -1, -2 and -5"),
+    ("████▌ 12", "Groups: the partition's lag (records between the committed offset and the HW)"),
+    (
+        "▁▃▅▇",
+        "Charts: produce and consume rates, each group's lag: one column per virtual second, zero at the bottom, newest on the right",
+    ),
+    ("[●b1─●b2─◆c3000]", "Diagram: nodes that reach each other (an island)"),
+    ("╳━━", "Diagram: a cut link between two islands"),
+    ("L  F  ✗  ·", "Diagram: the broker leads / follows in the ISR / is out of the ISR / holds no replica"),
+    ("✓  ✗  ⧉", "Compare: none / a problem count; ⧉ a duplicated record"),
 ]
 
 
@@ -120,7 +148,8 @@ class HelpScreen(ModalScreen[None]):
             " runs a whole Kafka cluster in virtual time. Type commands in the console at the bottom; "
             "F-keys work everywhere, single-letter keys work when the console is not focused (press ",
             ("escape", "bold cyan"),
-            " to leave or return to the console).\n",
+            " to leave or return to the console). Typing a letter that is no key in a panel goes to the "
+            "console.\n",
         )
         scroll = VerticalScroll()
         scroll.border_title = "Help — escape to close"

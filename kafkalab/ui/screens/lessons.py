@@ -1,7 +1,8 @@
-"""The lesson browser (``l`` / F9): every lesson with its level, concepts and progress; enter opens one.
+"""The lesson browser (``l`` / F9): the course in order, by part, with progress; enter opens a lesson.
 
-A lesson file that does not load is listed with its ``file:line`` problems instead of stopping the app.
-The screen returns the chosen :class:`~kafkalab.lessons.Lesson`, or None when closed.
+The lesson the course suggests next is marked and highlighted when the browser opens. A lesson file that
+does not load is listed with its ``file:line`` problems instead of stopping the app. The screen returns
+the chosen :class:`~kafkalab.lessons.Lesson`, or None when closed.
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ _STATE_MARK = {"new": "○", "started": "◐", "done": "✓", "broken": "✗"}
 _LEVEL_STYLE = {"beginner": "green", "intermediate": "yellow", "advanced": "magenta"}
 
 
-def render_entry(e: LessonEntry) -> Text:
-    """Two lines (more for a broken file): mark, title, level / concepts, progress."""
+def render_entry(e: LessonEntry, part_header: bool = False) -> Text:
+    """Two lines (more for a broken file, one more above the first lesson of a part): number, mark,
+    title, level and steps / progress and concepts."""
     t = Text(no_wrap=False)
+    if part_header and e.part:
+        t.append(e.part, style="bold underline")
+        t.append("\n")
+    if e.number:
+        t.append(f"{e.number:>2} ", style="dim")
     t.append(f"{_STATE_MARK.get(e.state, ' ')} ", style=_STATE_STYLE.get(e.state, ""))
     if e.state == "broken":
         t.append(e.title, style="bold")
@@ -39,10 +46,21 @@ def render_entry(e: LessonEntry) -> Text:
     t.append(e.title, style="bold")
     t.append(f"  {e.level}", style=_LEVEL_STYLE.get(e.level, ""))
     t.append(f"  {e.steps} steps", style="dim")
-    t.append("\n  ")
+    t.append("\n     ")
     t.append(e.progress, style=_STATE_STYLE.get(e.state, ""))
-    t.append("  ")
-    t.append(" · ".join(e.concepts), style="cyan")
+    used = len(e.progress)
+    if e.suggested:
+        t.append("  ◀ next", style="bold magenta")
+        used += 8
+    elif e.missing:
+        after = f"  after: {', '.join(e.missing)}"
+        t.append(after, style="dim")
+        used += len(after)
+    concepts = " · ".join(e.concepts)
+    room = max(0, 60 - used)  # one line at 80 columns (the concepts are in the detail below too)
+    if room > 8:
+        t.append("  ")
+        t.append(concepts if len(concepts) <= room else concepts[: room - 1] + "…", style="cyan")
     return t
 
 
@@ -62,11 +80,17 @@ class LessonBrowser(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         box = Vertical(id="lessons-box")
-        box.border_title = "Lessons"
+        box.border_title = "The kafkalab course"
         box.border_subtitle = "↑↓ choose · enter open · escape close"
         with box:
             yield OptionList(
-                *[Option(render_entry(e), id=f"lesson-{i}") for i, e in enumerate(self.entries)],
+                *[
+                    Option(
+                        render_entry(e, i == 0 or e.part != self.entries[i - 1].part),
+                        id=f"lesson-{i}",
+                    )
+                    for i, e in enumerate(self.entries)
+                ],
                 id="lessons-list",
             )
             yield Static(id="lessons-detail")
@@ -78,7 +102,7 @@ class LessonBrowser(ModalScreen[Any]):
             return
         start = next((i for i, e in enumerate(self.entries) if e.key == self.current), None)
         if start is None:
-            start = next((i for i, e in enumerate(self.entries) if e.state == "started"), 0)
+            start = next((i for i, e in enumerate(self.entries) if e.suggested), 0)
         lst.highlighted = start
         lst.focus()
         self._show(start)
@@ -97,6 +121,13 @@ class LessonBrowser(ModalScreen[Any]):
             detail.append(f"kafkalab lessons check {e.path}", style="bold")
         else:
             detail.append(e.summary or e.title, style="italic")
+            detail.append("\n")
+            detail.append(" · ".join(e.concepts), style="cyan")
+            if e.missing:
+                detail.append("\nThe course puts it after: ", style="dim")
+                detail.append(", ".join(e.missing), style="bold")
+            if e.suggested:
+                detail.append("\nSuggested next in the course.", style="bold magenta")
         self.query_one("#lessons-detail", Static).update(detail)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

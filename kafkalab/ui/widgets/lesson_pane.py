@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 from ..lesson_view import LessonView
 from ..messages import ChoicePicked
 
-__all__ = ["LessonPane", "reflow", "render_goals", "render_header", "render_next"]
+__all__ = ["LessonPane", "reflow", "render_goals", "render_header", "render_next", "render_unmet"]
 
 REACHED = "✓"
 OPEN = "○"
@@ -64,7 +64,9 @@ def render_goals(v: LessonView) -> Group:
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(no_wrap=True, width=2, justify="right")
     grid.add_column(ratio=1)
-    if not v.goals:
+    if v.predicting:
+        grid.add_row("", Text("(shown after your prediction)", style="dim"))
+    elif not v.goals:
         grid.add_row("", Text("(none: read, then go on)", style="dim"))
     for text, reached in v.goals:
         if reached:
@@ -81,7 +83,7 @@ def render_hints(v: LessonView) -> Text:
             t.append("\n")
         t.append(f"hint {i}: ", style="bold magenta")
         t.append(" ".join(h.split()))
-    if v.hints_total and len(v.hints) < v.hints_total and not v.step_complete:
+    if v.hints_total and len(v.hints) < v.hints_total and not v.step_complete and not v.predicting:
         if v.hints:
             t.append("\n")
         left = v.hints_total - len(v.hints)
@@ -93,11 +95,14 @@ def render_next(v: LessonView) -> Text:
     t = Text()
     if v.finished:
         t.append("★ Lesson complete!", style="bold green")
-        if v.summary:
+        if v.after:  # the takeaway (the summary was shown before: it must not give predictions away)
             t.append("\n")
-            t.append(" ".join(v.summary.split()), style="italic")
+            t.append(" ".join(v.after.split()))
         t.append("\n")
-        t.append("F9 or l: pick another lesson", style="dim")
+        if v.next_lesson:
+            t.append(f"next in the course: {v.next_lesson}", style="bold")
+            t.append("\n")
+        t.append("F9 or l: the lessons", style="dim")
     elif v.step_complete:
         t.append(f"{REACHED} Step complete. ", style="bold green")
         t.append("F12, n or 'next': next step", style="bold")
@@ -112,18 +117,33 @@ def render_question(v: LessonView) -> Text:
     t = Text()
     if v.question is None:
         return t
-    t.append("Predict: ", style="bold magenta")
+    t.append("Predict first: " if v.predicting else "You predicted: ", style="bold magenta")
     t.append(" ".join(v.question.split()))
     if v.picked is None:
         t.append("\n")
-        t.append("type 'answer N', or click a choice", style="dim")
+        t.append("type 'answer N' or pick a choice; the step follows", style="dim")
     return t
 
 
 def render_reveal(v: LessonView) -> Text:
+    """Before the experiment: the pick, no verdict. After it: right or not, and the explanation."""
     t = Text()
     if v.picked is None or v.question is None:
         return t
+    t.append("You predicted: ", style="bold magenta")
+    t.append(" ".join(v.question.split()), style="italic")
+    t.append("\n")
+    if not v.revealed:
+        t.append("Your pick: ", style="bold")
+        t.append(v.choices[v.picked])
+        t.append("\n")
+        t.append("Now run the experiment: the answer shows once the goals are reached.", style="dim")
+        return t
+    for i, c in enumerate(v.choices):
+        if i == v.answer_index:
+            t.append(f"{REACHED} {c}\n", style="green")
+        elif i == v.picked:
+            t.append(f"✗ {c}\n", style="red")
     if v.picked == v.answer_index:
         t.append("Right. ", style="bold green")
     else:
@@ -134,25 +154,50 @@ def render_reveal(v: LessonView) -> Text:
     return t
 
 
+def render_unmet(v: LessonView) -> Text:
+    """After a 'next' that failed: what is missing, and the way out."""
+    t = Text()
+    if not v.unmet:
+        return t
+    t.append("Not done yet:", style="bold yellow")
+    for u in v.unmet:
+        t.append("\n")
+        t.append(f"{OPEN} {u}")
+    t.append("\n")
+    t.append("Stuck? 'restart-step' (F8) starts this step over.", style="bold")
+    return t
+
+
 class LessonPane(VerticalScroll):
     """Shows the open lesson's current step; ``lesson`` is set by the app."""
+
+    DEFAULT_CSS = """
+    LessonPane #lesson-unmet {
+        margin-top: 1;
+        padding: 0 1;
+        background: $warning 15%;
+    }
+    """
 
     lesson: reactive[LessonView | None] = reactive(None, always_update=False)
     """The snapshot to show."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._choices_key: tuple[str, int, int | None] | None = None
+        self._choices_key: tuple[str, int, int | None, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-head")
-        # goals first: on a small terminal they stay in view while the text scrolls
-        yield Static(id="lesson-goals")
-        yield Static(id="lesson-next")
-        yield Static(id="lesson-text")
+        # the prediction comes before anything that could give its answer away (hidden once picked)
         yield Static(id="lesson-question")
         yield OptionList(id="lesson-choices")
+        # goals next: on a small terminal they stay in view while the text scrolls
+        yield Static(id="lesson-goals")
+        yield Static(id="lesson-next")
+        yield Static(id="lesson-unmet")
+        # the pick, and once the experiment showed the answer, the verdict and the explanation
         yield Static(id="lesson-reveal")
+        yield Static(id="lesson-text")
         yield Static(id="lesson-hints")
 
     def watch_lesson(self, v: LessonView | None) -> None:
@@ -160,17 +205,22 @@ class LessonPane(VerticalScroll):
             return
         self.border_title = "Lesson"
         self.query_one("#lesson-head", Static).update(render_header(v))
-        self.query_one("#lesson-text", Static).update(Text(reflow(v.step_text)))
+        text = self.query_one("#lesson-text", Static)
+        text.update(Text(reflow(v.step_text)))
+        text.display = bool(v.step_text)
         self.query_one("#lesson-goals", Static).update(render_goals(v))
+        unmet = self.query_one("#lesson-unmet", Static)
+        unmet.update(render_unmet(v))
+        unmet.display = bool(v.unmet)
         nxt = self.query_one("#lesson-next", Static)
         nxt.update(render_next(v))
-        nxt.display = v.step_complete
+        nxt.display = v.step_complete and not v.predicting
         q = self.query_one("#lesson-question", Static)
         q.update(render_question(v))
-        q.display = v.question is not None
+        q.display = v.predicting
         choices = self.query_one("#lesson-choices", OptionList)
-        choices.display = v.question is not None
-        key = (v.lesson_id, v.step_index, v.picked)
+        choices.display = v.predicting
+        key = (v.lesson_id, v.step_index, v.picked, v.revealed)
         shown = self._choices_key
         if key != self._choices_key:
             self._choices_key = key
@@ -178,6 +228,8 @@ class LessonPane(VerticalScroll):
             for i, c in enumerate(v.choices):
                 if v.picked is None:
                     mark = f"{i + 1}. "
+                elif not v.revealed:
+                    mark = "▸ " if i == v.picked else "  "
                 elif i == v.answer_index:
                     mark = "✓ "
                 elif i == v.picked:
@@ -189,11 +241,11 @@ class LessonPane(VerticalScroll):
         reveal = self.query_one("#lesson-reveal", Static)
         reveal.update(render_reveal(v))
         reveal.display = v.picked is not None
-        if v.picked is not None and key != shown:
-            self.call_after_refresh(reveal.scroll_visible, animate=False)
+        if v.revealed and key != shown:  # the verdict, under the "step complete" line that says what next
+            self.call_after_refresh(self.scroll_to_widget, nxt, animate=False, top=True)
         hints = self.query_one("#lesson-hints", Static)
         hints.update(render_hints(v))
-        hints.display = bool(v.hints) or (v.hints_total > 0 and not v.step_complete)
+        hints.display = bool(v.hints) or (v.hints_total > 0 and not v.step_complete and not v.predicting)
 
     def on_mount(self) -> None:
         self.watch_lesson(self.lesson)

@@ -4,7 +4,7 @@ Each cell is one offset of the selected partition. Offsets below the high waterm
 the ones between HW and the leader's LEO are not yet (yellow). One row per replica shows how far each
 follower's log reaches, so replication lag is visible; the rows underneath point at the log start offset,
 the last stable offset (when the simulation tracks it), the HW, the LEO and every group's committed offset.
-Press ``v`` to list the keys and values of the newest records.
+Press ``v`` to list the keys and values of the newest records; Esc goes back to the partition table.
 """
 
 from __future__ import annotations
@@ -69,8 +69,11 @@ def _offset_ruler(offsets: range, width: int) -> str:
 def render_log(log: LogView, width: int, show_records: bool) -> Text:
     out = Text(no_wrap=True, overflow="crop")
     out.append(f"{log.topic}-{log.partition}", style="bold")
-    out.append(" leader ", style="dim")
-    out.append("none" if log.leader < 0 else str(log.leader), style="bold red" if log.leader < 0 else "bold")
+    if log.leader < 0:
+        out.append(" no leader (offline)", style="bold red")
+    else:
+        out.append(" leader ", style="dim")
+        out.append(str(log.leader), style="bold")
     out.append(" epoch ", style="dim")
     out.append(str(log.leader_epoch))
     out.append("\n")
@@ -159,11 +162,12 @@ class LogStrip(Widget, can_focus=True):
 
     BINDINGS = [
         Binding(
-            "v",
-            "toggle_records",
-            "Keys/values",
-            id="log.toggle-records",
-            tooltip="Show or hide the keys and values of the newest records of this partition",
+            "escape",
+            "back",
+            "Back to the table",
+            show=False,
+            id="log.back",
+            tooltip="Back to the partition table (where Enter opened this log)",
         ),
     ]
 
@@ -186,8 +190,15 @@ class LogStrip(Widget, can_focus=True):
             new = self._text()
             self.refresh(layout=old is None or len(old.plain.split("\n")) != len(new.plain.split("\n")))
 
-    def action_toggle_records(self) -> None:
-        self.show_records = not self.show_records
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Esc goes back to the table when there is one; else it is the app's (back to the console)
+        if action == "back":
+            table = self.screen.query("#topics")
+            return bool(table) and table.first().display
+        return True
+
+    def action_back(self) -> None:
+        self.screen.query_one("#topics").focus()
 
     def _text(self) -> Text:
         v = self.view

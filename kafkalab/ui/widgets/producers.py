@@ -24,7 +24,7 @@ def render_producers(v: LabView) -> Text:
             "  idempotent" if p.idempotent else "  not idempotent",
             style="green" if p.idempotent else "yellow",
         )
-        t.append(f"  linger {p.linger_ms} ms\n", style="dim")
+        t.append("  outside client\n" if p.outside else f"  linger {p.linger_ms} ms\n", style="dim")
         t.append("  in flight ", style="dim")
         t.append(str(p.in_flight), style="bold yellow" if p.in_flight else "")
         t.append("  acked ", style="dim")

@@ -40,11 +40,14 @@ class StatusBar(Widget):
         if v is None:
             return Text("starting…")
         t = Text()
-        if v.playing:
+        if v.clock:  # a lesson: time moves with the learner's commands, not with the wall clock
+            t.append(v.clock, style="bold yellow")
+        elif v.playing:
             t.append("▶ playing", style="bold green")
         else:
             t.append("⏸ paused", style="bold yellow")
-        t.append(f"  {format_speed(v.speed)}", style="bold")
+        if not v.clock:
+            t.append(f"  {format_speed(v.speed)}", style="bold")
         t.append("  │  t = ", style="dim")
         t.append(format_ms(v.now_ms), style="bold cyan")
         t.append("  │  ", style="dim")

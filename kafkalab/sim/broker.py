@@ -236,6 +236,9 @@ class Partition:
         self.ongoing_txns: dict[int, int] = {}
         #: (producer id, first offset, offset of the ABORT marker) of aborted transactions
         self.aborted_txns: list[tuple[int, int, int]] = []
+        #: (first offset, marker offset) of ended transactions whose marker may still be above the high
+        #: watermark (Kafka's unreplicated transactions): they hold the LSO until the marker is replicated
+        self.unreplicated_txns: list[tuple[int, int]] = []
         for b in self.log.iter_batches(self.log.log_start_offset):
             self._record_producer_batch(b)
 
@@ -256,6 +259,8 @@ class Partition:
                 e.batches.clear()
             if marker == ControlType.ABORT and first is not None:
                 self.aborted_txns.append((pid, first, b.base_offset))
+            if first is not None:
+                self.unreplicated_txns.append((first, b.base_offset))
             if self.topic == CONSUMER_OFFSETS:
                 self.broker.coordinator.on_txn_marker(self.index, pid, marker == ControlType.COMMIT)
             return
@@ -269,11 +274,17 @@ class Partition:
             e.batches.append((b.base_sequence, b.last_sequence, b.base_offset, b.last_offset))
 
     def last_stable_offset(self) -> int:
-        """LSO: the first offset of the oldest open transaction, or the high watermark."""
+        """LSO: the first offset of the oldest transaction that is open or whose marker is not replicated
+        yet (above the high watermark), or the high watermark (ProducerStateManager.firstUnstableOffset)."""
         hw = self.log.high_watermark
-        if not self.ongoing_txns:
-            return hw
-        return min(hw, min(self.ongoing_txns.values()))
+        lso = hw
+        if self.ongoing_txns:
+            lso = min(lso, min(self.ongoing_txns.values()))
+        if self.unreplicated_txns:
+            self.unreplicated_txns = [(f, m) for f, m in self.unreplicated_txns if m >= hw]
+            for first, _marker in self.unreplicated_txns:
+                lso = min(lso, first)
+        return lso
 
     def aborted_in(self, start: int, end: int) -> list[tuple[int, int]]:
         """(producer id, first offset) of aborted transactions overlapping [start, end)."""

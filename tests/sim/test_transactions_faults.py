@@ -172,3 +172,31 @@ def test_an_exhausted_epoch_continues_with_a_new_producer_id() -> None:
     assert p.producer_id != first_pid and p.producer_epoch < 5
     assert committed_values(c) == [b"v0", b"v1", b"v2"]
     c.close()
+
+
+def test_the_lso_waits_for_a_transaction_marker_to_be_replicated() -> None:
+    """Kafka's unreplicated transactions: a marker above the high watermark may still be lost, so the
+    records it ends are not stable yet (before, read_committed saw a commit its replicas had not)."""
+    c = make()
+    p = c.producer({"transactional.id": "t7"})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("out", value=b"x")
+    p.flush()
+    info = c.describe_topic("out")[0]
+    leader = c.brokers[info.leader]
+    part = leader.partitions[("out", 0)]
+    first = part.ongoing_txns[p.producer_id]
+    for b in info.replicas:
+        if b != info.leader:
+            c.pause_broker(b)
+    leader.handle_write_markers(p.producer_id, p.producer_epoch + 1, True, [("out", 0)], lambda _r: None)
+    c.run_for(10)
+    assert part.log.log_end_offset > part.log.high_watermark  # the marker is written, not replicated
+    assert part.last_stable_offset() == first
+    for b in info.replicas:
+        if b != info.leader:
+            c.resume_broker(b)
+    c.run_for(2000)
+    assert part.last_stable_offset() == part.log.high_watermark == part.log.log_end_offset
+    c.close()

@@ -449,9 +449,18 @@ class TransactionCoordinator:
         self.handle_add_partitions(tid, pid, epoch, [(CONSUMER_OFFSETS, part)], respond)
 
     def handle_end_txn(
-        self, tid: str, pid: int, epoch: int, commit: bool, respond: Callable[[Any], None]
+        self,
+        tid: str,
+        pid: int,
+        epoch: int,
+        commit: bool,
+        transaction_version: int,
+        respond: Callable[[Any], None],
     ) -> None:
-        """EndTxn; answers (error, producer id, producer epoch): the id and epoch the producer continues with."""
+        """EndTxn; answers (error, producer id, producer epoch): the id and epoch the producer continues with.
+
+        ``transaction_version`` 2 (a Kafka 4 client, EndTxn v5+) bumps the epoch with every transaction
+        (KIP-890); older clients keep their epoch and retry a pending EndTxn until it completes."""
         if self.owns(tid) is None:
             respond(("NOT_COORDINATOR", -1, -1))
             return
@@ -476,10 +485,16 @@ class TransactionCoordinator:
         if epoch > t.producer_epoch:
             respond(("INVALID_PRODUCER_EPOCH", -1, -1))
             return
+        if transaction_version < 2 and t.state == prepared:
+            respond(("CONCURRENT_TRANSACTIONS", -1, -1))  # a retry: its markers are being written
+            return
+        if transaction_version < 2 and t.state == done:
+            respond(("NO_ERROR", t.producer_id, t.producer_epoch))
+            return
         if t.state != ONGOING:
             respond(("INVALID_TXN_STATE", -1, -1))
             return
-        self._end(t, commit, fence=False, respond=respond)
+        self._end(t, commit, fence=False, respond=respond, bump=transaction_version >= 2)
 
     def _continue_with(self, t: _Txn) -> tuple[int, int]:
         """The producer id and epoch a client continues with after this transaction ends."""
@@ -487,10 +502,31 @@ class TransactionCoordinator:
             return t.next_producer_id, 0
         return t.producer_id, t.producer_epoch
 
-    def _end(self, t: _Txn, commit: bool, fence: bool, respond: Callable[[Any], None] | None) -> None:
+    def _end(
+        self,
+        t: _Txn,
+        commit: bool,
+        fence: bool,
+        respond: Callable[[Any], None] | None,
+        bump: bool = True,
+    ) -> None:
         """Write PrepareCommit/PrepareAbort with the next epoch (``fence``: the coordinator aborts on its own,
-        fencing the producer), answer the client, then write the markers."""
+        fencing the producer; not ``bump``: a client older than KIP-890 keeps its epoch), answer the
+        client, then write the markers."""
         tid = t.transactional_id
+        if not bump and not fence:
+            new = t.copy()
+            new.state = PREPARE_COMMIT if commit else PREPARE_ABORT
+            new.client_bump = False
+
+            def written(err: str) -> None:
+                if respond is not None:
+                    respond((err, t.producer_id, t.producer_epoch) if err == "NO_ERROR" else (err, -1, -1))
+                if err == "NO_ERROR":
+                    self._write_markers(t)
+
+            self._transition(t, new, written)
+            return
         t.pending = True  # nothing else may change this id until the prepare is written
 
         def bumped(new: _Txn | None) -> None:

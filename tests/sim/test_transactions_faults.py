@@ -200,3 +200,26 @@ def test_the_lso_waits_for_a_transaction_marker_to_be_replicated() -> None:
     c.run_for(2000)
     assert part.last_stable_offset() == part.log.high_watermark == part.log.log_end_offset
     c.close()
+
+
+def test_a_client_without_kip_890_keeps_its_epoch_and_retries_end_txn() -> None:
+    """EndTxn below v5 (aiokafka, kafka-python, librdkafka over the wire): the coordinator does not bump
+    the epoch, and a retried EndTxn waits (CONCURRENT_TRANSACTIONS) until the markers are written."""
+    c = make()
+    p = c.producer({"transactional.id": "t8"})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("out", value=b"old-client")
+    p.flush()
+    coord = c.brokers[coordinator(c, "t8")]
+    answers: list[tuple[str, int, int]] = []
+    args = ("t8", p.producer_id, p.producer_epoch, True, 0)
+    coord.handle_txn("EndTxn", args, answers.append)
+    coord.handle_txn("EndTxn", args, answers.append)  # a retry while the first is being written
+    c.run_for(2000)
+    coord.handle_txn("EndTxn", args, answers.append)  # a retry after it completed
+    c.run_for(100)
+    assert [a[0] for a in answers] == ["CONCURRENT_TRANSACTIONS", "NO_ERROR", "NO_ERROR"]
+    assert all(a[2] == p.producer_epoch for a in answers[1:])  # the same epoch goes on
+    assert committed_values(c) == [b"old-client"]
+    c.close()

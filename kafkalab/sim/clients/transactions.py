@@ -297,7 +297,8 @@ class TransactionManager:
             else:
                 op.finish(self._set_fatal(err, f"EndTxn failed: {err}"))
 
-        self.call("EndTxn", (self.transactional_id, p.producer_id, p.producer_epoch, commit), done)
+        # transaction version 2: a Kafka 4 client, whose epoch the coordinator bumps (KIP-890)
+        self.call("EndTxn", (self.transactional_id, p.producer_id, p.producer_epoch, commit, 2), done)
 
     def _completed(self, op: _Operation, commit: bool) -> None:
         p = self.producer

@@ -666,3 +666,15 @@ def parse_goal(raw: Any) -> Goal:
     if pred.counting and not any(k in args for k in COUNT_KEYS):
         raise GoalError(f"{name} needs one of equals, at_least, at_most", (name,))
     return Goal(name, args, text or pred.describe(args))
+
+
+def _add_predicates(more: list[Predicate]) -> None:
+    """Predicates defined in their own modules (``goals_*.py``) join the vocabulary here."""
+    for p in more:
+        assert p.name not in PREDICATES, p.name
+        PREDICATES[p.name] = p
+
+
+from .goals_platform import platform_predicates  # noqa: E402 - it builds on the helpers above
+
+_add_predicates(platform_predicates())

@@ -94,6 +94,9 @@ class KafkaLabApp(
     timeline_internal: reactive[bool] = reactive(False, init=False, repaint=False)
     """Whether the timeline shows the entries about internal topics (folded away by default: ``i``)."""
 
+    #: ``sandbox --listen``: where Schema Registry and Connect listen too (None: Kafka listeners only)
+    platform_ports: tuple[int, int] | None = (8081, 8083)
+
     def __init__(
         self,
         brokers: int = 3,
@@ -205,12 +208,14 @@ class KafkaLabApp(
     async def _start_listening(self) -> None:
         from ..wire.applisten import AppListener
 
-        listener = AppListener(self.session, int(self.listen_port or 0), self._sim_tick)
+        listener = AppListener(
+            self.session, int(self.listen_port or 0), self._sim_tick, platform_ports=self.platform_ports
+        )
         line = await listener.start()
         if listener.server.ports:
             self.listener = listener
             listener.set_paused(not self.playing)
-        self.lab_console.write_lines([line], "bold")
+        self.lab_console.write_lines([line, *listener.platform_lines], "bold")
 
     async def on_unmount(self) -> None:
         if self.listener is not None:
@@ -307,7 +312,14 @@ def run_app(args: Any = None) -> int:
         factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
         create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
         return 0
-    create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
+    app = create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen)
+    if listen is not None:
+        app.platform_ports = (
+            None
+            if getattr(args, "no_platform", False)
+            else (getattr(args, "schema_registry_port", 8081), getattr(args, "connect_port", 8083))
+        )
+    app.run()
     return 0
 
 

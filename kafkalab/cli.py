@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="let real Kafka clients in: broker 1 listens on 127.0.0.1:PORT, broker 2 on PORT+1, ...",
     )
     _add_platform_ports(sandbox, "with --listen: ")
+    sandbox.add_argument("--present", action="store_true", help="open in presenter mode (for a projector)")
+    sandbox.add_argument("--lessons-dir", metavar="PATH", help="the lesson browser (F9) shows this folder")
     cluster = sub.add_parser(
         "cluster",
         help="a cluster for your own Kafka clients, no screen (Ctrl-C stops it and removes its data)",
@@ -68,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .lessons.cli import add_parsers as add_lesson_parsers
 
     add_lesson_parsers(sub)
+    from .classroom.cli import add_parsers as add_classroom_parsers
+
+    add_classroom_parsers(sub)  # serve, record, play, screenshot, export-lesson
     return parser
 
 
@@ -191,6 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .lessons.cli import run_lesson
 
         return run_lesson(args)
+    from .classroom.cli import COMMANDS as CLASSROOM_COMMANDS
+
+    if args.command in CLASSROOM_COMMANDS:
+        from .classroom.cli import run as run_classroom
+
+        return run_classroom(args, parser)
     if args.command == "cluster":
         if not 1 <= args.brokers <= 64:
             parser.error(f"argument --brokers: {args.brokers} is not between 1 and 64")

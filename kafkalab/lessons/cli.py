@@ -17,8 +17,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "lessons",
         help="browse the course (on a terminal; 'list' prints it), or check lesson files for mistakes",
     )
+    lessons.add_argument(
+        "--dir",
+        metavar="PATH",
+        help="a folder of lesson files (and its course.yaml) instead of the shipped ones",
+    )
     lsub = lessons.add_subparsers(dest="lessons_command", metavar="ACTION")
-    lsub.add_parser("list", help="the course in order, with your progress and the lesson to do next")
+    listing = lsub.add_parser(
+        "list", help="the course in order, with your progress and the lesson to do next"
+    )
+    listing.add_argument("--dir", metavar="PATH", default=argparse.SUPPRESS, help="a folder of lesson files")
     check = lsub.add_parser(
         "check",
         help="validate lesson files and run every step's solution, alternative and wrong paths; "
@@ -29,8 +37,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--no-run", action="store_true", help="only read the files; do not run their paths (fast)"
     )
     check.add_argument("-v", "--verbose", action="store_true", help="print every path as it runs")
+    check.add_argument("--dir", metavar="PATH", default=argparse.SUPPRESS, help="a folder of lesson files")
     lesson = sub.add_parser("lesson", help="open a lesson")
     lesson.add_argument("id", help="lesson id (see 'kafkalab lessons list') or path to a lesson file")
+    lesson.add_argument("--dir", metavar="PATH", help="the folder the lesson id is in (and F9 shows)")
     lesson.add_argument("--headless", action="store_true", help="no screen: print to the terminal")
     lesson.add_argument(
         "--solve", action="store_true", help="run the reference solution and check every goal"
@@ -107,6 +117,10 @@ def run_lessons(args: argparse.Namespace) -> int:
     from .progress import ProgressStore
 
     action = getattr(args, "lessons_command", None)
+    directory = Path(args.dir) if getattr(args, "dir", None) else None
+    if directory is not None and not directory.is_dir():
+        print(f"kafkalab: --dir {directory}: not a directory", file=sys.stderr)
+        return 2
     if action is None and sys.stdin.isatty() and sys.stdout.isatty():
         try:
             from ..ui import app as ui_app
@@ -114,16 +128,16 @@ def run_lessons(args: argparse.Namespace) -> int:
             ui_app = None  # type: ignore[assignment]
         browse = getattr(ui_app, "run_lessons_app", None)
         if callable(browse):  # the lesson browser, in the lab
-            return int(browse(ProgressStore()) or 0)
+            return int(browse(ProgressStore(), lessons_dir=directory) or 0)
     action = action or "list"
     if action == "check":
-        target = Path(args.path) if args.path else LESSONS_DIR
+        target = Path(args.path) if args.path else directory or LESSONS_DIR
         if not target.exists():
             print(f"kafkalab: {target}: no such file or directory", file=sys.stderr)
             return 2
         return _check(target, not args.no_run, args.verbose)
-    lessons, issues = load_all()
-    course, course_issues = load_course()
+    lessons, issues = load_all(directory)
+    course, course_issues = load_course(directory)
     entries = course_entries(lessons, course, ProgressStore().all())
     for line in format_course(entries):
         print(line)
@@ -137,8 +151,9 @@ def run_lesson(args: argparse.Namespace) -> int:
     from .model import LessonError
     from .runner import LessonRun
 
+    directory = Path(args.dir) if getattr(args, "dir", None) else None
     try:
-        lesson = load_lesson(args.id)
+        lesson = load_lesson(args.id, directory)
     except LessonError as e:
         for issue in e.issues:
             print(issue, file=sys.stderr)
@@ -175,4 +190,6 @@ def run_lesson(args: argparse.Namespace) -> int:
         return 1
     from .progress import ProgressStore
 
+    if directory is not None:
+        return int(open_lesson(lesson, ProgressStore(), lessons_dir=directory) or 0)
     return int(open_lesson(lesson, ProgressStore()) or 0)

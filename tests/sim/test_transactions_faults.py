@@ -223,3 +223,32 @@ def test_a_client_without_kip_890_keeps_its_epoch_and_retries_end_txn() -> None:
     assert all(a[2] == p.producer_epoch for a in answers[1:])  # the same epoch goes on
     assert committed_values(c) == [b"old-client"]
     c.close()
+
+
+def test_a_restarted_broker_sends_clients_elsewhere_until_it_has_caught_up_with_metadata() -> None:
+    """Missing values: a restarted broker answered Metadata with its empty image, so clients forgot every
+    topic (producers failed records with _UNKNOWN_TOPIC, a group leader assigned nothing). KRaft brokers
+    serve clients only once registered; until then the client asks another broker."""
+    c = Cluster(3, seed=1)
+    c.create_topic("t", 3, 3)
+    controller = next(iter(c.quorum.voters.values())).name
+    c.kill_broker(1)
+    c.run_for(1000)
+    c.drop_messages(1, controller)  # its registration cannot reach the controller
+    c.restart_broker(1)
+    answers: list[object] = []
+    c.brokers[1].handle_metadata(answers.append)
+    assert answers == [None]  # before: ({}, {}, [], ...), an empty cluster
+    con = c.consumer({"group.id": "g"})
+    for _ in range(6):  # the round robin of metadata requests reaches broker 1 too
+        con.refresh_metadata()
+        c.run_for(200)
+        assert "t" in con.topics and ("t", 2) in con.partitions
+    c.heal()
+    c.run_for(3000)
+    answers.clear()
+    c.brokers[1].handle_metadata(answers.append)
+    topics = answers[0][0] if isinstance(answers[0], tuple) else {}
+    assert "t" in topics
+    con.close()
+    c.close()

@@ -252,3 +252,26 @@ def test_a_restarted_broker_sends_clients_elsewhere_until_it_has_caught_up_with_
     assert "t" in topics
     con.close()
     c.close()
+
+
+def test_a_produce_request_arriving_after_its_transaction_ended_is_refused() -> None:
+    """Atomicity: the coordinator aborted a timed-out transaction and wrote the ABORT marker (bumped epoch)
+    to a partition the producer had not written to yet; the produce request, slowed by the network, came
+    after it. The broker used to take it (it did not know the producer there), opening a transaction that
+    nobody would ever end: the LSO stopped for good. The marker's epoch now fences it (KIP-890)."""
+    c = make()
+    p = c.producer({"transactional.id": "t9", "transaction.timeout.ms": 1000})
+    p.init_transactions()
+    p.begin_transaction()
+    c.net.node_latency_ms[p.name] = 2000  # every message of the producer takes 2 s
+    reports: list[str] = []
+    p.produce("out", value=b"late", on_delivery=lambda e, m: reports.append(e.name() if e else "ok"))
+    c.run_for(30_000)
+    p.poll(0)
+    info = c.describe_topic("out")[0]
+    part = c.brokers[info.leader].partitions[("out", 0)]
+    assert part.ongoing_txns == {}  # before: the late batch opened a transaction that never ended
+    assert lso_is_hw(c)
+    assert reports and reports[0] != "ok"
+    assert committed_values(c) == []
+    c.close()

@@ -275,3 +275,40 @@ def test_a_produce_request_arriving_after_its_transaction_ended_is_refused() -> 
     assert reports and reports[0] != "ok"
     assert committed_values(c) == []
     c.close()
+
+
+def test_offsets_whose_transaction_ended_during_their_append_do_not_block_read_committed_fetches() -> None:
+    """The ABORT marker reached __consumer_offsets while a TxnOffsetCommit append still waited for a
+    follower; the offsets were then kept as pending with no marker left to clear them, and every
+    read_committed OffsetFetch of the group answered UNSTABLE_OFFSET_COMMIT forever."""
+    c = make()
+    p = c.producer({"transactional.id": "t10"})
+    p.init_transactions()
+    con = c.consumer({"group.id": "g"})
+    con.committed([TopicPartition("out", 0)], timeout=10.0)  # creates __consumer_offsets
+    gid = next(b for b, node in c.brokers.items() if node.coordinator.owns("g") is not None)
+    coordinator = c.brokers[gid].coordinator
+    index = coordinator.owns("g").index
+    follower = next(b for b in c.brokers if b != gid)
+    c.pause_broker(follower)  # the append waits for this follower
+    answers: list[dict[str, object]] = []
+    pid, epoch = p.producer_id, p.producer_epoch
+    coordinator.handle_txn_offset_commit(
+        {"group_id": "g", "producer_id": pid, "producer_epoch": epoch, "offsets": [("out", 0, 5)]},
+        answers.append,
+    )
+    c.run_for(100)
+    assert answers == []  # still waiting for the follower
+    c.brokers[gid].handle_write_markers(
+        pid, epoch + 1, False, [("__consumer_offsets", index)], lambda _r: None
+    )
+    c.run_for(100)
+    c.resume_broker(follower)
+    c.run_for(3000)
+    assert [a["error"] for a in answers] == ["NO_ERROR"]
+    assert all(pid not in pend for pend in coordinator.pending_txn.values())  # before: pending forever
+    fetched: list[dict[str, object]] = []
+    coordinator.handle_offset_fetch({"group_id": "g", "require_stable": True}, fetched.append)
+    assert fetched == [{"error": "NO_ERROR", "offsets": {}}]  # before: UNSTABLE_OFFSET_COMMIT
+    con.close()
+    c.close()

@@ -1365,6 +1365,8 @@ def main(args: Any) -> int:
 
 
 def add_arguments(p: Any) -> None:
+    from .argtypes import int_between
+
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"seed of every cluster (default {DEFAULT_SEED})"
     )
@@ -1384,7 +1386,7 @@ def add_arguments(p: Any) -> None:
     )
     p.add_argument(
         "--records",
-        type=int,
+        type=int_between(1, MAX_RECORDS, "records"),
         default=DEFAULT_RECORDS,
         help=f"records the source produces, 1 to {MAX_RECORDS} (default {DEFAULT_RECORDS})",
     )

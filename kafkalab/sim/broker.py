@@ -236,6 +236,9 @@ class Partition:
         self.ongoing_txns: dict[int, int] = {}
         #: (producer id, first offset, offset of the ABORT marker) of aborted transactions
         self.aborted_txns: list[tuple[int, int, int]] = []
+        #: (first offset, marker offset) of ended transactions whose marker may still be above the high
+        #: watermark (Kafka's unreplicated transactions): they hold the LSO until the marker is replicated
+        self.unreplicated_txns: list[tuple[int, int]] = []
         for b in self.log.iter_batches(self.log.log_start_offset):
             self._record_producer_batch(b)
 
@@ -247,11 +250,17 @@ class Partition:
             first = self.ongoing_txns.pop(pid, None)
             marker = b.control_type
             e = self.producers.get(pid)
-            if e is not None and b.producer_epoch > e.epoch:
+            # the marker's epoch (bumped when the transaction ended, KIP-890) fences older batches here too,
+            # even if this producer never wrote to this partition before
+            if e is None:
+                self.producers[pid] = _ProducerEntry(b.producer_epoch, deque(maxlen=5))
+            elif b.producer_epoch > e.epoch:
                 e.epoch = b.producer_epoch
                 e.batches.clear()
             if marker == ControlType.ABORT and first is not None:
                 self.aborted_txns.append((pid, first, b.base_offset))
+            if first is not None:
+                self.unreplicated_txns.append((first, b.base_offset))
             if self.topic == CONSUMER_OFFSETS:
                 self.broker.coordinator.on_txn_marker(self.index, pid, marker == ControlType.COMMIT)
             return
@@ -265,11 +274,17 @@ class Partition:
             e.batches.append((b.base_sequence, b.last_sequence, b.base_offset, b.last_offset))
 
     def last_stable_offset(self) -> int:
-        """LSO: the first offset of the oldest open transaction, or the high watermark."""
+        """LSO: the first offset of the oldest transaction that is open or whose marker is not replicated
+        yet (above the high watermark), or the high watermark (ProducerStateManager.firstUnstableOffset)."""
         hw = self.log.high_watermark
-        if not self.ongoing_txns:
-            return hw
-        return min(hw, min(self.ongoing_txns.values()))
+        lso = hw
+        if self.ongoing_txns:
+            lso = min(lso, min(self.ongoing_txns.values()))
+        if self.unreplicated_txns:
+            self.unreplicated_txns = [(f, m) for f, m in self.unreplicated_txns if m >= hw]
+            for first, _marker in self.unreplicated_txns:
+                lso = min(lso, first)
+        return lso
 
     def aborted_in(self, start: int, end: int) -> list[tuple[int, int]]:
         """(producer id, first offset) of aborted transactions overlapping [start, end)."""
@@ -278,11 +293,13 @@ class Partition:
     def check_sequence(self, b: RecordBatch) -> tuple[str, int]:
         """('NO_ERROR', -1) to append; ('DUPLICATE', base_offset) for a retry; or an error name."""
         pid = b.producer_id
-        if pid < 0 or b.is_control:
+        if pid < 0:
             return ("NO_ERROR", -1)
         e = self.producers.get(pid)
         if e is not None and b.producer_epoch < e.epoch:
             return ("INVALID_PRODUCER_EPOCH", -1)
+        if b.is_control:
+            return ("NO_ERROR", -1)
         if b.base_sequence < 0:  # transactional offset commits carry no sequence
             return ("NO_ERROR", -1)
         if e is None or b.producer_epoch > e.epoch or not e.batches:
@@ -514,7 +531,7 @@ class Broker(Endpoint):
         )
         self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
         if self.config["log.cleaner.enable"] == "true":
-            self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
+            self.schedule(self._cleaner_backoff_ms(), "log-cleaner", self._cleaner_loop)
 
     def crash(self) -> None:
         """kill -9: memory is gone; files stay exactly as written (the OS still has every write)."""
@@ -557,7 +574,13 @@ class Broker(Endpoint):
             self.on_metadata_push(self.quorum.log, len(self.quorum.log))
 
     def on_metadata_push(self, log: list[MetadataRecord], upto: int) -> None:
-        """Apply metadata log records [image.offset+1, upto) and reconcile the replicas they touch."""
+        """Apply metadata log records [image.offset+1, upto) and reconcile the replicas they touch.
+
+        A broker that has just (re)started acts on metadata only once its registration is answered: before
+        that, the log may still say it leads what its previous incarnation led (the controller fences the
+        old incarnation when the new one registers), and acting on it would make a zombie leader."""
+        if not self.registered:
+            return
         start = self.image.offset + 1
         if upto <= start:
             return
@@ -610,6 +633,8 @@ class Broker(Endpoint):
             log = PartitionLog(
                 self.partition_dir(st.topic, st.partition), self._log_config(st.topic), self._clock
             )
+            for note in log.recovery_notes:
+                self.emit(f"broker {self.broker_id}: {st.topic}-{st.partition}: {note}")
             hw = self._hw_checkpoint.get(key)
             if hw is not None:
                 log.update_high_watermark(hw)
@@ -1050,7 +1075,13 @@ class Broker(Endpoint):
             respond(("NO_ERROR", log.high_watermark))
 
     def handle_metadata(self, respond: Callable[[Any], None]) -> None:
-        """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers."""
+        """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers.
+
+        A KRaft broker serves clients only once it has caught up with the metadata log after starting; until
+        then (not registered yet) it answers None and the client asks another broker."""
+        if not self.registered:
+            respond(None)
+            return
         respond(
             (
                 dict(self.image.topics),
@@ -1186,7 +1217,12 @@ class Broker(Endpoint):
                     "log",
                     part.topic,
                 )
-        self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
+        self.schedule(self._cleaner_backoff_ms(), "log-cleaner", self._cleaner_loop)
+
+    def _cleaner_backoff_ms(self) -> int:
+        """log.cleaner.backoff.ms may be 0 (Kafka's cleaner thread then checks again at once); a timer
+        here repeats at most once per virtual millisecond."""
+        return max(1, self.cfg_int("log.cleaner.backoff.ms"))
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _checkpoint_loop(self) -> None:
@@ -1208,13 +1244,25 @@ class Broker(Endpoint):
         os.replace(tmp, path)
 
     def _read_hw_checkpoint(self) -> dict[tuple[str, int], int]:
+        """The checkpointed high watermarks; a corrupt file is logged and ignored (the leaders recompute
+        every high watermark from their followers, and the next checkpoint rewrites the file)."""
         path = self.data_dir / "replication-offset-checkpoint"
         out: dict[tuple[str, int], int] = {}
-        if not path.exists():
-            return out
-        lines = path.read_text().splitlines()
-        for line in lines[2:]:
-            parts = line.rsplit(" ", 2)
-            if len(parts) == 3:
-                out[(parts[0], int(parts[1]))] = int(parts[2])
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            if len(lines) < 2 or lines[0] != "0" or int(lines[1]) != len(lines) - 2:
+                raise ValueError("expected a version line 0, an entry count and that many entries")
+            for line in lines[2:]:
+                topic, partition, offset = line.rsplit(" ", 2)
+                out[(topic, int(partition))] = int(offset)
+                if int(partition) < 0 or int(offset) < 0:
+                    raise ValueError(f"negative value in {line[:60]!r}")
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or malformed
+            self.emit(
+                f"broker {self.broker_id}: replication-offset-checkpoint is corrupt ({exc}); ignored, "
+                "high watermarks are recovered from the leaders"
+            )
+            return {}
         return out

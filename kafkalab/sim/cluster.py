@@ -24,6 +24,7 @@ from .clients.admin import AdminClient, NewTopic
 from .clients.common import OFFSET_BEGINNING, TopicPartition
 from .clients.consumer import Consumer
 from .clients.producer import Producer
+from .configdefs import validate_configs
 from .controller import ControllerQuorum
 from .errors import KafkaError, KafkaException
 from .group import CONSUMER_OFFSETS, MemberSnapshot
@@ -191,9 +192,8 @@ class Cluster:
         else:
             self.data_dir = Path(data_dir)
         self.config = dict(BROKER_DEFAULTS)
-        self.config.update(
-            {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (broker_config or {}).items()}
-        )
+        # Kafka's ranges (ConfigError, a ValueError with a one-line message, before anything starts)
+        self.config.update(validate_configs("broker", broker_config or {}))
         self.config["offsets.topic.replication.factor"] = str(
             min(int(self.config["offsets.topic.replication.factor"]), brokers)
         )

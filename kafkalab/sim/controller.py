@@ -111,6 +111,17 @@ class ControllerQuorum:
             fn(text, kind, topic)
 
 
+def _config_error(name: str, value: str) -> str | None:
+    """Kafka's ConfigException message for a topic config value outside its range, or None."""
+    from .configdefs import ConfigError, validate_config
+
+    try:
+        validate_config("topic", name, value)
+    except ConfigError as e:
+        return str(e)
+    return None
+
+
 def _metadata_push(
     push: Callable[[list[MetadataRecord], int], None], log: list[MetadataRecord], upto: int
 ) -> Callable[[], None]:
@@ -411,9 +422,12 @@ class Controller(Endpoint):
             return ("INVALID_PARTITIONS", "Number of partitions must be larger than 0.")
         if rf < 1:
             return ("INVALID_REPLICATION_FACTOR", "Replication factor must be larger than 0.")
-        for k in configs:
+        for k, v in configs.items():
             if k not in TOPIC_CONFIG_DEFAULTS:
                 return ("INVALID_CONFIG", f"Unknown topic config name: {k}")
+            bad = _config_error(k, v)
+            if bad is not None:
+                return ("INVALID_CONFIG", bad)
         return None
 
     def handle_delete_topic(self, name: str, respond: Callable[[Any], None]) -> None:
@@ -438,9 +452,13 @@ class Controller(Endpoint):
         if t is None:
             respond(("UNKNOWN_TOPIC_OR_PART", f"Topic '{name}' does not exist."))
             return
-        for k in configs:
+        for k, v in configs.items():
             if k not in TOPIC_CONFIG_DEFAULTS:
                 respond(("INVALID_CONFIG", f"Unknown topic config name: {k}"))
+                return
+            bad = _config_error(k, v) if v is not None else None
+            if bad is not None:
+                respond(("INVALID_CONFIG", bad))
                 return
         merged = dict(t.configs)
         for k, v in configs.items():

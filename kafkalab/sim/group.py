@@ -487,6 +487,15 @@ class GroupCoordinator:
             self._announce(g, f"member {member_id} joined")
         else:
             m = known
+            same = m.protocols == req["protocols"]
+            if same and (g.state == COMPLETING or (g.state == STABLE and member_id != g.leader)):
+                # Kafka's doCurrentMemberJoinGroup: a member rejoining with unchanged metadata (it missed
+                # the JoinGroup answer, or its SyncGroup failed) gets the current generation back, with no
+                # new rebalance; otherwise two members can make each other rebalance forever
+                m.last_heartbeat_ms = now
+                respond(self._join_response(g, m))
+                self._schedule_session(g, m)
+                return
             if m.join_respond is not None and m.join_respond is not respond:
                 m.join_respond({"error": "REBALANCE_IN_PROGRESS"})
             m.protocols = req["protocols"]
@@ -807,9 +816,13 @@ class GroupCoordinator:
             if r.error != "NO_ERROR":
                 respond({"error": "PRODUCER_FENCED" if r.error == "INVALID_PRODUCER_EPOCH" else r.error})
                 return
-            pend = self.pending_txn.setdefault(part.index, {}).setdefault(pid, {})
-            for t, p, off in req["offsets"]:
-                pend[(gid, t, p)] = off
+            # the transaction may have ended while the append waited for the replicas: its marker already
+            # came, so these offsets must not wait for one (they would block read_committed OffsetFetch)
+            first = part.ongoing_txns.get(pid)
+            if first is not None and first <= r.base_offset:
+                pend = self.pending_txn.setdefault(part.index, {}).setdefault(pid, {})
+                for t, p, off in req["offsets"]:
+                    pend[(gid, t, p)] = off
             respond({"error": "NO_ERROR"})
 
         self.broker.handle_produce(ProduceRequest(-1, 5000, [(CONSUMER_OFFSETS, part.index, batch)]), done)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..assignors import COOPERATIVE, MemberSubscription, parse_strategy
 from ..broker import FetchPartition, FetchRequest, FetchResult
+from ..configdefs import ConfigError, validate_configs
 from ..errors import KafkaError, KafkaException
 from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
 from ..history import Op
@@ -114,7 +115,10 @@ class Consumer(ClientNode):
         self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None
     ) -> None:
         cfg = dict(CONSUMER_DEFAULTS)
-        cfg.update(config or {})
+        try:  # Kafka's ranges for the configs the consumer reads (kafkalab.sim.configdefs)
+            cfg.update(validate_configs("consumer", dict(config or {})))
+        except ConfigError as e:
+            raise KafkaException(KafkaError("_INVALID_ARG", str(e))) from None
         reset = str(cfg["auto.offset.reset"]).lower()
         aliases = {
             "smallest": "earliest",

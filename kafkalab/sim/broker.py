@@ -634,7 +634,7 @@ class Broker(Endpoint):
                 self.partition_dir(st.topic, st.partition), self._log_config(st.topic), self._clock
             )
             for note in log.recovery_notes:
-                self.emit(f"broker {self.broker_id}: {st.topic}-{st.partition}: {note}")
+                self.emit(f"broker {self.broker_id}: {st.topic}-{st.partition}: {note}", "log", st.topic)
             hw = self._hw_checkpoint.get(key)
             if hw is not None:
                 log.update_high_watermark(hw)
@@ -1262,7 +1262,8 @@ class Broker(Endpoint):
         except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or malformed
             self.emit(
                 f"broker {self.broker_id}: replication-offset-checkpoint is corrupt ({exc}); ignored, "
-                "high watermarks are recovered from the leaders"
+                "high watermarks are recovered from the leaders",
+                "log",
             )
             return {}
         return out

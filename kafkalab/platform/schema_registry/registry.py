@@ -16,6 +16,7 @@ How Confluent Schema Registry works, and so how this one does:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -88,6 +89,9 @@ class SchemaRegistry(PlatformProcess):
         self._parsed: dict[tuple[str, str], ParsedSchema] = {}
         self._waiters: list[tuple[int, Callable[[], None]]] = []
         self._pending_writes: list[Callable[[], None]] = []
+        #: every registration this instance refused as incompatible (409), like its request log: kept across
+        #: restarts (time_ms, subject, compatibility level, the details of the answer)
+        self.refusals: list[tuple[int, str, str, list[str]]] = []
         self.boot()
 
     # == lifecycle ==========================================================================================
@@ -190,7 +194,7 @@ class SchemaRegistry(PlatformProcess):
 
     def _on_revoked(self, _generation: int, _member_id: str) -> None:
         if self.is_leader:
-            self.cluster.note(f"{self.name} is no longer the schema registry leader (rebalance)")
+            self.cluster.note(f"{self.name} is no longer the schema registry leader (rebalance)", "platform")
         self.is_leader = False
 
     def _on_assigned(self, generation: int, member_id: str, _protocol: str, assignment: bytes) -> None:
@@ -213,7 +217,9 @@ class SchemaRegistry(PlatformProcess):
                 ):
                     self.is_leader = True
                     self.phase = "leader"
-                    self.cluster.note(f"{self.name} is the schema registry leader (generation {generation})")
+                    self.cluster.note(
+                        f"{self.name} is the schema registry leader (generation {generation})", "platform"
+                    )
 
             self._write_noop(led)  # a new leader first reads everything the old one wrote
         else:
@@ -365,6 +371,12 @@ class SchemaRegistry(PlatformProcess):
             previous.append(p)
         errors = check(self.level_for(subject), parsed, previous)
         if errors:
+            self.refusals.append((self.kernel.now_ms, subject, self.level_for(subject), list(errors)))
+            first = re.search(r"errorType:'(\w+)'.*?additionalInfo:'([^']*)'", errors[0])
+            self.cluster.note(
+                f"{self.name} refused a new schema for subject {subject} (409): incompatible under "
+                f"{self.level_for(subject)}" + (f", {first.group(1)} '{first.group(2)}'" if first else "")
+            )
             done(
                 409,
                 {

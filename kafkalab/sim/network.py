@@ -1,4 +1,8 @@
-"""Simulated network: per-link latency, in-order delivery, partitions between sets of nodes.
+"""Simulated network: per-link latency and bandwidth, in-order delivery, partitions between sets of nodes.
+
+Bandwidth: a message that declares its size (produce requests and fetch responses do) occupies its link for
+``size / bandwidth`` (links are 1 Gbit/s, 125,000 bytes per ms, each direction); it arrives after that plus
+the latency. Messages without a size (everything else) only take the latency.
 
 Messages are Python callables run on the destination node after the link's latency. A link behaves like a
 TCP connection: messages on one (src, dst) link arrive in the order they were sent. A message is lost if the
@@ -18,11 +22,26 @@ from .kernel import Kernel, Node
 __all__ = ["Endpoint", "Network"]
 
 
+#: bytes a link carries per millisecond (1 Gbit/s)
+DEFAULT_BANDWIDTH_BYTES_PER_MS = 125_000
+
+
 class Network:
-    def __init__(self, kernel: Kernel, *, latency_ms: int = 1, jitter_ms: int = 1) -> None:
+    def __init__(
+        self,
+        kernel: Kernel,
+        *,
+        latency_ms: int = 1,
+        jitter_ms: int = 1,
+        bandwidth_bytes_per_ms: int = DEFAULT_BANDWIDTH_BYTES_PER_MS,
+    ) -> None:
         self.kernel = kernel
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
+        self.bandwidth_bytes_per_ms = bandwidth_bytes_per_ms
+        #: per link (src, dst): when (in µs of virtual time) it has sent everything queued on it
+        self._link_free_us: dict[tuple[str, str], int] = {}
+        self.bytes_sent = 0
         self.nodes: dict[str, Node] = {}
         #: pairs of node names that cannot talk (stored both ways)
         self._cut: set[tuple[str, str]] = set()
@@ -94,8 +113,12 @@ class Network:
         fn: Callable[[], object],
         detail: str = "",
         on_refused: Callable[[], None] | None = None,
+        size_bytes: int = 0,
     ) -> bool:
         """Deliver ``fn`` to run on node ``dst`` after the link latency; False if dropped at send time.
+
+        ``size_bytes``: what the message puts on the wire (0: negligible); it is sent once the link has sent
+        what was queued before it, at the link's bandwidth.
 
         ``on_refused`` runs on ``src`` (after one link latency) when ``dst`` is a dead process: a real
         client sees "connection refused" at once instead of waiting for its request timeout.
@@ -122,6 +145,13 @@ class Network:
         else:
             delay = self.latency_ms + (k.rng.randint(0, self.jitter_ms) if self.jitter_ms else 0)
         link = (src.name, dst)
+        if size_bytes > 0 and self.bandwidth_bytes_per_ms > 0:
+            now_us = k.now_ms * 1000
+            start_us = max(now_us, self._link_free_us.get(link, 0))
+            end_us = start_us + size_bytes * 1000 // self.bandwidth_bytes_per_ms
+            self._link_free_us[link] = end_us
+            self.bytes_sent += size_bytes
+            delay += end_us // 1000 - k.now_ms
         arrival = k.now_ms + delay
         last = self._last_arrival.get(link, 0)
         if arrival < last:
@@ -142,6 +172,10 @@ class Network:
 
         node.schedule(arrival - k.now_ms, kind, deliver, detail)
         return True
+
+
+def _no_size(_resp: Any) -> int:
+    return 0
 
 
 def _bind_error(fail: Callable[[str], None], err: str) -> Callable[[], None]:
@@ -189,6 +223,8 @@ class Endpoint(Node):
         on_error: Callable[[str], object],
         timeout_ms: int,
         detail: str = "",
+        size_bytes: int = 0,
+        response_size: Callable[[Any], int] | None = None,
     ) -> None:
         self._call_ids += 1
         call_id = self._call_ids
@@ -215,10 +251,20 @@ class Endpoint(Node):
             self._outstanding.get(dst, {}).pop(call_id, None)
             on_error(err)
 
+        sizer = response_size if response_size is not None else _no_size  # (closures never hold None)
+
         def respond(resp: Any) -> None:  # runs on dst
             peer = net.nodes[dst]
-            net.send(peer, me, kind + "-resp", lambda: finish(resp), detail)
+            net.send(peer, me, kind + "-resp", lambda: finish(resp), detail, size_bytes=sizer(resp))
 
         timer = self.schedule(timeout_ms, "timeout", lambda: fail("REQUEST_TIMED_OUT"), f"{kind} to {dst}")
         calls[call_id] = fail
-        net.send(self, dst, kind, lambda: handler(respond), detail, on_refused=lambda: fail("_TRANSPORT"))
+        net.send(
+            self,
+            dst,
+            kind,
+            lambda: handler(respond),
+            detail,
+            on_refused=lambda: fail("_TRANSPORT"),
+            size_bytes=size_bytes,
+        )

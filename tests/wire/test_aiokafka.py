@@ -210,7 +210,8 @@ async def test_admin_creates_describes_and_deletes_topics(lab: KafkaCluster) -> 
         cluster = await _retry(admin.describe_cluster)
         assert cluster["cluster_id"] == lab.with_cluster(lambda c: c.cluster_id)
         assert lab.wait_until(lambda c: c.describe_cluster().brokers[1].fenced, DEADLINE_S)
-        resp = await _retry(lambda: admin.create_topics([NewTopic("gamma", 1, 3)]))
+        # a killed broker stays registered (KRaft places replicas on fenced brokers): ask for 4 of 3
+        resp = await _retry(lambda: admin.create_topics([NewTopic("gamma", 1, 4)]))
         assert resp.topic_errors[0][1] == InvalidReplicationFactorError.errno
         resp = await _retry(lambda: admin.delete_topics(["beta"]))
         assert [t[1] for t in resp.topic_error_codes] == [0]

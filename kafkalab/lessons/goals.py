@@ -666,3 +666,10 @@ def parse_goal(raw: Any) -> Goal:
     if pred.counting and not any(k in args for k in COUNT_KEYS):
         raise GoalError(f"{name} needs one of equals, at_least, at_most", (name,))
     return Goal(name, args, text or pred.describe(args))
+
+
+from .goals_ops import ops_predicates  # noqa: E402 - replicas, leaders, markers, latency, poll timeouts
+
+for _p in ops_predicates():
+    assert _p.name not in PREDICATES, _p.name
+    PREDICATES[_p.name] = _p

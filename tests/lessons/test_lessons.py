@@ -47,6 +47,7 @@ COURSE = {
     "segments-retention",
     "log-compaction",
     "cli-tour",
+    "reading-segments",
 }
 
 

@@ -48,6 +48,7 @@ COURSE = {
     "log-compaction",
     "cli-tour",
     "reading-segments",
+    "reassign-partitions",
 }
 
 

@@ -49,6 +49,7 @@ COURSE = {
     "cli-tour",
     "reading-segments",
     "reassign-partitions",
+    "slow-consumer",
 }
 
 

@@ -44,11 +44,7 @@ def _m_control_records(ctx: GoalContext, a: dict[str, Any]) -> int | None:
     if log is None:
         return None
     want = ControlType[a["marker"]]
-    return sum(
-        1
-        for b in log.iter_batches(log.log_start_offset)
-        if b.is_control and b.control_type == want
-    )
+    return sum(1 for b in log.iter_batches(log.log_start_offset) if b.is_control and b.control_type == want)
 
 
 def _m_consume_latency_ms(ctx: GoalContext, a: dict[str, Any]) -> int | None:

@@ -50,6 +50,7 @@ COURSE = {
     "reading-segments",
     "reassign-partitions",
     "slow-consumer",
+    "long-poll-fetch",
 }
 
 

@@ -51,6 +51,7 @@ COURSE = {
     "reassign-partitions",
     "slow-consumer",
     "long-poll-fetch",
+    "retention-bytes",
 }
 
 

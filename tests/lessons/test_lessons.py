@@ -52,6 +52,7 @@ COURSE = {
     "slow-consumer",
     "long-poll-fetch",
     "retention-bytes",
+    "adding-partitions",
 }
 
 

@@ -107,7 +107,15 @@ def test_every_path_of_every_step(lesson_id: str) -> None:
 
 
 #: lessons whose clusters run consumer groups, copiers or busy producers (seconds, not milliseconds)
-COSTLY = ["delivery-semantics", "consumer-groups-rebalancing", "assignors", "batching", "consumers-offsets"]
+COSTLY = [
+    "delivery-semantics",
+    "consumer-groups-rebalancing",
+    "assignors",
+    "batching",
+    "consumers-offsets",
+    "slow-consumer",
+    "reading-segments",
+]
 
 
 def _cheapest_lessons() -> dict[str, str]:

@@ -77,6 +77,37 @@ def _m_left_on_poll_timeout(ctx: GoalContext, a: dict[str, Any]) -> bool:
     return False
 
 
+def _dumped_files(line: str) -> list[str]:
+    """The files of a kafka-dump-log command line (``--files A,B`` or ``--files=A,B``)."""
+    from ..commands.parsing import CommandError, split_line
+
+    try:
+        words = split_line(line)
+    except CommandError:
+        return []
+    if not words or words[0].rsplit("/", 1)[-1].removesuffix(".sh") != "kafka-dump-log":
+        return []
+    out: list[str] = []
+    for i, w in enumerate(words):
+        if w == "--files" and i + 1 < len(words):
+            out += words[i + 1].split(",")
+        elif w.startswith("--files="):
+            out += w[len("--files=") :].split(",")
+    return out
+
+
+def _m_segment_dumped(ctx: GoalContext, a: dict[str, Any]) -> bool:
+    """The learner decoded a segment (.log) file of the partition with kafka-dump-log (any broker's copy;
+    commands that failed do not count)."""
+    name = a["partition"]
+    for line in ctx.commands:
+        for f in _dumped_files(line):
+            parts = f.strip().split("/")
+            if len(parts) >= 2 and parts[-2] == name and parts[-1].endswith(".log"):
+                return True
+    return False
+
+
 def ops_predicates() -> list[Predicate]:
     from .goals import Param as P
     from .goals import _count_text, _pred
@@ -103,6 +134,14 @@ def ops_predicates() -> list[Predicate]:
             lambda a: f"{a['partition']} holds {_count_text(a)} {a['marker']} markers",
             _m_control_records,
             counting=True,
+        ),
+        _pred(
+            "segment_dumped",
+            "you decoded a segment (.log) file of a partition with kafka-dump-log (a read-only step)",
+            [P("partition", "partition", True)],
+            lambda a: f"you decoded a segment file of {a['partition']} with kafka-dump-log",
+            _m_segment_dumped,
+            scalar="partition",
         ),
         _pred(
             "consume_latency_ms",

@@ -136,3 +136,19 @@ def test_start_copier_refuses_bad_consumer_properties(prop: str, error: str) -> 
     r = run_verb(s, extras, f"start-copier c --mode at-least-once --from a --to a --consumer-property {prop}")
     assert not r.ok and error in (r.error or ""), r.error
     assert extras.get("copiers") in (None, {})
+
+
+def test_segment_dumped_needs_a_log_file_of_that_partition() -> None:
+    s, ctx = _lab()
+    _ok(s, "kafka-topics --create --topic t --partitions 2 --replication-factor 3")
+    _ok(s, "produce t v --count 3 --partition 0")
+    ctx.commands = [
+        "kafka-dump-log --files broker-1/t-1/00000000000000000000.log",  # another partition
+        "kafka-dump-log --files broker-1/t-0/00000000000000000000.index",  # not the segment
+        "kafka-topics --describe --topic t-0",
+    ]
+    assert not _holds(ctx, {"segment_dumped": "t-0"})
+    ctx.commands.append(
+        "kafka-dump-log.sh --deep-iteration --files=broker-1/t-1/0.log,broker-2/t-0/00000000000000000000.log"
+    )
+    assert _holds(ctx, {"segment_dumped": "t-0"})

@@ -131,7 +131,7 @@ def ops_predicates() -> list[Predicate]:
             "control_records",
             "transaction markers (COMMIT or ABORT control records) in a partition's leader log",
             [P("partition", "partition", True), P("marker", "choice", True, ("COMMIT", "ABORT"))],
-            lambda a: f"{a['partition']} holds {_count_text(a)} {a['marker']} markers",
+            lambda a: f"{a['partition']} holds {_count_text(a)} {a['marker']} marker(s)",
             _m_control_records,
             counting=True,
         ),

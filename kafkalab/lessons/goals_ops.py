@@ -147,7 +147,7 @@ def ops_predicates() -> list[Predicate]:
             "consume_latency_ms",
             "mean ms from produce() of a record to the poll() of a consumer that returned it",
             [P("client", "str", True)],
-            lambda a: f"{a['client']} got its records {_count_text(a)} ms after they were produced",
+            lambda a: f"{a['client']} got its records {_count_text(a)} ms after produce(), on average",
             _m_consume_latency_ms,
             counting=True,
         ),

@@ -303,7 +303,7 @@ def test_lessons_list_is_the_course_in_order_with_progress_and_a_suggestion(
     store.record("cli-tour", 1, False)
     assert main(["lessons", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "The kafkalab course: 1 of 16 lessons completed"
+    assert out[0] == f"The kafkalab course: 1 of {len(load_all()[0])} lessons completed"
     assert any(r.startswith("  1 ✓ topics-partitions-offsets") for r in out)
     assert any(r.startswith("  2 ◐ cli-tour") and r.endswith(" 2/4") for r in out)
     assert out[-1] == "continue: kafkalab lesson cli-tour"

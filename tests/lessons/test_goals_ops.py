@@ -94,6 +94,20 @@ def test_consume_latency_is_short_by_default_and_grows_with_fetch_min_bytes() ->
     assert _holds(ctx, fast) and _holds(ctx, slow)
     assert not _holds(ctx, {"consume_latency_ms": {"client": "console-consumer-1", "at_least": 700}})
     assert not _holds(ctx, {"consume_latency_ms": {"client": "console-consumer-2", "at_most": 200}})
+    # without a client: some consumer meets the bounds
+    assert _holds(ctx, {"consume_latency_ms": {"at_most": 200}})
+    assert _holds(ctx, {"consume_latency_ms": {"at_least": 700}})
+    assert not _holds(ctx, {"consume_latency_ms": {"at_least": 5000}})
+
+
+def test_consume_latency_leaves_out_a_backlog_read_from_the_beginning() -> None:
+    s, ctx = _lab()
+    _ok(s, "kafka-topics --create --topic t --replication-factor 3")
+    _ok(s, "start-producer p --topic t --rate 2")
+    _ok(s, "run 10s")  # 20 old records
+    _ok(s, "kafka-console-consumer --topic t --from-beginning")
+    _ok(s, "run 5s")
+    assert _holds(ctx, {"consume_latency_ms": {"client": "console-consumer-1", "at_most": 200}})
 
 
 def test_left_on_poll_timeout_needs_max_poll_interval_not_a_clean_leave() -> None:

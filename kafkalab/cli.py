@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="let real Kafka clients in: broker 1 listens on 127.0.0.1:PORT, broker 2 on PORT+1, ...",
     )
+    _add_platform_ports(sandbox, "with --listen: ")
+    sandbox.add_argument("--present", action="store_true", help="open in presenter mode (for a projector)")
+    sandbox.add_argument("--lessons-dir", metavar="PATH", help="the lesson browser (F9) shows this folder")
     cluster = sub.add_parser(
         "cluster",
         help="a cluster for your own Kafka clients, no screen (Ctrl-C stops it and removes its data)",
@@ -45,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="port of broker 1; broker N listens on PORT+N-1 (default 19092; 0: any free ports)",
     )
     cluster.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
-    cluster.add_argument("--quiet", action="store_true", help="print only the bootstrap.servers line")
+    cluster.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the bootstrap.servers, schema.registry.url and connect.url lines",
+    )
+    _add_platform_ports(cluster)
     from .compare import add_arguments as add_compare_arguments
 
     compare = sub.add_parser("compare", help="one fault schedule, several delivery guarantees, side by side")
@@ -53,7 +61,46 @@ def build_parser() -> argparse.ArgumentParser:
     from .lessons.cli import add_parsers as add_lesson_parsers
 
     add_lesson_parsers(sub)
+    from .classroom.cli import add_parsers as add_classroom_parsers
+
+    add_classroom_parsers(sub)  # serve, record, play, screenshot, export-lesson
     return parser
+
+
+def _add_platform_ports(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Where Schema Registry and Connect listen for outside programs (``kafkalab cluster``, ``--listen``)."""
+    parser.add_argument(
+        "--schema-registry-port",
+        type=_any_port,
+        default=8081,
+        metavar="PORT",
+        help=f"{prefix}Schema Registry's REST API on 127.0.0.1:PORT (default 8081; 0: a free port)",
+    )
+    parser.add_argument(
+        "--connect-port",
+        type=_any_port,
+        default=8083,
+        metavar="PORT",
+        help=f"{prefix}Kafka Connect's REST API on 127.0.0.1:PORT (default 8083; 0: a free port)",
+    )
+    parser.add_argument(
+        "--no-platform",
+        action="store_true",
+        help=f"{prefix}Kafka listeners only: no Schema Registry or Connect",
+    )
+
+
+def _check_platform_ports(parser: argparse.ArgumentParser, args: argparse.Namespace, first: int) -> None:
+    """The HTTP ports must differ from each other and from the brokers' ports (``first``.. one per broker)."""
+    if args.no_platform:
+        return
+    brokers = range(first, first + args.brokers) if first else range(0)
+    sr, connect = args.schema_registry_port, args.connect_port
+    if sr and sr == connect:
+        parser.error(f"--schema-registry-port and --connect-port are both {sr}")
+    for name, port in (("--schema-registry-port", sr), ("--connect-port", connect)):
+        if port in brokers:
+            parser.error(f"argument {name}: port {port} is a broker's port ({first}..{brokers[-1]})")
 
 
 def _port(text: str) -> int:
@@ -125,6 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .lessons.cli import run_lesson
 
         return run_lesson(args)
+    from .classroom.cli import COMMANDS as CLASSROOM_COMMANDS
+
+    if args.command in CLASSROOM_COMMANDS:
+        from .classroom.cli import run as run_classroom
+
+        return run_classroom(args, parser)
     if args.command == "cluster":
         if not 1 <= args.brokers <= 64:
             parser.error(f"argument --brokers: {args.brokers} is not between 1 and 64")
@@ -132,9 +185,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(
                 f"argument --port: ports {args.port}..{args.port + args.brokers - 1} do not all exist"
             )
+        _check_platform_ports(parser, args, args.port)
         from .wire.headless import run_cluster
 
-        return run_cluster(args.brokers, args.port, args.seed, timeline=not args.quiet)
+        return run_cluster(
+            args.brokers,
+            args.port,
+            args.seed,
+            timeline=not args.quiet,
+            platform=not args.no_platform,
+            registry_port=args.schema_registry_port,
+            connect_port=args.connect_port,
+        )
     if getattr(args, "clusters", None):
         from .sim.world import parse_clusters
 
@@ -144,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--clusters: {e}")
         if getattr(args, "listen", None):
             parser.error("--listen serves one cluster: it cannot be combined with --clusters")
+    if getattr(args, "listen", None):
+        _check_platform_ports(parser, args, args.listen)
     if args.command in (None, "sandbox"):
         try:
             from .ui.app import run_app  # type: ignore[import-not-found]

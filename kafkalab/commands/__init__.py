@@ -320,6 +320,17 @@ def _add_platform_commands() -> None:
 
 _add_platform_commands()
 
+
+def _add_classroom_commands() -> None:
+    """``note`` (a caption at this moment of the run), and the help of ``record`` and ``export-lesson``."""
+    from ..classroom.commands import CLASSROOM_COMMANDS
+
+    for name, (summary, usage_text, handler) in CLASSROOM_COMMANDS.items():
+        _SPECS[name] = _Spec(summary, usage_text, handler)  # type: ignore[arg-type]
+
+
+_add_classroom_commands()
+
 #: command name -> one-line summary (for the help screen and the command palette)
 COMMANDS: dict[str, str] = {name: spec.summary for name, spec in _SPECS.items()}
 
@@ -453,6 +464,8 @@ def _execute(session: LabSession, line: str) -> CommandResult:
     try:
         tokens = split_line(text)
     except CommandError as e:
+        if text.split(None, 1)[0] == "note":  # an apostrophe in a note: say how to write it
+            return CommandResult(False, [], f'{e}: put the note in double quotes: note "it\'s here"')
         return CommandResult(False, [], str(e))
     if not tokens:
         return CommandResult(True, [])

@@ -17,8 +17,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "lessons",
         help="browse the course (on a terminal; 'list' prints it), or check lesson files for mistakes",
     )
+    lessons.add_argument(
+        "--dir",
+        metavar="PATH",
+        help="a folder of lesson files (and its course.yaml) instead of the shipped ones",
+    )
     lsub = lessons.add_subparsers(dest="lessons_command", metavar="ACTION")
-    lsub.add_parser("list", help="the course in order, with your progress and the lesson to do next")
+    listing = lsub.add_parser(
+        "list", help="the course in order, with your progress and the lesson to do next"
+    )
+    listing.add_argument("--dir", metavar="PATH", default=argparse.SUPPRESS, help="a folder of lesson files")
     check = lsub.add_parser(
         "check",
         help="validate lesson files and run every step's solution, alternative and wrong paths; "
@@ -29,8 +37,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--no-run", action="store_true", help="only read the files; do not run their paths (fast)"
     )
     check.add_argument("-v", "--verbose", action="store_true", help="print every path as it runs")
+    check.add_argument("--dir", metavar="PATH", default=argparse.SUPPRESS, help="a folder of lesson files")
     lesson = sub.add_parser("lesson", help="open a lesson")
     lesson.add_argument("id", help="lesson id (see 'kafkalab lessons list') or path to a lesson file")
+    lesson.add_argument("--dir", metavar="PATH", help="the folder the lesson id is in (and F9 shows)")
     lesson.add_argument("--headless", action="store_true", help="no screen: print to the terminal")
     lesson.add_argument(
         "--solve", action="store_true", help="run the reference solution and check every goal"
@@ -64,10 +74,28 @@ def format_course(entries: list[Any], width: int = 80) -> list[str]:
     return lines
 
 
+def _check_one(lesson: Any, verbose: bool) -> tuple[int, list[Any]]:
+    """Run every path of one lesson: (paths run, the failed ones as issues)."""
+    from .paths import check_lesson_paths, path_issues
+
+    def echo(r: Any) -> None:
+        if verbose:
+            print(f"{lesson.id}: {r.describe()}", file=sys.stderr, flush=True)
+
+    results = check_lesson_paths(lesson, echo)
+    return len(results), path_issues(lesson, results)
+
+
+def _check_file(path: str, verbose: bool) -> tuple[int, list[Any]]:
+    """:func:`_check_one` for the lesson in ``path`` (what a worker process runs)."""
+    from .loader import load_lesson
+
+    return _check_one(load_lesson(Path(path)), verbose)
+
+
 def _check(target: Path, run_paths: bool, verbose: bool) -> int:
     from .loader import check_path, load_all, load_lesson
     from .model import LessonError
-    from .paths import check_lesson_paths, path_issues
 
     n, issues = check_path(target)
     for issue in issues:
@@ -82,15 +110,8 @@ def _check(target: Path, run_paths: bool, verbose: bool) -> int:
         else:
             lessons, _broken = load_all(target)
         total = 0
-        for lesson in lessons:
-
-            def echo(r: Any, lid: str = lesson.id) -> None:
-                if verbose:
-                    print(f"{lid}: {r.describe()}", file=sys.stderr)
-
-            results = check_lesson_paths(lesson, echo)
-            total += len(results)
-            found = path_issues(lesson, results)
+        for runs, found in _run_checks(lessons, verbose):
+            total += runs
             for issue in found:
                 print(issue)
                 bad_files.add(issue.file)
@@ -100,6 +121,26 @@ def _check(target: Path, run_paths: bool, verbose: bool) -> int:
     return 1 if issues else 0
 
 
+def _run_checks(lessons: list[Any], verbose: bool) -> list[tuple[int, list[Any]]]:
+    """Each lesson's paths, in the lessons' order; on several cores the lessons run in worker processes
+    (each lesson's runs are independent simulations, so the results are the same either way)."""
+    import os
+
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, len(lessons))
+    files = [lesson.path for lesson in lessons]
+    if workers < 2 or any(f is None for f in files):
+        return [_check_one(lesson, verbose) for lesson in lessons]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forked workers start at once with everything imported; elsewhere the platform's default start method
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_check_file, str(f), verbose) for f in files]
+        return [f.result() for f in futures]
+
+
 def run_lessons(args: argparse.Namespace) -> int:
     from .course import course_entries, load_course
     from .loader import load_all
@@ -107,6 +148,10 @@ def run_lessons(args: argparse.Namespace) -> int:
     from .progress import ProgressStore
 
     action = getattr(args, "lessons_command", None)
+    directory = Path(args.dir) if getattr(args, "dir", None) else None
+    if directory is not None and not directory.is_dir():
+        print(f"kafkalab: --dir {directory}: not a directory", file=sys.stderr)
+        return 2
     if action is None and sys.stdin.isatty() and sys.stdout.isatty():
         try:
             from ..ui import app as ui_app
@@ -114,16 +159,16 @@ def run_lessons(args: argparse.Namespace) -> int:
             ui_app = None  # type: ignore[assignment]
         browse = getattr(ui_app, "run_lessons_app", None)
         if callable(browse):  # the lesson browser, in the lab
-            return int(browse(ProgressStore()) or 0)
+            return int(browse(ProgressStore(), lessons_dir=directory) or 0)
     action = action or "list"
     if action == "check":
-        target = Path(args.path) if args.path else LESSONS_DIR
+        target = Path(args.path) if args.path else directory or LESSONS_DIR
         if not target.exists():
             print(f"kafkalab: {target}: no such file or directory", file=sys.stderr)
             return 2
         return _check(target, not args.no_run, args.verbose)
-    lessons, issues = load_all()
-    course, course_issues = load_course()
+    lessons, issues = load_all(directory)
+    course, course_issues = load_course(directory)
     entries = course_entries(lessons, course, ProgressStore().all())
     for line in format_course(entries):
         print(line)
@@ -137,8 +182,9 @@ def run_lesson(args: argparse.Namespace) -> int:
     from .model import LessonError
     from .runner import LessonRun
 
+    directory = Path(args.dir) if getattr(args, "dir", None) else None
     try:
-        lesson = load_lesson(args.id)
+        lesson = load_lesson(args.id, directory)
     except LessonError as e:
         for issue in e.issues:
             print(issue, file=sys.stderr)
@@ -175,4 +221,6 @@ def run_lesson(args: argparse.Namespace) -> int:
         return 1
     from .progress import ProgressStore
 
+    if directory is not None:
+        return int(open_lesson(lesson, ProgressStore(), lessons_dir=directory) or 0)
     return int(open_lesson(lesson, ProgressStore()) or 0)

@@ -668,8 +668,15 @@ def parse_goal(raw: Any) -> Goal:
     return Goal(name, args, text or pred.describe(args))
 
 
-from .goals_ops import ops_predicates  # noqa: E402 - replicas, leaders, markers, latency, poll timeouts
+def _add_predicates(more: list[Predicate]) -> None:
+    """Predicates defined in their own modules (``goals_*.py``) join the vocabulary here."""
+    for p in more:
+        assert p.name not in PREDICATES, p.name
+        PREDICATES[p.name] = p
 
-for _p in ops_predicates():
-    assert _p.name not in PREDICATES, _p.name
-    PREDICATES[_p.name] = _p
+
+from .goals_ops import ops_predicates  # noqa: E402 - replicas, leaders, markers, latency, poll timeouts
+from .goals_platform import platform_predicates  # noqa: E402 - it builds on the helpers above
+
+_add_predicates(platform_predicates())
+_add_predicates(ops_predicates())

@@ -215,10 +215,18 @@ def command_issue(line: str, *, pseudo: bool = False) -> str | None:
     return None
 
 
+#: tools whose following console lines are records typed (until '.exit', end of input)
+RECORD_INPUT_TOOLS = (
+    "kafka-console-producer",
+    "kafka-avro-console-producer",
+    "kafka-json-schema-console-producer",
+)
+
+
 def _check_commands(
     v: _V, lines: list[str], path: tuple[str | int, ...], reading: bool = False, pseudo: bool = False
 ) -> bool:
-    """Validate console lines; lines after kafka-console-producer are records until '.exit' (end of input).
+    """Validate console lines; lines after a console producer are records until '.exit' (end of input).
 
     Returns whether a console producer is still reading at the end.
     """
@@ -231,7 +239,7 @@ def _check_commands(
         if issue is not None:
             v.err((*path, i), f"bad command '{line}': {issue}")
             continue
-        if _tool_name(line.split()[0]) == "kafka-console-producer":
+        if _tool_name(line.split()[0]) in RECORD_INPUT_TOOLS:
             reading = True
     return reading
 
@@ -302,7 +310,7 @@ def _parse_setup(v: _V, raw: Any) -> Setup:
             issue = command_issue(cmd)
             if issue is not None:
                 v.err((*fp, "command"), f"bad command '{cmd}': {issue}")
-            elif _tool_name(cmd.split()[0]) in ("kafka-console-producer", "run", "wait-for"):
+            elif _tool_name(cmd.split()[0]) in (*RECORD_INPUT_TOOLS, "run", "wait-for"):
                 v.err((*fp, "command"), f"'{cmd}' cannot be a scheduled fault")
         faults.append(Fault(at, cmd))
     return Setup(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,8 @@ class Platform:
         self.cluster = cluster
         self.registries: dict[str, SchemaRegistry] = {}
         self.workers: dict[str, ConnectWorker] = {}
+        #: records Schema Registry-aware console consumers decoded, by (topic, writer's schema id)
+        self.decoded: Counter[tuple[str, int]] = Counter()
         self._curl: HttpClient | None = None
 
     def curl_client(self) -> HttpClient:
@@ -191,7 +194,7 @@ def _sr_status(plat: Platform) -> list[str]:
 # == connect ==============================================================================================
 _CONNECT_USAGE = (
     "connect start [--workers N] [--offset-flush-interval-ms MS] [--scheduled-rebalance-max-delay-ms MS]"
-    " | kill-worker N | restart-worker N | status"
+    " [--offset-storage-partitions N] | kill-worker N | restart-worker N | status"
 )
 _CONNECT_OPTS = [
     Opt("workers", "int", help="how many workers (1-4, default 2)"),
@@ -201,6 +204,7 @@ _CONNECT_OPTS = [
         "int",
         help="how long the leader waits for a vanished worker before moving its work (default 300000)",
     ),
+    Opt("offset-storage-partitions", "int", help="partitions of topic connect-offsets (1-64, default 25)"),
 ]
 
 
@@ -226,6 +230,11 @@ def connect(session: LabSession, argv: list[str]) -> Plan:
                 if v is None or not lo <= v <= 3_600_000:
                     raise CommandError(f"--{opt} must be between {lo} and 3600000")
                 cfg[key] = v
+        if p.has("offset-storage-partitions"):
+            v = p.get_int("offset-storage-partitions")
+            if v is None or not 1 <= v <= 64:
+                raise CommandError("--offset-storage-partitions must be between 1 and 64")
+            cfg["offset.storage.partitions"] = v
         if plat.workers:
             raise CommandError("Connect is already started (connect status)")
 
@@ -427,6 +436,41 @@ def cat(session: LabSession, argv: list[str]) -> Plan:
     return Plan(run)
 
 
+def wc(session: LabSession, argv: list[str]) -> Plan:
+    """``wc [-l] [-w] [-c] FILE...``: newline, word and byte counts, one line per file (and a total)."""
+    flags = [a for a in argv if a.startswith("-")]
+    names = [a for a in argv if not a.startswith("-")]
+    picked = set()
+    for f in flags:
+        if f in ("--lines", "--words", "--bytes"):
+            picked.add(f[2])
+            continue
+        if len(f) < 2 or not set(f[1:]) <= set("lwc"):
+            raise CommandError(
+                f"wc: invalid option -- '{f.lstrip('-')[:1] or '-'}' (this wc knows -l, -w, -c)"
+            )
+        picked |= set(f[1:])
+    if not names:
+        raise CommandError("wc: usage: wc [-l] [-w] [-c] FILE... (files of the lab's files directory)")
+    columns = [c for c in "lwc" if c in picked] or ["l", "w", "c"]
+    paths = [(name, _lab_file(session, name)) for name in names]
+
+    def run() -> list[str]:
+        rows: list[tuple[list[int], str]] = []
+        for name, path in paths:
+            if not path.exists():
+                raise CommandError(f"wc: {name}: No such file or directory")
+            data = path.read_bytes()
+            counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
+            rows.append(([counts[c] for c in columns], name))
+        if len(rows) > 1:
+            rows.append(([sum(r[0][i] for r in rows) for i in range(len(columns))], "total"))
+        width = max(len(str(n)) for r in rows for n in r[0])
+        return [" ".join(str(n).rjust(width) for n in counts) + f" {name}" for counts, name in rows]
+
+    return Plan(run)
+
+
 # == Confluent's console tools ============================================================================
 @dataclass
 class _Codec:
@@ -571,10 +615,13 @@ class SchemaConsoleConsumer(BackgroundConsumer):
         client: SchemaRegistryClient,
         group: str | None,
         print_key: bool,
+        decoded: Counter[tuple[str, int]] | None = None,
     ) -> None:
         super().__init__(world, name, topic, consumer, group=group, console=True)
         self.client = client
         self.print_key = print_key
+        #: records decoded, by (topic, writer's schema id): the platform's tally (lesson goals read it)
+        self.decoded: Counter[tuple[str, int]] = Counter() if decoded is None else decoded
         self.pending: list[Any] = []
         self.fetching: set[int] = set()
         self._decoders: dict[int, Callable[[bytes], Any]] = {}
@@ -627,6 +674,7 @@ class SchemaConsoleConsumer(BackgroundConsumer):
                 self.world.emit(f"[{self.name}] ERROR Error deserializing payload for id {sid}: {e}")
                 continue
             self.consumed += 1
+            self.decoded[(m.topic(), sid)] += 1
             key = m.key()
             prefix = (
                 ("null" if key is None else key.decode("utf-8", "replace")) + "\t" if self.print_key else ""
@@ -673,6 +721,7 @@ def _schema_console_consumer(kind: str, tool: str) -> Callable[[LabSession, list
                 client,
                 group,
                 props.get("print.key", "false").lower() == "true",
+                plat.decoded,
             )
             session._w.clients[name] = bc
             return [
@@ -701,6 +750,7 @@ PLATFORM_COMMANDS: dict[str, tuple[str, str, Callable[[LabSession, list[str]], P
     "echo": ("write a line to a file of the lab (echo TEXT >> FILE)", "echo TEXT [>> FILE]", echo),
     "seq": ("write numbered lines to a file (seq 1 100 >> in.txt)", "seq [FIRST] LAST [>> FILE]", seq),
     "cat": ("print a file of the lab's files directory", "cat FILE", cat),
+    "wc": ("count the lines (-l), words (-w) and bytes (-c) of files of the lab", "wc [-l] FILE...", wc),
     "kafka-avro-console-producer": (
         "type JSON records, sent as Avro with a registered schema",
         "kafka-avro-console-producer --topic T --property value.schema='SCHEMA'",

@@ -31,7 +31,7 @@ class KafkaBasedLog:
         self.consumer = proc.own(
             Consumer(
                 proc.cluster,
-                {"enable.auto.commit": False, "auto.offset.reset": "earliest", "fetch.max.wait.ms": 100},
+                {"enable.auto.commit": False, "auto.offset.reset": "earliest"},
                 name=proc.client_name(f"{role}-reader"),
             )
         )

@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, Label, TabbedContent, TabPane
 from ..gc_tuning import tune_gc
 from .actions import LabActions
 from .bindings import LAB_BINDINGS
+from .classroom_host import CLASSROOM_BINDINGS, ClassroomHost
 from .clock import LARGE, SPEEDS, TICK_HZ, SimClock
 from .clusters import CLUSTER_BINDINGS, ClusterSwitch, lab_shape
 from .command_host import CommandHost, load_commands
@@ -50,10 +51,20 @@ from .widgets import (
 )
 from .widgets.lesson_pane import LessonPane
 
-__all__ = ["KafkaLabApp", "SPEEDS", "create_app", "run_app", "run_lesson_app", "run_lessons_app"]
+__all__ = [
+    "KafkaLabApp",
+    "SPEEDS",
+    "create_app",
+    "run_app",
+    "run_lesson_app",
+    "run_lessons_app",
+    "run_play_app",
+    "run_record_app",
+]
 
 
 class KafkaLabApp(
+    ClassroomHost,
     ClusterSwitch,
     TimeTravelActions,
     LabActions,
@@ -70,7 +81,8 @@ class KafkaLabApp(
     :class:`~kafkalab.ui.command_host.CommandHost` (console lines), :class:`~kafkalab.ui.actions.LabActions`
     (keys, palette), :class:`~kafkalab.ui.navigation.NavHost` (drill-in, filters, screenshots),
     :class:`~kafkalab.ui.focus.FocusHost` (the focus marked, stray typing sent to the
-    console) and :class:`~kafkalab.ui.lesson_mode.LessonHost` (lessons).
+    console), :class:`~kafkalab.ui.lesson_mode.LessonHost` (lessons) and
+    :class:`~kafkalab.ui.classroom_host.ClassroomHost` (scenario player, presenter mode, record, export).
     """
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -78,7 +90,7 @@ class KafkaLabApp(
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
-    BINDINGS = LAB_BINDINGS + CLUSTER_BINDINGS
+    BINDINGS = LAB_BINDINGS + CLUSTER_BINDINGS + CLASSROOM_BINDINGS
 
     # (repaint=False: the panels bound to these repaint themselves; an app-level repaint redraws the whole
     # screen, 50 ms at 120x40 on a busy machine, at every snapshot)
@@ -93,6 +105,9 @@ class KafkaLabApp(
 
     timeline_internal: reactive[bool] = reactive(False, init=False, repaint=False)
     """Whether the timeline shows the entries about internal topics (folded away by default: ``i``)."""
+
+    #: ``sandbox --listen``: where Schema Registry and Connect listen too (None: Kafka listeners only)
+    platform_ports: tuple[int, int] | None = (8081, 8083)
 
     def __init__(
         self,
@@ -205,12 +220,14 @@ class KafkaLabApp(
     async def _start_listening(self) -> None:
         from ..wire.applisten import AppListener
 
-        listener = AppListener(self.session, int(self.listen_port or 0), self._sim_tick)
+        listener = AppListener(
+            self.session, int(self.listen_port or 0), self._sim_tick, platform_ports=self.platform_ports
+        )
         line = await listener.start()
         if listener.server.ports:
             self.listener = listener
             listener.set_paused(not self.playing)
-        self.lab_console.write_lines([line], "bold")
+        self.lab_console.write_lines([line, *listener.platform_lines], "bold")
 
     async def on_unmount(self) -> None:
         if self.listener is not None:
@@ -267,14 +284,25 @@ def create_app(
     lessons_dir: Path | None = None,
     open_browser: bool = False,
     listen: int | None = None,
+    scenario: Any = None,
+    present: bool = False,
+    record_to: Path | None = None,
+    record_title: str | None = None,
 ) -> KafkaLabApp:
     """Build the lab app. Tests and snapshots use ``autoplay=False, cursor_blink=False``.
 
     ``lesson`` opens that lesson (its own cluster, the lesson pane); ``progress`` is the
     :class:`~kafkalab.lessons.ProgressStore` (default: the learner's); ``lessons_dir`` is where the browser
     looks (default: the shipped lessons); ``open_browser`` opens the lesson browser at start.
+    ``scenario`` (a :class:`~kafkalab.classroom.scenario.Scenario`) is played on its own cluster;
+    ``present`` opens presenter mode; ``record_to`` is where ``kafkalab record`` saves the session.
     Raises :class:`~kafkalab.lessons.LessonError` when the lesson's setup fails.
     """
+    if scenario is not None:
+        from ..classroom.player import new_session
+
+        brokers, seed = scenario.brokers, scenario.seed
+        session_factory = lambda _b, _s: new_session(scenario)  # noqa: E731
     app = KafkaLabApp(
         brokers,
         seed,
@@ -287,6 +315,7 @@ def create_app(
         open_browser=open_browser,
         listen=listen,
     )
+    app.setup_classroom(scenario=scenario, present=present, record_to=record_to, record_title=record_title)
     if not cursor_blink:
         app.animation_level = "none"
     return app
@@ -307,11 +336,47 @@ def run_app(args: Any = None) -> int:
         factory = lambda b, s: LabSession(b, s, clusters=spec)  # noqa: E731
         create_app(brokers=brokers, seed=42 if seed is None else seed, session_factory=factory).run()
         return 0
-    create_app(brokers=brokers, seed=42 if seed is None else seed, listen=listen).run()
+    present = bool(getattr(args, "present", False))
+    lessons_dir = getattr(args, "lessons_dir", None)
+    app = create_app(
+        brokers=brokers,
+        seed=42 if seed is None else seed,
+        listen=listen,
+        present=present,
+        lessons_dir=Path(lessons_dir) if lessons_dir else None,
+    )
+    if listen is not None:
+        app.platform_ports = (
+            None
+            if getattr(args, "no_platform", False)
+            else (getattr(args, "schema_registry_port", 8081), getattr(args, "connect_port", 8083))
+        )
+    app.run()
     return 0
 
 
-def run_lesson_app(lesson: Any, progress_store: Any = None) -> int:
+def run_play_app(scenario: Any, present: bool = False) -> int:
+    """Entry point of ``kafkalab play FILE``: the lab playing a scenario, stop by stop."""
+    tune_gc()
+    create_app(scenario=scenario, present=present).run()
+    return 0
+
+
+def run_record_app(
+    path: Path, brokers: int, seed: int, *, title: str | None = None, present: bool = False
+) -> int:
+    """Entry point of ``kafkalab record FILE``: the sandbox; quitting saves the session as a scenario."""
+    import sys
+
+    tune_gc()
+    app = create_app(brokers=brokers, seed=seed, record_to=path, record_title=title, present=present)
+    app.run()
+    for line in app.save_recording():
+        print(line, file=sys.stderr if line.startswith("kafkalab:") else sys.stdout)
+    return 0
+
+
+def run_lesson_app(lesson: Any, progress_store: Any = None, lessons_dir: Path | None = None) -> int:
     """Entry point of ``kafkalab lesson ID``: the lab with ``lesson`` open beside it.
 
     A lesson whose setup fails prints its ``file:line`` problems and returns 2 instead of opening.
@@ -321,7 +386,7 @@ def run_lesson_app(lesson: Any, progress_store: Any = None) -> int:
     from kafkalab.lessons import LessonError
 
     try:
-        app = create_app(lesson=lesson, progress=progress_store)
+        app = create_app(lesson=lesson, progress=progress_store, lessons_dir=lessons_dir)
     except LessonError as e:
         for issue in e.issues:
             print(issue, file=sys.stderr)

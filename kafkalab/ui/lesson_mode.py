@@ -94,6 +94,14 @@ def _only_looks(line: str) -> bool:
         return ("--describe" in words or "--list" in words) and not (
             {"--alter", "--create", "--delete", "--reset-offsets"} & set(words)
         )
+    if tool in ("connect", "schema-registry"):  # the platform's status lines
+        return words[1:] == ["status"]
+    if tool in ("cat", "wc"):  # files of the lab
+        return True
+    if (
+        tool == "curl"
+    ):  # a GET to Schema Registry or Connect reads; anything with a body or a method may write
+        return not {"-X", "--request", "-d", "--data", "--data-raw", "--data-binary"} & set(words)
     return False
 
 

@@ -16,13 +16,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["HTTP_INPUT", "HttpListener", "MiniDriver", "apply_http_input", "register_http_inputs"]
+__all__ = [
+    "HTTP_INPUT",
+    "HttpListener",
+    "ListenError",
+    "MiniDriver",
+    "apply_http_input",
+    "listen_platform",
+    "register_http_inputs",
+    "serve_platform",
+    "start_platform",
+]
 
 HTTP_INPUT = "http"
 _REASONS = {
@@ -75,6 +86,16 @@ def register_http_inputs(driver: Any) -> None:
     driver.register(HTTP_INPUT, lambda session, detail: apply_http_input(session, detail))
 
 
+class ListenError(OSError):
+    """A listener could not bind its port; ``strerror`` is the one-line message, ``node`` and ``port`` say
+    which listener it was (``kafkalab cluster`` names the option that moves it)."""
+
+    def __init__(self, errno: int | None, message: str, node: str, port: int) -> None:
+        super().__init__(errno, message)
+        self.node = node
+        self.port = port
+
+
 class HttpListener:
     """One listening socket in front of one platform process (by node name)."""
 
@@ -97,10 +118,13 @@ class HttpListener:
         try:
             self.server = await asyncio.start_server(self._serve, self.host, self.port)
         except OSError as e:
-            raise OSError(
+            reason = os.strerror(e.errno) if e.errno else e.strerror
+            raise ListenError(
                 e.errno,
                 f"cannot listen on {self.host}:{self.port} for {self.node}: the port is busy "
-                f"({e.strerror}); choose another port",
+                f"({reason}); choose another port",
+                self.node,
+                self.port,
             ) from None
         self.port = self.server.sockets[0].getsockname()[1]
 
@@ -251,19 +275,12 @@ class MiniDriver:
                 await asyncio.wait_for(self._wake.wait(), timeout=0.002)
 
 
-async def serve_platform(
+async def listen_platform(
     driver: Any, host: str = "127.0.0.1", registry_port: int = 8081, connect_port: int = 8083
-) -> tuple[list[HttpListener], list[str]]:
-    """Start Schema Registry and a Connect cluster in the driver's session (if not running yet) and listen
-    for them; returns the listeners and the lines ``kafkalab cluster`` / ``sandbox --listen`` print
-    (``schema.registry.url=...``, ``connect.url=...``). A busy port raises OSError naming it."""
-    from ..commands import execute
-
-    session = driver.session
-    for line in ("schema-registry start", "connect start"):
-        result = execute(session, line)
-        if not result.ok and "already started" not in (result.error or ""):
-            raise RuntimeError(result.error)
+) -> list[HttpListener]:
+    """Bind the listeners of Schema Registry and Connect (port 0: a free one); a busy port raises
+    :class:`ListenError` naming it, and nothing stays bound. Until the processes run (:func:`start_platform`)
+    their ports close connections without an answer, as a process that is still starting does."""
     register_http_inputs(driver)
     listeners = [
         HttpListener(driver, "schema-registry-1", host, registry_port),
@@ -278,4 +295,31 @@ async def serve_platform(
         for li in started:
             await li.close()
         raise
-    return listeners, [f"schema.registry.url={listeners[0].url}", f"connect.url={listeners[1].url}"]
+    return listeners
+
+
+def start_platform(driver: Any, listeners: list[HttpListener]) -> list[str]:
+    """Start Schema Registry and a Connect cluster in the driver's session (unless they run already; this
+    runs the simulation until the registry has a leader and every worker joined its group, a few seconds of
+    virtual time); returns the URL lines ``schema.registry.url=...`` and ``connect.url=...``."""
+    from ..commands import execute
+
+    for line in ("schema-registry start", "connect start"):
+        result = execute(driver.session, line)
+        if not result.ok and "already started" not in (result.error or ""):
+            raise RuntimeError(f"{line}: {result.error}")
+    return [f"schema.registry.url={listeners[0].url}", f"connect.url={listeners[1].url}"]
+
+
+async def serve_platform(
+    driver: Any, host: str = "127.0.0.1", registry_port: int = 8081, connect_port: int = 8083
+) -> tuple[list[HttpListener], list[str]]:
+    """:func:`listen_platform`, then :func:`start_platform`: the listeners and the lines ``kafkalab cluster``
+    and ``sandbox --listen`` print (``schema.registry.url=...``, ``connect.url=...``)."""
+    listeners = await listen_platform(driver, host, registry_port, connect_port)
+    try:
+        return listeners, start_platform(driver, listeners)
+    except Exception:
+        for li in listeners:
+            await li.close()
+        raise

@@ -587,6 +587,7 @@ def test_every_command_has_a_summary_and_help() -> None:
     from kafkalab.platform.commands import PLATFORM_COMMANDS
 
     expected |= set(PLATFORM_COMMANDS)  # Schema Registry, Connect, curl and the file commands
+    expected |= {"note", "record", "export-lesson"}  # kafkalab.classroom
     assert set(COMMANDS) == expected
     s = LabSession(brokers=1, seed=0)
     listing = "\n".join(ok(s, "help").lines)

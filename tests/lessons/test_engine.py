@@ -256,6 +256,25 @@ def test_lessons_check_runs_every_path_and_reports_file_lines(
     assert main(["lessons", "check", "--no-run", str(tmp_path)]) == 0
 
 
+def test_lessons_check_on_several_cores_prints_what_one_core_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder's lessons run in worker processes when there are cores for them: same lines, same order."""
+    bad = GOOD.replace("produce t v --partition 1 --count 2", "produce t v --partition 0 --count 2")
+    (tmp_path / "a-tiny.yaml").write_text(bad.replace("id: tiny", "id: a-tiny"))
+    (tmp_path / "b-tiny.yaml").write_text(GOOD.replace("id: tiny", "id: b-tiny"))
+    (tmp_path / "c-tiny.yaml").write_text(bad.replace("id: tiny", "id: c-tiny"))
+    runs = {}
+    for cores in (1, 2):
+        monkeypatch.setattr("os.sched_getaffinity", lambda _pid, n=cores: set(range(n)), raising=False)
+        assert main(["lessons", "check", str(tmp_path)]) == 1
+        runs[cores] = capsys.readouterr()
+    assert runs[1].out == runs[2].out
+    lines = runs[2].out.splitlines()
+    assert [line.split(":")[0].rsplit("/", 1)[-1] for line in lines] == ["a-tiny.yaml", "c-tiny.yaml"], lines
+    assert "18 paths run" in runs[2].err and "3 lesson files checked, 2 with problems" in runs[2].err
+
+
 def test_the_id_must_match_the_file_name(tmp_path: Path) -> None:
     f = tmp_path / "other.yaml"
     f.write_text(GOOD)

@@ -47,6 +47,8 @@ COURSE = {
     "segments-retention",
     "log-compaction",
     "cli-tour",
+    "schema-evolution",
+    "connect-pipeline",
     "reading-segments",
     "reassign-partitions",
     "slow-consumer",
@@ -113,7 +115,8 @@ COSTLY = [
     "assignors",
     "batching",
     "consumers-offsets",
-    "slow-consumer",
+    "connect-pipeline",  # its predicates also have tests of their own (tests/lessons/test_goals_platform.py)
+    "slow-consumer",  # these two: tests/lessons/test_goals_ops.py
     "reading-segments",
 ]
 

@@ -130,20 +130,20 @@ async def complete_in_the_app(pilot: Pilot[Any], gap_s: float, typed: bool = Tru
         await enter("next")
 
 
-async def test_every_lesson_completes_however_long_the_learner_reads() -> None:
+@pytest.mark.parametrize("lesson_file", lesson_files(), ids=lambda f: f.stem)
+async def test_every_lesson_completes_however_long_the_learner_reads(lesson_file: Path) -> None:
     """Each shipped lesson, opened in the lab and typed with 15 s of reading before every command, ends
     complete: the app's clock moves nothing in a lesson (a play step plays until its goals hold)."""
     app = lab(progress=ProgressStore())
     async with app.run_test(size=(80, 24)) as pilot:
-        for f in lesson_files():
-            lesson = load_lesson(f)
-            assert app.open_lesson(lesson)
-            await pilot.pause()
-            assert not app.playing and app.session is app.lesson_run.session
-            await complete_in_the_app(pilot, gap_s=15, typed=False)
-            assert app.lesson_run.finished
-            await pilot.pause()
-            assert "Lesson complete" in screen_text(app), lesson.id
+        lesson = load_lesson(lesson_file)
+        assert app.open_lesson(lesson)
+        await pilot.pause()
+        assert not app.playing and app.session is app.lesson_run.session
+        await complete_in_the_app(pilot, gap_s=15, typed=False)
+        assert app.lesson_run.finished
+        await pilot.pause()
+        assert "Lesson complete" in screen_text(app), lesson.id
 
 
 async def test_the_same_commands_give_the_same_trace_at_any_speed() -> None:

@@ -16,6 +16,7 @@ How Confluent Schema Registry works, and so how this one does:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -88,6 +89,9 @@ class SchemaRegistry(PlatformProcess):
         self._parsed: dict[tuple[str, str], ParsedSchema] = {}
         self._waiters: list[tuple[int, Callable[[], None]]] = []
         self._pending_writes: list[Callable[[], None]] = []
+        #: every registration this instance refused as incompatible (409), like its request log: kept across
+        #: restarts (time_ms, subject, compatibility level, the details of the answer)
+        self.refusals: list[tuple[int, str, str, list[str]]] = []
         self.boot()
 
     # == lifecycle ==========================================================================================
@@ -365,6 +369,12 @@ class SchemaRegistry(PlatformProcess):
             previous.append(p)
         errors = check(self.level_for(subject), parsed, previous)
         if errors:
+            self.refusals.append((self.kernel.now_ms, subject, self.level_for(subject), list(errors)))
+            first = re.search(r"errorType:'(\w+)'.*?additionalInfo:'([^']*)'", errors[0])
+            self.cluster.note(
+                f"{self.name} refused a new schema for subject {subject} (409): incompatible under "
+                f"{self.level_for(subject)}" + (f", {first.group(1)} '{first.group(2)}'" if first else "")
+            )
             done(
                 409,
                 {

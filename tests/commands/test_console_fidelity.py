@@ -268,10 +268,10 @@ def test_console_producer_sends_empty_lines_and_ends_at_end_of_input(s: LabSessi
     producer = s._w.console_producer
     assert producer is not None
     cfg = producer.producer.config
-    assert (cfg["request.timeout.ms"], cfg["retries"], cfg["linger.ms"], cfg["acks"]) == (
-        1500,
-        3,
-        1000,
+    assert tuple(str(cfg[k]) for k in ("request.timeout.ms", "retries", "linger.ms", "acks")) == (
+        "1500",
+        "3",
+        "1000",
         "all",
     )
     end = s.end_input()
@@ -292,13 +292,13 @@ def test_console_producer_options_override_producer_properties(s: LabSession) ->
     cp = s._w.console_producer
     assert (
         cp is not None
-        and cp.producer.config["request.timeout.ms"] == 9000
-        and cp.producer.config["linger.ms"] == 5
+        and str(cp.producer.config["request.timeout.ms"]) == "9000"
+        and str(cp.producer.config["linger.ms"]) == "5"
     )
     ok(s, ".exit")
     ok(s, "kafka-console-producer --topic events --producer-property linger.ms=7 --timeout 5")
     cp = s._w.console_producer
-    assert cp is not None and cp.producer.config["linger.ms"] == 5  # the option wins when it is given
+    assert cp is not None and str(cp.producer.config["linger.ms"]) == "5"  # the option wins when it is given
 
 
 def test_console_producer_auto_creates_a_missing_topic(s: LabSession) -> None:

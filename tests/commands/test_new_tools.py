@@ -269,6 +269,7 @@ def test_dump_log_shows_a_transactions_batches_and_markers(s: LabSession) -> Non
     for i in range(2):
         p.produce("d", key=f"k{i}", value=f"v{i}")
     p.commit_transaction()
+    c.run_for(1000)  # the coordinator may write the markers after EndTxn has answered
     leader = c.describe_topic("d")[0].leader
     f = f"broker-{leader}/d-0/00000000000000000000.log"
     lines = ok(s, f"kafka-dump-log --files {f} --print-data-log")
@@ -291,6 +292,10 @@ def test_dump_log_shows_a_transactions_batches_and_markers(s: LabSession) -> Non
     ), lines[6]
     shallow = ok(s, f"kafka-dump-log --files {f}")
     assert len(shallow) == 4  # batch lines only
+    deep = ok(s, f"kafka-dump-log --files {f} --deep-iteration")  # records, without keys and values
+    assert len(deep) == len(lines) and deep[3].endswith("sequence: 0 headerKeys: []")
+    bare = ok(s, f"kafka-dump-log --files {f} --print-data-log --skip-record-metadata")
+    assert bare[3:5] == ["| key: k0 payload: v0", "| key: k1 payload: v1"]
 
 
 def test_dump_log_errors(s: LabSession) -> None:
@@ -491,6 +496,10 @@ def test_adding_replicas_catch_up_before_the_old_ones_go() -> None:
             'kafka-reassign-partitions --execute --reassignment-json-file \'{"partitions": [{"topic": "t", "partition": 0, "replicas": [1, 1]}]}\'',
             "Error: Partition replica lists may not contain duplicate entries: t-0 contains multiple entries for 1",
         ),
+        (
+            'kafka-reassign-partitions --generate --topics-to-move-json-file \'{"topics": [{"topic": "t"}]}\' --broker-list 1,2',
+            "Error: Replication factor: 3 larger than available brokers: 2.",
+        ),
     ],
 )
 def test_reassign_errors(s: LabSession, line: str, error: str) -> None:
@@ -523,6 +532,28 @@ def test_bigger_batches_and_linger_raise_producer_throughput(s: LabSession) -> N
     all_acks, _ = perf(s, "acks=all linger.ms=5 batch.size=16384")
     one_ack, _ = perf(s, "acks=1 linger.ms=5 batch.size=16384")
     assert one_ack > all_acks  # waiting for the followers costs throughput
+
+
+def test_each_records_latency_is_its_own_and_requests_pipeline(s: LabSession) -> None:
+    """Callbacks run as responses arrive, not at a final flush: when the network is the bottleneck the
+    first records wait little and the last ones long, so the median lies well below the maximum; and with
+    up to 5 requests in flight per connection a partition's next batch goes out before the last is answered."""
+
+    def run(props: str) -> re.Match[str]:
+        lines = ok(
+            s,
+            f"kafka-producer-perf-test --topic t --num-records 20000 --record-size 100 --throughput -1 --producer-props {props}",
+        )
+        m = PERF_LINE.fullmatch(lines[-1])
+        assert m is not None, lines[-1]
+        return m
+
+    one = run("acks=all linger.ms=0 max.in.flight.requests.per.connection=1")
+    five = run("acks=all linger.ms=0 max.in.flight.requests.per.connection=5")
+    for m in (one, five):
+        assert int(m.group(6)) < 0.7 * float(m.group(5))  # 50th percentile < max latency
+    assert float(five.group(2)) > 2 * float(one.group(2))
+    assert float(five.group(4)) < float(one.group(4)) / 2
 
 
 def test_linger_trades_latency_for_fewer_requests_at_a_fixed_rate(s: LabSession) -> None:

@@ -562,6 +562,10 @@ class Producer(ClientNode):
             by_leader.setdefault(leader, []).append(b)
         for leader, batches in sorted(by_leader.items()):
             self._send(leader, batches)
+        if by_leader and self.acks != 0:
+            # the next batch of a partition may go out now too, up to max.in.flight.requests.per.connection
+            # (5 per partition with idempotence): requests pipeline instead of waiting for each response
+            self._wake(0)
         if to_add and not self._txn_adding:
             self._add_partitions_to_txn(to_add)
         if need_metadata:

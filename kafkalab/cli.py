@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
+
+from .argtypes import MAX_BROKERS, OneLineErrorParser, int_between
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    brokers = int_between(1, MAX_BROKERS, "brokers")
+    parser = OneLineErrorParser(
         prog="kafkalab",
         description="An interactive lab that teaches Apache Kafka on a deterministic in-process cluster.",
     )
@@ -18,9 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="run a short scripted scenario headless and print what happened")
     demo.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
-    demo.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
+    demo.add_argument(
+        "--brokers", type=brokers, default=3, help=f"number of brokers, 1 to {MAX_BROKERS} (default 3)"
+    )
     sandbox = sub.add_parser("sandbox", help="free play on a fresh cluster")
-    sandbox.add_argument("--brokers", type=int, default=3, help="number of brokers (default 3)")
+    sandbox.add_argument(
+        "--brokers", type=brokers, default=3, help=f"number of brokers, 1 to {MAX_BROKERS} (default 3)"
+    )
     sandbox.add_argument("--seed", type=int, default=42, help="seed of the simulation (default 42)")
     sandbox.add_argument(
         "--clusters",
@@ -147,7 +156,22 @@ def run_demo(brokers: int, seed: int) -> int:
     return 0
 
 
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def exit_cleanly_on_signals() -> None:
+    """SIGTERM and SIGHUP end the lab like Ctrl-C does: a normal exit, so ``finally`` blocks run and every
+    cluster's temporary data directory is removed (Python's default for these signals is to die on the
+    spot, leaving the directory behind)."""
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            signal.signal(sig, _exit_on_signal)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    exit_cleanly_on_signals()
     parser = build_parser()
     args = parser.parse_args(argv)
     from . import build

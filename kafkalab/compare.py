@@ -538,7 +538,7 @@ class _Driver:
             return
         leader = self.leader_of(step.target)
         if leader < 0:
-            c.note(f"fault {k} on {step.target} skipped: the partition has no leader")
+            c.note(f"fault {k} on {step.target} skipped: the partition has no leader", "other")
             return
         others = [b for b in c.brokers if b != leader]
         if k == "kill-leader":
@@ -552,7 +552,8 @@ class _Driver:
             # one-way cut: requests from the source reach the broker, its responses are lost
             c.net.cut(c.brokers[leader].name, self.source_name)
             c.note(
-                f"responses from broker {leader} (leader of {step.target}) to {self.source_name} are dropped"
+                f"responses from broker {leader} (leader of {step.target}) to {self.source_name} are dropped",
+                "network",
             )
         else:
             raise ValueError(f"unknown fault kind {k!r}")
@@ -1364,6 +1365,8 @@ def main(args: Any) -> int:
 
 
 def add_arguments(p: Any) -> None:
+    from .argtypes import int_between
+
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"seed of every cluster (default {DEFAULT_SEED})"
     )
@@ -1383,7 +1386,7 @@ def add_arguments(p: Any) -> None:
     )
     p.add_argument(
         "--records",
-        type=int,
+        type=int_between(1, MAX_RECORDS, "records"),
         default=DEFAULT_RECORDS,
         help=f"records the source produces, 1 to {MAX_RECORDS} (default {DEFAULT_RECORDS})",
     )

@@ -16,12 +16,14 @@ first ran. A rewind keeps the future it leaves as a branch that :meth:`LabSessio
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..sim.cluster import Cluster
 from ..sim.errors import KafkaError
-from .timetravel import Branch, TimeMachine, TravelReport
+from .timetravel import INPUT_MARK, Branch, TimeMachine, TravelReport
+from .timetravel_store import share_lists
 
 if TYPE_CHECKING:
     from ..sim.clients.common import Message
@@ -49,8 +51,6 @@ MAX_SPEED = 100.0
 POLL_INTERVAL_MS = 100
 #: session.output keeps at most this many lines (older ones are dropped in chunks)
 _OUTPUT_MAX = 20_000
-#: first character of an outside input in the action log (see ``LabSession.inputs``); no console line has it
-INPUT_MARK = "\x1e"
 
 
 def close_consumer(consumer: Consumer) -> None:
@@ -464,6 +464,7 @@ class LabSession:
         self.inputs: dict[str, Callable[[LabSession, str], object]] = {}
         #: checkpoints, branches and trips through time
         self.travel = TimeMachine(self)
+        self._action_cpu: float | None = None
         #: the kinds of timeline events stepping by meaning stops at (None: the default kinds)
         self.step_kinds: frozenset[str] | None = None
         self._w = self._new_world()
@@ -492,6 +493,7 @@ class LabSession:
         s.inputs = template.inputs
         s.travel = TimeMachine(s)
         s.travel.enabled = False
+        s._action_cpu = None
         s.step_kinds = template.step_kinds
         s.start_events = template.start_events
         s._w = world
@@ -632,12 +634,18 @@ class LabSession:
     def _record(self, line: str, start: tuple[int, int]) -> int:
         self._w.actions.append((start[1], line))
         self._w.positions.append((start[0], start[0], start[1]))
+        self._action_cpu = time.process_time()
         return len(self._w.actions) - 1
 
     def _finish_record(self, index: int) -> None:
         w = self._w
         if index < len(w.positions):
             w.positions[index] = (w.positions[index][0], self.events, self.now_ms)
+        # what the command cost (it may have run the simulation: a replay pays it again)
+        started = getattr(self, "_action_cpu", None)
+        if started is not None:
+            self._action_cpu = None
+            self.travel.account(time.process_time() - started)
 
     def _advance_to(self, events: int, time_ms: int | None) -> None:
         k = self._w.cluster.kernel
@@ -703,7 +711,8 @@ class LabSession:
                 final = (start, t)
                 break
             plan.append(item)
-        self._replay(plan, final)
+        with self.travel.trip(f"rewinding to t = {target / 1000:.3f} s"):
+            self._replay(plan, final)
         return self
 
     def rewind_events(self, n: int) -> LabSession:
@@ -723,13 +732,17 @@ class LabSession:
             if start < target:
                 final = (start, t)
             break
-        self._replay(plan, final)
+        with self.travel.trip(f"going back {max(0, int(n)):,} event(s)"):
+            self._replay(plan, final)
         return self
 
     def replay(self) -> LabSession:
         """Rebuild from the seed and replay every action up to the current position (same run again)."""
         old = self._w
-        tmp, divergence, report = self.travel.rebuild(self._plan(), self.position(), use_checkpoints=False)
+        with self.travel.trip("replaying from the seed"):
+            tmp, divergence, report = self.travel.rebuild(
+                self._plan(), self.position(), use_checkpoints=False
+            )
         self._install(tmp._w, divergence)
         self.travel.last = report
         if not self.travel.line and not self.travel.branches:
@@ -772,6 +785,10 @@ class LabSession:
     def close(self) -> None:
         self.travel.close()
         _close_world(self._w)
+
+
+# the console output only grows at its end (and is cut at its start): checkpoints share its older lines
+share_lists(_World, "output", version="output_dropped")
 
 
 def _close_world(w: _World) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .base import Plan
 from .lab import MAX_STEP_EVENTS
 from .parsing import CommandError, Opt, parse_int, parse_options
+from .timetravel import count_work
 from .timetravel_meaning import DEFAULT_KINDS, KINDS, parse_kinds, step_back, step_next
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def rewind(session: LabSession, argv: list[str]) -> Plan:
         )
         if before_all:
             raise _confirm(
-                f"this goes back before all {len(session.actions)} command(s) of this session "
+                f"this goes back before all {count_work(line for _t, line in session.actions)} of this session "
                 "(they are kept in a branch: redo brings them back)"
             )
 
@@ -150,7 +151,8 @@ def branches(session: LabSession, argv: list[str]) -> Plan:
     def run() -> list[str]:
         t = session.travel
         lines = [
-            f"now: t = {format_s(session.now_ms)}, event {session.events}, {len(session.actions)} command(s); "
+            f"now: t = {format_s(session.now_ms)}, event {session.events}, "
+            f"{count_work(line for _t, line in session.actions)}; "
             f"{len(t.line)} checkpoint(s) on this line"
         ]
         if not t.enabled:
@@ -158,7 +160,7 @@ def branches(session: LabSession, argv: list[str]) -> Plan:
         if not session.branches:
             lines.append("no branches: a rewind keeps where you were as one ('redo' returns to it)")
         for b in reversed(session.branches):
-            lines.append("  " + b.describe())
+            lines.append("  " + b.describe(session._plan()))
         if session.branches:
             lines.append("'redo' returns to the newest, 'redo N' to branch N")
         return lines
@@ -259,7 +261,8 @@ def seed(session: LabSession, argv: list[str]) -> Plan:
         raise CommandError("seed must be between 0 and 2^63-1")
     if not p.has("yes") and (session.actions or session.branches):
         raise _confirm(
-            f"seed {s} starts over on a new cluster: this session's {len(session.actions)} command(s), "
+            f"seed {s} starts over on a new cluster: this session's "
+            f"{count_work(line for _t, line in session.actions)}, "
             f"{format_s(session.now_ms)} of virtual time and its {len(session.branches)} branch(es) are gone"
         )
 

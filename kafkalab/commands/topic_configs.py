@@ -1,32 +1,23 @@
 """Topic config names, types and broker synonyms, for validating ``--config`` / ``--add-config`` like Kafka.
 
-Messages follow Kafka's ``ConfigDef`` (``Invalid value abc for configuration min.insync.replicas: Not a
-number of type INT``) and ``LogConfig.validate`` (``Unknown topic config name: foo``).
+Types and ranges live in :mod:`kafkalab.sim.configdefs` (one place for brokers, topics, clients and the
+console); messages follow Kafka's ``ConfigDef`` (``Invalid value abc for configuration min.insync.replicas:
+Not a number of type INT``) and ``LogConfig.validate`` (``Unknown topic config name: foo``).
 """
 
 from __future__ import annotations
 
 import re
 
+from ..sim.configdefs import TOPIC, ConfigError, validate_config
 from ..sim.metadata import TOPIC_CONFIG_DEFAULTS
 from .parsing import CommandError
 
 __all__ = ["BROKER_SYNONYMS", "validate_topic_config"]
 
-#: name -> (type, minimum) ; type one of INT, LONG, DOUBLE, BOOLEAN, LIST(cleanup.policy)
+#: name -> (type, minimum) of the topic configs that sim.configdefs does not define (kafka-configs --all lists
+#: them); type one of INT, LONG, BOOLEAN, COMPRESSION, TIMESTAMP_TYPE, THROTTLED
 _TYPES: dict[str, tuple[str, float | None]] = {
-    "cleanup.policy": ("POLICY", None),
-    "min.insync.replicas": ("INT", 1),
-    "unclean.leader.election.enable": ("BOOLEAN", None),
-    "segment.bytes": ("INT", 14),
-    "segment.ms": ("LONG", 1),
-    "retention.ms": ("LONG", -1),
-    "retention.bytes": ("LONG", None),
-    "delete.retention.ms": ("LONG", 0),
-    "min.cleanable.dirty.ratio": ("DOUBLE", 0),
-    "min.compaction.lag.ms": ("LONG", 0),
-    "max.message.bytes": ("INT", 0),
-    "index.interval.bytes": ("INT", 0),
     "compression.type": ("COMPRESSION", None),
     "compression.gzip.level": ("INT", 1),
     "compression.lz4.level": ("INT", 1),
@@ -48,7 +39,6 @@ _TYPES: dict[str, tuple[str, float | None]] = {
     "remote.storage.enable": ("BOOLEAN", None),
     "segment.index.bytes": ("INT", 4),
     "segment.jitter.ms": ("LONG", 0),
-    "lab.ack.quorum": ("QUORUM", None),
 }
 
 #: topic config -> (broker config that provides its default, that default as Kafka shows it)
@@ -91,6 +81,11 @@ def validate_topic_config(name: str, value: str) -> str:
     """Check one topic config; returns the value normalised as Kafka stores it, or raises CommandError."""
     if name not in TOPIC_CONFIG_DEFAULTS:
         raise CommandError(f"Unknown topic config name: {name}")
+    if name in TOPIC:  # one place for the ranges the brokers check too
+        try:
+            return validate_config("topic", name, value)
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
     kind, minimum = _TYPES.get(name, ("STRING", None))
     v = value.strip()
     bad = f"Invalid value {value} for configuration {name}"
@@ -105,14 +100,6 @@ def validate_topic_config(name: str, value: str) -> str:
         if minimum is not None and n < minimum:
             raise CommandError(f"{bad}: Value must be at least {int(minimum)}")
         return str(n)
-    if kind == "DOUBLE":
-        try:
-            f = float(v)
-        except ValueError:
-            raise CommandError(f"{bad}: Not a number of type DOUBLE") from None
-        if not 0.0 <= f <= 1.0:
-            raise CommandError(f"{bad}: Value must be {'at least 0.0' if f < 0 else 'no more than 1.0'}")
-        return v
     if kind == "BOOLEAN":
         if v.lower() not in ("true", "false"):
             raise CommandError(f"{bad}: Expected value to be either true or false")
@@ -135,15 +122,4 @@ def validate_topic_config(name: str, value: str) -> str:
             f"{bad}: must be the literal '*' or a list of replicas in the following format: "
             "[partitionId]:[brokerId],[partitionId]:[brokerId],..."
         )
-    if kind == "QUORUM":  # the lab's own setting (not Kafka's): isr (Kafka) or majority (Raft, as Redpanda)
-        if v.lower() not in ("isr", "majority"):
-            raise CommandError(
-                f"{bad}: String must be one of: isr, majority (a lab-only setting, not a Kafka config)"
-            )
-        return v.lower()
-    if kind == "POLICY":
-        items = [p.strip() for p in v.strip("[]").split(",") if p.strip()]
-        if not items or any(p not in ("compact", "delete") for p in items):
-            raise CommandError(f"{bad}: String must be one of: compact, delete")
-        return ",".join(items)
     return v

@@ -62,6 +62,11 @@ class Goal:
 
     def evaluate(self, ctx: GoalContext) -> bool:
         pred = PREDICATES[self.predicate]
+        if "cluster" in self.args:
+            there = ctx.on_cluster(self.args["cluster"])
+            if there is None:
+                return False
+            ctx = there
         try:
             value = pred.measure(ctx, self.args)
         except Exception:  # a goal must never take the lesson down; unreadable state = not reached
@@ -645,6 +650,11 @@ def parse_goal(raw: Any) -> Goal:
     known = {p.name: p for p in pred.params}
     args: dict[str, Any] = {}
     for k, v in value.items():
+        if k == "cluster":  # every predicate: in a lesson with several clusters, which one it looks at
+            if not isinstance(v, str) or not v.strip() or len(v) > 40:
+                raise GoalError("'cluster' must be the name of one of the lesson's clusters", (name, k))
+            args[k] = v.strip()
+            continue
         if pred.counting and k in COUNT_KEYS:
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_COUNT:
                 raise GoalError(f"'{k}' must be a whole number from 0 to {MAX_COUNT}", (name, k))
@@ -652,7 +662,7 @@ def parse_goal(raw: Any) -> Goal:
             continue
         param = known.get(k)
         if param is None:
-            allowed = list(known) + (list(COUNT_KEYS) if pred.counting else [])
+            allowed = list(known) + (list(COUNT_KEYS) if pred.counting else []) + ["cluster"]
             raise GoalError(f"{name} has no argument '{k}' (it takes {', '.join(allowed)})", (name, k))
         try:
             args[k] = _check_param(param, v)
@@ -665,7 +675,8 @@ def parse_goal(raw: Any) -> Goal:
         raise GoalError("high_watermark takes either 'partition' or 'topic'", (name,))
     if pred.counting and not any(k in args for k in COUNT_KEYS):
         raise GoalError(f"{name} needs one of equals, at_least, at_most", (name,))
-    return Goal(name, args, text or pred.describe(args))
+    described = pred.describe(args) + (f" (on cluster {args['cluster']})" if "cluster" in args else "")
+    return Goal(name, args, text or described)
 
 
 def _add_predicates(more: list[Predicate]) -> None:
@@ -677,6 +688,8 @@ def _add_predicates(more: list[Predicate]) -> None:
 
 from .goals_ops import ops_predicates  # noqa: E402 - replicas, leaders, markers, latency, poll timeouts
 from .goals_platform import platform_predicates  # noqa: E402 - it builds on the helpers above
+from .goals_streams import streams_predicates  # noqa: E402 - Kafka Streams, ksqlDB, MirrorMaker 2
 
 _add_predicates(platform_predicates())
+_add_predicates(streams_predicates(_pred, P, _count_text))
 _add_predicates(ops_predicates())

@@ -18,6 +18,7 @@ __all__ = [
     "LOADER",
     "MAX_BROKERS",
     "MAX_CHOICES",
+    "MAX_CLUSTERS",
     "MAX_COMMANDS_PER_PATH",
     "MAX_CONTROLLERS",
     "MAX_COUNT",
@@ -58,6 +59,8 @@ MAX_COUNT = 1_000_000_000
 #: any duration in a lesson: setup run, fault times, ``run`` and ``wait-for --timeout`` in paths
 MAX_DURATION_MS = 3_600_000
 MAX_BROKERS = 9
+#: clusters in a lesson with several (``setup.clusters``), as a World allows
+MAX_CLUSTERS = 4
 MAX_CONTROLLERS = 5
 MAX_PARTITIONS = 64
 #: a hint is printed as one console line "hint N: ..." and must fit 80 columns
@@ -136,27 +139,16 @@ def duration_ms(value: Any, what: str) -> int:
 
 # -- configs -----------------------------------------------------------------------------------------------
 
-#: broker configs whose value may be -1 ("no limit") in Kafka
-_MINUS_ONE_OK = {"log.retention.bytes", "log.retention.ms"}
-#: the smallest value Kafka's ConfigDef accepts where it is more than 1 (names from KafkaConfig)
-_AT_LEAST: dict[str, int] = {
-    "log.segment.bytes": 1_048_576,  # KIP-1030: at least 1 MiB since Kafka 4.0
-    "offsets.topic.num.partitions": 1,
-    "transaction.state.log.num.partitions": 1,
-    "replica.fetch.max.bytes": 0,
-    "group.initial.rebalance.delay.ms": 0,
-}
-_INT_MAX = 2**31 - 1
-
 
 def broker_config_issue(name: str, value: str) -> str | None:
     """What is wrong with a broker config of a lesson's ``broker_config`` (None if it is fine).
 
-    Names are the ones the lab's brokers know (Kafka's). Numbers must be whole and in Kafka's range; times
-    and intervals must be at least 1 ms, since a 0 ms interval would make a broker do work at one instant
-    for ever.
+    Names are the ones the lab's brokers know (Kafka's); values get the same checks as everywhere else
+    (:mod:`kafkalab.sim.configdefs`: Kafka's ranges, and at least 1 ms for intervals the lab runs as timers,
+    since a 0 ms interval would make a broker do work at one instant for ever).
     """
     from ..sim.broker import BROKER_DEFAULTS
+    from ..sim.configdefs import ConfigError, validate_config
 
     if name not in BROKER_DEFAULTS:
         import difflib
@@ -164,26 +156,10 @@ def broker_config_issue(name: str, value: str) -> str | None:
         close = difflib.get_close_matches(name, list(BROKER_DEFAULTS), n=1) if len(name) <= 80 else []
         hint = f" (did you mean {close[0]}?)" if close else ""
         return f"unknown broker config '{name[:80]}'{hint}"
-    default = BROKER_DEFAULTS[name]
-    bad = f"Invalid value {value} for configuration {name}"
-    if default in ("true", "false"):
-        if value.lower() not in ("true", "false"):
-            return f"{bad}: Expected value to be either true or false"
-        return None
-    if re.fullmatch(r"-?\d+", default):
-        if not re.fullmatch(r"-?\d{1,19}", value.strip()):
-            return f"{bad}: Not a number of type LONG"
-        n = int(value)
-        lo = -1 if name in _MINUS_ONE_OK else _AT_LEAST.get(name, 1)
-        if n < lo:
-            return f"{bad}: Value must be at least {lo}"
-        if n > _INT_MAX and not name.endswith(".ms"):
-            return f"{bad}: Not a number of type INT"
-        return None
-    if name == "log.cleanup.policy":
-        items = [p.strip() for p in value.split(",") if p.strip()]
-        if not items or any(p not in ("compact", "delete") for p in items):
-            return f"{bad}: String must be one of: compact, delete"
+    try:
+        validate_config("broker", name, value)
+    except ConfigError as e:
+        return str(e)
     return None
 
 

@@ -169,6 +169,7 @@ def command_issue(line: str, *, pseudo: bool = False) -> str | None:
     """
     from ..commands import command_names
     from ..commands.kafka_tools import TOOL_OPTIONS
+    from ..commands.ksql_cmd import is_ksql_line
     from ..commands.lab import LAB_OPTIONS
     from ..commands.parsing import CommandError, split_line
     from .verbs import VERB_OPTIONS, is_verb
@@ -185,6 +186,8 @@ def command_issue(line: str, *, pseudo: bool = False) -> str | None:
     rest = tokens[1:]
     if pseudo and first in PSEUDO_COMMANDS and not rest:
         return None
+    if is_ksql_line(tokens):  # a ksqlDB statement typed as it is: checked with ksqlDB's grammar
+        return _ksql_issue(line)
     if rest and f"{first}-{rest[0]}" in command_names():
         first, rest = f"{first}-{rest[0]}", rest[1:]
     if first not in command_names() and not is_verb(first):
@@ -215,7 +218,18 @@ def command_issue(line: str, *, pseudo: bool = False) -> str | None:
     return None
 
 
-#: tools whose following console lines are records typed (until '.exit', end of input)
+def _ksql_issue(line: str) -> str | None:
+    from ..platform.ksql_parser import KsqlSyntaxError, parse
+
+    try:
+        parse(line.strip())
+    except KsqlSyntaxError as e:
+        return str(e).split("\n", 1)[0]
+    return None
+
+
+#: tools whose following console lines are records typed (until '.exit', the end of input; the Schema
+#: Registry console producers also end on an empty line)
 RECORD_INPUT_TOOLS = (
     "kafka-console-producer",
     "kafka-avro-console-producer",
@@ -226,21 +240,25 @@ RECORD_INPUT_TOOLS = (
 def _check_commands(
     v: _V, lines: list[str], path: tuple[str | int, ...], reading: bool = False, pseudo: bool = False
 ) -> bool:
-    """Validate console lines; lines after a console producer are records until '.exit' (end of input).
+    """Validate console lines; lines after a console producer are records until '.exit' (end of input) or,
+    after a Schema Registry console producer, an empty line (kafka-console-producer sends it as an empty record).
 
     Returns whether a console producer is still reading at the end.
     """
+    reader = "kafka-console-producer"
     for i, line in enumerate(lines):
         if reading:
-            if line.strip() == ".exit":
+            typed = line.strip()
+            if typed == ".exit" or (typed == "" and reader != "kafka-console-producer"):
                 reading = False
             continue
         issue = command_issue(line, pseudo=pseudo)
         if issue is not None:
             v.err((*path, i), f"bad command '{line}': {issue}")
             continue
-        if _tool_name(line.split()[0]) in RECORD_INPUT_TOOLS:
-            reading = True
+        tool = _tool_name(line.split()[0])
+        if tool in RECORD_INPUT_TOOLS:
+            reading, reader = True, tool
     return reading
 
 
@@ -252,10 +270,27 @@ def _parse_setup(v: _V, raw: Any) -> Setup:
     v.unknown_keys(
         m,
         path,
-        ("brokers", "controllers", "seed", "broker_config", "topics", "commands", "run", "faults"),
+        (
+            "brokers",
+            "clusters",
+            "controllers",
+            "seed",
+            "broker_config",
+            "topics",
+            "commands",
+            "run",
+            "faults",
+        ),
         "setup",
     )
     brokers = v.integer(m, path, "brokers", 3, 1, L.MAX_BROKERS)
+    clusters = _parse_clusters(v, m, path)
+    if clusters and "brokers" in m:
+        v.err(
+            (*path, "brokers"),
+            "a lesson with 'clusters' sets the brokers of each cluster there, not 'brokers'",
+        )
+    sizes = dict(clusters)
     controllers = v.integer(m, path, "controllers", 1, 1, L.MAX_CONTROLLERS)
     seed = v.integer(m, path, "seed", 42, 0, 2**31 - 1)
     topics: list[TopicSpec] = []
@@ -266,24 +301,40 @@ def _parse_setup(v: _V, raw: Any) -> Setup:
     if len(raw_topics) > 20:
         v.err((*path, "topics"), "a lesson sets up at most 20 topics")
         raw_topics = []
-    names: set[str] = set()
+    names: set[tuple[str, str]] = set()
     for i, t in enumerate(raw_topics):
         tp = (*path, "topics", i)
         tm = v.mapping(t, tp, "a topic")
         if tm is None:
             continue
-        v.unknown_keys(tm, tp, ("name", "partitions", "replication_factor", "config"), "a topic")
+        v.unknown_keys(tm, tp, ("name", "partitions", "replication_factor", "config", "cluster"), "a topic")
         name = v.text(tm, tp, "name", "a topic")
+        cluster = None
+        if "cluster" in tm:
+            cluster = v.text(tm, tp, "cluster", "a topic")
+            if not clusters:
+                v.err(
+                    (*tp, "cluster"),
+                    "'cluster' needs several clusters in the setup ('clusters: {east: 3, west: 3}')",
+                )
+            elif cluster and cluster not in sizes:
+                v.err((*tp, "cluster"), f"there is no cluster '{cluster}' (clusters: {', '.join(sizes)})")
+                cluster = None
+        home = cluster or (clusters[0][0] if clusters else "")
         if name and (not _TOPIC_RX.fullmatch(name) or name in (".", "..")):
             v.err((*tp, "name"), f"'{name}' is not a legal topic name (letters, digits, '.', '_', '-')")
-        elif name in names:
+        elif (home, name) in names:
             v.err((*tp, "name"), f"topic '{name}' is set up twice")
-        names.add(name)
+        names.add((home, name))
         parts = v.integer(tm, tp, "partitions", 1, 1, L.MAX_PARTITIONS)
         rf = v.integer(tm, tp, "replication_factor", 1, 1, L.MAX_BROKERS)
-        if rf > brokers:
-            v.err((*tp, "replication_factor"), f"replication factor {rf} is more than the {brokers} brokers")
-        topics.append(TopicSpec(name, parts, rf, v.config(tm, tp, "config", "topic")))
+        have = sizes.get(home, brokers)
+        if rf > have:
+            where = f" of cluster {home}" if clusters else ""
+            v.err(
+                (*tp, "replication_factor"), f"replication factor {rf} is more than the {have} brokers{where}"
+            )
+        topics.append(TopicSpec(name, parts, rf, v.config(tm, tp, "config", "topic"), cluster))
     commands = v.strings(m, path, "commands")
     if _check_commands(v, commands, (*path, "commands")):
         v.err((*path, "commands"), "a kafka-console-producer in setup must end with '.exit'")
@@ -322,7 +373,35 @@ def _parse_setup(v: _V, raw: Any) -> Setup:
         tuple(commands),
         run_ms,
         tuple(sorted(faults, key=lambda f: f.at_ms)),
+        tuple(clusters),
     )
+
+
+_CLUSTER_RX = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,31}")
+
+
+def _parse_clusters(v: _V, m: dict[str, Any], path: tuple[str | int, ...]) -> list[tuple[str, int]]:
+    """``clusters: {east: 3, west: 3}``: several named clusters on one clock (the first is used first)."""
+    raw = m.get("clusters")
+    if raw is None:
+        return []
+    cp = (*path, "clusters")
+    if not isinstance(raw, dict) or not raw:
+        v.err(cp, "'clusters' maps cluster names to their number of brokers, e.g. {east: 3, west: 3}")
+        return []
+    if not 2 <= len(raw) <= L.MAX_CLUSTERS:
+        v.err(cp, f"'clusters' names 2 to {L.MAX_CLUSTERS} clusters (one cluster: use 'brokers')")
+        return []
+    out: list[tuple[str, int]] = []
+    for name in raw:
+        if not isinstance(name, str) or not _CLUSTER_RX.fullmatch(name):
+            v.err(
+                cp,
+                f"bad cluster name {str(name)[:40]!r}: letters, digits, '-' and '_', starting with a letter",
+            )
+            continue
+        out.append((name, v.integer(raw, cp, name, 3, 1, L.MAX_BROKERS)))
+    return out
 
 
 def _parse_question(v: _V, raw: Any, path: tuple[str | int, ...]) -> Question | None:
@@ -496,6 +575,16 @@ def parse_lesson(text: str, file: str = "<lesson>") -> Lesson:
                 steps.append(step)
     if raw_steps and isinstance(raw_steps, list) and not any(s.goals for s in steps) and not v.issues:
         v.err(("steps",), "the lesson has no goal to check")
+    known_clusters = [c for c, _n in setup.clusters]
+    for i, step in enumerate(steps):
+        for j, g in enumerate(step.goals):
+            c = g.args.get("cluster")
+            if c is not None and c not in known_clusters:
+                have = ", ".join(known_clusters) or "this lesson has one cluster"
+                v.err(
+                    ("steps", i, "goals", j),
+                    f"a goal looks at cluster '{c}', which the setup does not have ({have})",
+                )
     if v.issues:
         raise LessonError(v.issues)
     return Lesson(

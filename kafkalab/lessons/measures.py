@@ -52,10 +52,30 @@ class GoalContext:
     commands: list[str] = field(default_factory=list)
     #: lesson-local state (e.g. copiers started by lesson verbs)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: in a lesson with several clusters: the cluster goals look at (by name: a rewind makes new objects);
+    #: None: the cluster the console acts on
+    cluster_name: str | None = None
 
     @property
     def cluster(self) -> Cluster:
+        if self.cluster_name is not None:
+            world = getattr(self.session._w, "world", None)
+            if world is not None and self.cluster_name in world.clusters:
+                return world.clusters[self.cluster_name]  # type: ignore[no-any-return]
         return self.session.cluster
+
+    @property
+    def world(self) -> Any:
+        """The World of a lab with several clusters (None with one cluster)."""
+        return getattr(self.session._w, "world", None)
+
+    def on_cluster(self, name: str) -> GoalContext | None:
+        """The same context looking at cluster ``name`` (None if the lab has no such cluster)."""
+        world = self.world
+        if world is None or name not in world.clusters:
+            return None
+        base = self.baseline.get("clusters", {}).get(name, {})
+        return GoalContext(self.session, base, self.commands, self.extras, name)
 
 
 def split_partition(text: str) -> tuple[str, int]:

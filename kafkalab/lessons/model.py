@@ -54,6 +54,8 @@ class TopicSpec:
     partitions: int = 1
     replication_factor: int = 1
     config: dict[str, str] = field(default_factory=dict)
+    #: the cluster to create it on, in a lesson with several clusters (None: the first)
+    cluster: str | None = None
 
     def command(self) -> str:
         cmd = (
@@ -83,6 +85,8 @@ class Setup:
     commands: tuple[str, ...] = ()
     run_ms: int = 0
     faults: tuple[Fault, ...] = ()
+    #: several named clusters on one clock, ((name, brokers), ...); empty: one cluster of ``brokers``
+    clusters: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

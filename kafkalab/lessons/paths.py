@@ -81,7 +81,7 @@ def _run_path(lesson: Lesson, step: int, kind: str, path: Path_) -> PathResult:
     """One alternative or wrong path: a fresh run, the earlier steps' solutions, then the path."""
     res = PathResult(step, kind, path.why, path.line, False)
     try:
-        run = LessonRun.at_step(lesson, step)
+        run = LessonRun.at_step(lesson, step, time_travel=False)  # paths never rewind
     except LessonError as e:
         res.errors.append(str(e))
         return res
@@ -99,7 +99,7 @@ def _run_solutions(lesson: Lesson) -> list[PathResult]:
     """Every step's solution in one run, step after step (what LessonRun.at_step replays)."""
     out: list[PathResult] = []
     try:
-        run = LessonRun(lesson)
+        run = LessonRun(lesson, time_travel=False)
     except LessonError as e:
         res = PathResult(0, "solution", "the reference solution", lesson.steps[0].line, False)
         res.errors.append(str(e))

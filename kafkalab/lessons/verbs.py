@@ -186,6 +186,8 @@ def _run(session: LabSession, extras: dict[str, Any], name: str, argv: list[str]
             idle = True
             break
         done += 1
+    if not copier.crashed:
+        copier.settle()  # the COMMIT markers follow the commit by a few ms: let them land
     lines = [f"copier {cname}: {done} iteration(s), {copied} records copied and committed"]
     if idle:
         lines.append(f"copier {cname}: no more records to copy")

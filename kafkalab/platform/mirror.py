@@ -281,7 +281,7 @@ class MirrorMaker:
         self._internal_topics_requested = False
         self._timer = self.tgt_producer.schedule(0, "mirror-maker", self._tick, self.name)
         for c in (self.src, self.tgt):
-            c.note(f"MirrorMaker {self.source}->{self.target} started ({self.name})")
+            c.note(f"MirrorMaker {self.source}->{self.target} started ({self.name})", "platform")
 
     def _clients(self) -> list[Any]:
         return [
@@ -304,7 +304,7 @@ class MirrorMaker:
             if c.alive:
                 c.crash()
         for c in (self.src, self.tgt):
-            c.note(f"MirrorMaker {self.name} was killed")
+            c.note(f"MirrorMaker {self.name} was killed", "platform")
 
     def stop(self) -> None:
         """Clean stop: flush positions (outside a simulation event it waits for them), then close."""
@@ -318,7 +318,7 @@ class MirrorMaker:
         for c in (self.src_consumer, self.syncs_consumer, self.offsets_consumer):
             c.close()
         for c in (self.src, self.tgt):
-            c.note(f"MirrorMaker {self.name} stopped")
+            c.note(f"MirrorMaker {self.name} stopped", "platform")
 
     def restart(self) -> None:
         if self.running:
@@ -609,7 +609,7 @@ class MirrorMaker:
             e = fut.exception(0)
             if e is None:
                 self._note(ok)
-                self.tgt.note(f"MirrorMaker {self.name}: {ok}")
+                self.tgt.note(f"MirrorMaker {self.name}: {ok}", "platform")
             elif e.error.name() != "TOPIC_ALREADY_EXISTS":
                 self.last_error = f"{what} failed: {e.error.name()}: {e.error.str()}"
                 self._note(self.last_error)

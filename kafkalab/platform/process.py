@@ -98,7 +98,7 @@ class PlatformProcess(Endpoint):
         self.clients = []
         self.ready = False
         self.crash()
-        self.cluster.note(f"{self.name} died (kill -9)")
+        self.cluster.note(f"{self.name} died (kill -9)", "platform")
 
     def restart(self) -> None:
         """Start a killed process: fresh clients, state rebuilt from Kafka."""
@@ -106,7 +106,7 @@ class PlatformProcess(Endpoint):
             return
         self.start()
         self.restarts += 1
-        self.cluster.note(f"{self.name} restarted")
+        self.cluster.note(f"{self.name} restarted", "platform")
         self.boot()
 
     def later(self, delay_ms: int, kind: str, fn: Callable[[], object], detail: str = "") -> Timer:

@@ -259,6 +259,9 @@ class Partition:
         self.ongoing_txns: dict[int, int] = {}
         #: (producer id, first offset, offset of the ABORT marker) of aborted transactions
         self.aborted_txns: list[tuple[int, int, int]] = []
+        #: (first offset, marker offset) of ended transactions whose marker may still be above the high
+        #: watermark (Kafka's unreplicated transactions): they hold the LSO until the marker is replicated
+        self.unreplicated_txns: list[tuple[int, int]] = []
         for b in self.log.iter_batches(self.log.log_start_offset):
             self._record_producer_batch(b)
 
@@ -270,11 +273,17 @@ class Partition:
             first = self.ongoing_txns.pop(pid, None)
             marker = b.control_type
             e = self.producers.get(pid)
-            if e is not None and b.producer_epoch > e.epoch:
+            # the marker's epoch (bumped when the transaction ended, KIP-890) fences older batches here too,
+            # even if this producer never wrote to this partition before
+            if e is None:
+                self.producers[pid] = _ProducerEntry(b.producer_epoch, deque(maxlen=5))
+            elif b.producer_epoch > e.epoch:
                 e.epoch = b.producer_epoch
                 e.batches.clear()
             if marker == ControlType.ABORT and first is not None:
                 self.aborted_txns.append((pid, first, b.base_offset))
+            if first is not None:
+                self.unreplicated_txns.append((first, b.base_offset))
             if self.topic == CONSUMER_OFFSETS:
                 self.broker.coordinator.on_txn_marker(self.index, pid, marker == ControlType.COMMIT)
             return
@@ -288,11 +297,17 @@ class Partition:
             e.batches.append((b.base_sequence, b.last_sequence, b.base_offset, b.last_offset))
 
     def last_stable_offset(self) -> int:
-        """LSO: the first offset of the oldest open transaction, or the high watermark."""
+        """LSO: the first offset of the oldest transaction that is open or whose marker is not replicated
+        yet (above the high watermark), or the high watermark (ProducerStateManager.firstUnstableOffset)."""
         hw = self.log.high_watermark
-        if not self.ongoing_txns:
-            return hw
-        return min(hw, min(self.ongoing_txns.values()))
+        lso = hw
+        if self.ongoing_txns:
+            lso = min(lso, min(self.ongoing_txns.values()))
+        if self.unreplicated_txns:
+            self.unreplicated_txns = [(f, m) for f, m in self.unreplicated_txns if m >= hw]
+            for first, _marker in self.unreplicated_txns:
+                lso = min(lso, first)
+        return lso
 
     def aborted_in(self, start: int, end: int) -> list[tuple[int, int]]:
         """(producer id, first offset) of aborted transactions overlapping [start, end)."""
@@ -301,11 +316,13 @@ class Partition:
     def check_sequence(self, b: RecordBatch) -> tuple[str, int]:
         """('NO_ERROR', -1) to append; ('DUPLICATE', base_offset) for a retry; or an error name."""
         pid = b.producer_id
-        if pid < 0 or b.is_control:
+        if pid < 0:
             return ("NO_ERROR", -1)
         e = self.producers.get(pid)
         if e is not None and b.producer_epoch < e.epoch:
             return ("INVALID_PRODUCER_EPOCH", -1)
+        if b.is_control:
+            return ("NO_ERROR", -1)
         if b.base_sequence < 0:  # transactional offset commits carry no sequence
             return ("NO_ERROR", -1)
         if e is None or b.producer_epoch > e.epoch or not e.batches:
@@ -485,7 +502,8 @@ class Broker(Endpoint):
         self.config = dict(BROKER_DEFAULTS)
         if config:
             self.config.update(config)
-        self.listeners: list[Callable[[str], None]] = []
+        #: called with (text, kind, topic) of every timeline entry (see ``Cluster.note``)
+        self.listeners: list[Callable[[str, str, str | None], None]] = []
         #: receives ("append", time, broker, topic, partition, base, last, as_leader), ("hw", time, broker,
         #: topic, partition, hw) and ("truncate", time, broker, topic, partition, offset) — for fate ledgers
         self.storage_observer: Callable[[tuple[Any, ...]], None] | None = None
@@ -577,7 +595,7 @@ class Broker(Endpoint):
         )
         self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
         if self.config["log.cleaner.enable"] == "true":
-            self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
+            self.schedule(self._cleaner_backoff_ms(), "log-cleaner", self._cleaner_loop)
 
     def crash(self) -> None:
         """kill -9: memory is gone; files stay exactly as written (the OS still has every write)."""
@@ -588,9 +606,10 @@ class Broker(Endpoint):
             p.fetch_token += 1
         self._reset_memory()
 
-    def emit(self, text: str) -> None:
+    def emit(self, text: str, kind: str, topic: str | None = None) -> None:
+        """A timeline entry (``kind``: one of ``cluster.TIMELINE_KINDS``; ``topic``: what it is about)."""
         for fn in self.listeners:
-            fn(text)
+            fn(text, kind, topic)
 
     # -- controller link ------------------------------------------------------------------------------
     def _heartbeat(self) -> None:
@@ -619,7 +638,13 @@ class Broker(Endpoint):
             self.on_metadata_push(self.quorum.log, len(self.quorum.log))
 
     def on_metadata_push(self, log: list[MetadataRecord], upto: int) -> None:
-        """Apply metadata log records [image.offset+1, upto) and reconcile the replicas they touch."""
+        """Apply metadata log records [image.offset+1, upto) and reconcile the replicas they touch.
+
+        A broker that has just (re)started acts on metadata only once its registration is answered: before
+        that, the log may still say it leads what its previous incarnation led (the controller fences the
+        old incarnation when the new one registers), and acting on it would make a zombie leader."""
+        if not self.registered:
+            return
         start = self.image.offset + 1
         if upto <= start:
             return
@@ -672,6 +697,8 @@ class Broker(Endpoint):
             log = PartitionLog(
                 self.partition_dir(st.topic, st.partition), self._log_config(st.topic), self._clock
             )
+            for note in log.recovery_notes:
+                self.emit(f"broker {self.broker_id}: {st.topic}-{st.partition}: {note}", "log", st.topic)
             hw = self._hw_checkpoint.get(key)
             if hw is not None:
                 log.update_high_watermark(hw)
@@ -713,7 +740,11 @@ class Broker(Endpoint):
             for b in st.replicas
             if b != self.broker_id
         }
-        self.emit(f"broker {self.broker_id} became leader of {part.name} (epoch {st.leader_epoch})")
+        self.emit(
+            f"broker {self.broker_id} became leader of {part.name} (epoch {st.leader_epoch})",
+            "leader",
+            part.topic,
+        )
         part.maybe_increment_hw()
         if part.topic == CONSUMER_OFFSETS:
             self.coordinator.load_partition(part)
@@ -729,7 +760,7 @@ class Broker(Endpoint):
         part.fail_waiting("NOT_LEADER_OR_FOLLOWER")
         part.fetch_token += 1
         if was_leader:
-            self.emit(f"broker {self.broker_id} is now a follower of {part.name}")
+            self.emit(f"broker {self.broker_id} is now a follower of {part.name}", "leader", part.topic)
             if part.topic == CONSUMER_OFFSETS:
                 self.coordinator.unload_partition(part.index)
             elif part.topic == TRANSACTION_STATE:
@@ -797,7 +828,9 @@ class Broker(Endpoint):
                 part.rebuild_producer_state()
                 self.emit(
                     f"broker {self.broker_id} truncated {part.name} to offset {target} "
-                    f"({dropped} records dropped, leader epoch {end_epoch})"
+                    f"({dropped} records dropped, leader epoch {end_epoch})",
+                    "log",
+                    part.topic,
                 )
             self._fetch(part, token)
 
@@ -1155,7 +1188,9 @@ class Broker(Endpoint):
             return
         if log.maybe_increment_log_start_offset(target):
             self.emit(
-                f"broker {self.broker_id}: DeleteRecords moved the log start offset of {part.name} to {target}"
+                f"broker {self.broker_id}: DeleteRecords moved the log start offset of {part.name} to {target}",
+                "log",
+                topic,
             )
         respond(("NO_ERROR", log.log_start_offset))
 
@@ -1168,7 +1203,13 @@ class Broker(Endpoint):
         by ``allow.auto.create.topics``) and ``auto.create.topics.enable=true`` a missing one is created with
         ``num.partitions`` and ``default.replication.factor`` (KafkaApis + AutoTopicCreationManager). As in
         KRaft, the answer does not wait for it: the client sees the topic on a later metadata request.
+
+        A KRaft broker serves clients only once it has caught up with the metadata log after starting; until
+        then (not registered yet) it answers None and the client asks another broker.
         """
+        if not self.registered:
+            respond(None)
+            return
         if topics and allow_auto_create and self.config.get("auto.create.topics.enable", "true") == "true":
             self._auto_create(topics)
         respond(
@@ -1196,7 +1237,9 @@ class Broker(Endpoint):
             parts, rf = self.cfg_int("num.partitions"), self.cfg_int("default.replication.factor")
             self.emit(
                 f"broker {self.broker_id}: a client asked for unknown topic {topic}; auto-creating it "
-                f"(auto.create.topics.enable=true, num.partitions={parts}, default.replication.factor={rf})"
+                f"(auto.create.topics.enable=true, num.partitions={parts}, default.replication.factor={rf})",
+                "topic",
+                topic,
             )
 
             def done(resp: Any, topic: str = topic) -> None:
@@ -1204,7 +1247,9 @@ class Broker(Endpoint):
                 if resp[0] not in ("NO_ERROR", "TOPIC_ALREADY_EXISTS"):
                     detail = f": {resp[1]}" if len(resp) > 1 and resp[1] else ""
                     self.emit(
-                        f"broker {self.broker_id}: auto-creation of topic {topic} failed: {resp[0]}{detail}"
+                        f"broker {self.broker_id}: auto-creation of topic {topic} failed: {resp[0]}{detail}",
+                        "topic",
+                        topic,
                     )
 
             self.handle_admin("create_topic", (topic, parts, rf, {}, None), done)
@@ -1315,7 +1360,9 @@ class Broker(Endpoint):
             if deleted:
                 self.emit(
                     f"broker {self.broker_id} deleted {len(deleted)} old segment(s) of {part.name} "
-                    f"(retention); log start offset is now {part.log.log_start_offset}"
+                    f"(retention); log start offset is now {part.log.log_start_offset}",
+                    "log",
+                    part.topic,
                 )
         self.schedule(self.cfg_int("log.retention.check.interval.ms"), "log-retention", self._retention_loop)
 
@@ -1329,9 +1376,16 @@ class Broker(Endpoint):
             if res is not None and (res.records_removed or res.tombstones_removed):
                 self.emit(
                     f"broker {self.broker_id} compacted {part.name}: {res.records_removed} record(s) removed "
-                    f"({res.tombstones_removed} tombstones), {len(res.segments_cleaned)} segment(s) cleaned"
+                    f"({res.tombstones_removed} tombstones), {len(res.segments_cleaned)} segment(s) cleaned",
+                    "log",
+                    part.topic,
                 )
-        self.schedule(self.cfg_int("log.cleaner.backoff.ms"), "log-cleaner", self._cleaner_loop)
+        self.schedule(self._cleaner_backoff_ms(), "log-cleaner", self._cleaner_loop)
+
+    def _cleaner_backoff_ms(self) -> int:
+        """log.cleaner.backoff.ms may be 0 (Kafka's cleaner thread then checks again at once); a timer
+        here repeats at most once per virtual millisecond."""
+        return max(1, self.cfg_int("log.cleaner.backoff.ms"))
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def _checkpoint_loop(self) -> None:
@@ -1353,13 +1407,26 @@ class Broker(Endpoint):
         os.replace(tmp, path)
 
     def _read_hw_checkpoint(self) -> dict[tuple[str, int], int]:
+        """The checkpointed high watermarks; a corrupt file is logged and ignored (the leaders recompute
+        every high watermark from their followers, and the next checkpoint rewrites the file)."""
         path = self.data_dir / "replication-offset-checkpoint"
         out: dict[tuple[str, int], int] = {}
-        if not path.exists():
-            return out
-        lines = path.read_text().splitlines()
-        for line in lines[2:]:
-            parts = line.rsplit(" ", 2)
-            if len(parts) == 3:
-                out[(parts[0], int(parts[1]))] = int(parts[2])
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            if len(lines) < 2 or lines[0] != "0" or int(lines[1]) != len(lines) - 2:
+                raise ValueError("expected a version line 0, an entry count and that many entries")
+            for line in lines[2:]:
+                topic, partition, offset = line.rsplit(" ", 2)
+                out[(topic, int(partition))] = int(offset)
+                if int(partition) < 0 or int(offset) < 0:
+                    raise ValueError(f"negative value in {line[:60]!r}")
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or malformed
+            self.emit(
+                f"broker {self.broker_id}: replication-offset-checkpoint is corrupt ({exc}); ignored, "
+                "high watermarks are recovered from the leaders",
+                "log",
+            )
+            return {}
         return out

@@ -24,6 +24,7 @@ from .clients.admin import AdminClient, NewTopic
 from .clients.common import OFFSET_BEGINNING, TopicPartition
 from .clients.consumer import Consumer
 from .clients.producer import Producer
+from .configdefs import validate_configs
 from .controller import ControllerQuorum
 from .errors import KafkaError, KafkaException
 from .group import CONSUMER_OFFSETS, MemberSnapshot
@@ -39,6 +40,8 @@ __all__ = [
     "PartitionInfo",
     "BrokerInfo",
     "ClusterInfo",
+    "INTERNAL_TOPICS",
+    "TIMELINE_KINDS",
     "TimelineEntry",
 ]
 
@@ -110,10 +113,44 @@ class GroupDescription:
         return None
 
 
+#: what a timeline entry is about (its ``kind``), named where the entry is made; the texts stay as they are
+#: (tools parse them: the compare ledger, lesson goals)
+TIMELINE_KINDS: dict[str, str] = {
+    "leader": "a partition got a new leader, or a replica became a follower",
+    "isr": "an in-sync replica set shrank or grew",
+    "broker": "a broker died, restarted, paused, resumed, registered or was fenced",
+    "controller": "the active controller changed, died or restarted",
+    "network": "a network cut or a heal",
+    "group": "a consumer group changed: rebalance phases, members joining or leaving",
+    "topic": "a topic was created, deleted or reconfigured",
+    "log": "a replica truncated its log, deleted old segments (retention) or compacted it",
+    "txn": "a transaction was aborted or timed out, or a producer was fenced",
+    "client": "a client crashed, left, or reported something",
+    "platform": "Kafka Streams, Connect, Schema Registry or MirrorMaker reported something",
+    "other": "anything else",
+}
+#: Kafka's internal topics: timeline entries about them are folded away by default
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__cluster_metadata"})
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     time_ms: int
     text: str
+    #: one of :data:`TIMELINE_KINDS`
+    kind: str = "other"
+    #: the topic the entry is about, when it is about one
+    topic: str | None = None
+    #: the number of the event that made it (``kernel.stats.events`` then): stepping back lands right after it
+    event: int = 0
+    #: made between two events (by a command: ``kill-broker``), not by an event: right after ``event`` *and*
+    #: the command is where it happened
+    between_events: bool = False
+
+    @property
+    def internal(self) -> bool:
+        """About one of Kafka's internal topics (``__consumer_offsets``, ``__transaction_state``)."""
+        return self.topic in INTERNAL_TOPICS
 
 
 class Cluster:
@@ -155,9 +192,8 @@ class Cluster:
         else:
             self.data_dir = Path(data_dir)
         self.config = dict(BROKER_DEFAULTS)
-        self.config.update(
-            {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (broker_config or {}).items()}
-        )
+        # Kafka's ranges (ConfigError, a ValueError with a one-line message, before anything starts)
+        self.config.update(validate_configs("broker", broker_config or {}))
         self.config["offsets.topic.replication.factor"] = str(
             min(int(self.config["offsets.topic.replication.factor"]), brokers)
         )
@@ -213,9 +249,11 @@ class Cluster:
         return self.kernel.trace_hash()
 
     # -- timeline ---------------------------------------------------------------------------------------
-    def note(self, text: str) -> None:
-        """Add a plain-language entry to the timeline (faults, client events, workloads)."""
-        self.timeline.append(TimelineEntry(self.kernel.now_ms, text))
+    def note(self, text: str, kind: str = "other", topic: str | None = None) -> None:
+        """Add a plain-language entry to the timeline (faults, client events, workloads); ``kind`` is one of
+        :data:`TIMELINE_KINDS`, ``topic`` the topic it is about (if any)."""
+        k = self.kernel
+        self.timeline.append(TimelineEntry(k.now_ms, text, kind, topic, k.stats.events, not k.running))
 
     # -- configuration ----------------------------------------------------------------------------------
     def broker_config(self, name: str) -> str:
@@ -334,7 +372,7 @@ class Cluster:
         if not b.alive:
             return
         b.crash()
-        self.note(f"broker {broker_id} died")
+        self.note(f"broker {broker_id} died", "broker")
 
     def restart_broker(self, broker_id: int) -> None:
         """Start a killed broker: it recovers its logs from the segment files and rejoins."""
@@ -342,20 +380,20 @@ class Cluster:
         if b.alive:
             return
         b.boot()
-        self.note(f"broker {broker_id} restarted")
+        self.note(f"broker {broker_id} restarted", "broker")
 
     def pause_broker(self, broker_id: int) -> None:
         """SIGSTOP: the process keeps its memory but does nothing (a long GC pause)."""
         b = self._broker(broker_id)
         if b.alive and not b.paused:
             b.pause()
-            self.note(f"broker {broker_id} paused")
+            self.note(f"broker {broker_id} paused", "broker")
 
     def resume_broker(self, broker_id: int) -> None:
         b = self._broker(broker_id)
         if b.alive and b.paused:
             b.resume()
-            self.note(f"broker {broker_id} resumed")
+            self.note(f"broker {broker_id} resumed", "broker")
 
     def kill_controller(self, node_id: int | None = None) -> None:
         c = self.quorum.voters[node_id] if node_id is not None else self.quorum.active
@@ -364,7 +402,7 @@ class Cluster:
         c.crash()
         if self.quorum.state.leader == c.node_id:
             self.quorum.state.leader = None
-        self.note(f"controller {c.node_id} died")
+        self.note(f"controller {c.node_id} died", "controller")
 
     def restart_controller(self, node_id: int) -> None:
         c = self.quorum.voters[node_id]
@@ -372,7 +410,7 @@ class Cluster:
             return
         c.start()
         c.boot()
-        self.note(f"controller {node_id} restarted")
+        self.note(f"controller {node_id} restarted", "controller")
 
     def _names(self, nodes: Iterable[int | str]) -> list[str]:
         out = []
@@ -395,18 +433,18 @@ class Cluster:
         a = self._names(side_a)
         b = self._names(side_b) if side_b is not None else [n for n in self.net.nodes if n not in a]
         self.net.partition(a, b)
-        self.note(f"network partition: {sorted(a)} cannot reach {sorted(b)}")
+        self.note(f"network partition: {sorted(a)} cannot reach {sorted(b)}", "network")
 
     def drop_messages(self, src: int | str, dst: int | str) -> None:
         """One-way network fault: everything ``src`` sends to ``dst`` is lost (e.g. responses to a client)."""
         (a,) = self._names([src])
         (b,) = self._names([dst])
         self.net.cut(a, b)
-        self.note(f"network: messages from {a} to {b} are lost")
+        self.note(f"network: messages from {a} to {b} are lost", "network")
 
     def heal(self) -> None:
         self.net.heal()
-        self.note("network healed")
+        self.note("network healed", "network")
 
     def track_storage(self) -> None:
         """Record every append (leader and follower), leader HW move and truncation in ``storage_events``."""
@@ -569,7 +607,7 @@ class Cluster:
         for c in self.clients:
             if c.name == name:
                 c.crash()
-                self.note(f"{name} crashed")
+                self.note(f"{name} crashed", "client")
                 return
         raise KafkaException(KafkaError("_INVALID_ARG", f"no client named {name!r}"))
 

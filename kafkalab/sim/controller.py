@@ -93,7 +93,8 @@ class ControllerQuorum:
         self.voters: dict[int, Controller] = {}
         for vid in voter_ids:
             self.voters[vid] = Controller(kernel, net, vid, self)
-        self.listeners: list[Callable[[str], None]] = []
+        #: called with (text, kind, topic) of every timeline entry (see ``Cluster.note``)
+        self.listeners: list[Callable[[str, str, str | None], None]] = []
 
     @property
     def active(self) -> Controller | None:
@@ -115,9 +116,20 @@ class ControllerQuorum:
         for v in self.voters.values():
             v.boot()
 
-    def announce(self, text: str) -> None:
+    def announce(self, text: str, kind: str, topic: str | None = None) -> None:
         for fn in self.listeners:
-            fn(text)
+            fn(text, kind, topic)
+
+
+def _config_error(name: str, value: str) -> str | None:
+    """Kafka's ConfigException message for a topic config value outside its range, or None."""
+    from .configdefs import ConfigError, validate_config
+
+    try:
+        validate_config("topic", name, value)
+    except ConfigError as e:
+        return str(e)
+    return None
 
 
 def _metadata_push(
@@ -170,7 +182,7 @@ class Controller(Endpoint):
         if self.is_active:
             if not q.can_reach_majority(self):
                 q.state.leader = None
-                q.announce(f"controller {self.node_id} lost the quorum majority and resigned")
+                q.announce(f"controller {self.node_id} lost the quorum majority and resigned", "controller")
         else:
             act = q.active
             if (
@@ -198,7 +210,9 @@ class Controller(Endpoint):
         # a new active controller gives every registered broker a full session before fencing it
         self._broker_seen_ms = {b: now for b in self.image.brokers}
         self._broker_incarnation = {b: r.incarnation for b, r in self.image.brokers.items()}
-        q.announce(f"controller {self.node_id} became the active controller (epoch {q.state.epoch})")
+        q.announce(
+            f"controller {self.node_id} became the active controller (epoch {q.state.epoch})", "controller"
+        )
         self.schedule(FENCE_CHECK_MS, "fence-check", self._fence_check)
 
     # -- committing -----------------------------------------------------------------------------
@@ -255,7 +269,7 @@ class Controller(Endpoint):
         reg = self.image.brokers[broker_id]
         if reg.fenced:
             self._commit("broker", broker=BrokerRegistration(broker_id, incarnation, fenced=False))
-            self.quorum.announce(f"broker {broker_id} registered and was unfenced")
+            self.quorum.announce(f"broker {broker_id} registered and was unfenced", "broker")
             self._elect_offline()
         self._push()
         self.observers[broker_id] = (len(self.quorum.log), now)
@@ -279,7 +293,7 @@ class Controller(Endpoint):
     def _fence(self, broker_id: int, reason: str) -> None:
         reg = self.image.brokers[broker_id]
         self._commit("broker", broker=BrokerRegistration(broker_id, reg.incarnation, fenced=True))
-        self.quorum.announce(f"broker {broker_id} fenced ({reason})")
+        self.quorum.announce(f"broker {broker_id} fenced ({reason})", "broker")
         for key in sorted(self.image.partitions):
             p = self.image.partitions[key]
             if broker_id not in p.replicas:
@@ -323,7 +337,9 @@ class Controller(Endpoint):
                     if self._unfenced(b):
                         self._change(p, leader=b, isr=(b,))
                         self.quorum.announce(
-                            f"UNCLEAN leader election: {p.topic}-{p.partition} leader {b} was not in the ISR"
+                            f"UNCLEAN leader election: {p.topic}-{p.partition} leader {b} was not in the ISR",
+                            "leader",
+                            p.topic,
                         )
                         break
 
@@ -332,10 +348,14 @@ class Controller(Endpoint):
         self._commit("partition", partition=new)
         if new.leader != p.leader:
             self.quorum.announce(
-                f"partition {p.topic}-{p.partition}: leader {p.leader}→{new.leader}, epoch {new.leader_epoch}"
+                f"partition {p.topic}-{p.partition}: leader {p.leader}→{new.leader}, epoch {new.leader_epoch}",
+                "leader",
+                p.topic,
             )
         if new.isr != p.isr:
-            self.quorum.announce(f"partition {p.topic}-{p.partition}: ISR {list(p.isr)}→{list(new.isr)}")
+            self.quorum.announce(
+                f"partition {p.topic}-{p.partition}: ISR {list(p.isr)}→{list(new.isr)}", "isr", p.topic
+            )
         return new
 
     # -- AlterPartition (ISR changes asked by leaders) -------------------------------------------
@@ -404,7 +424,9 @@ class Controller(Endpoint):
                 "partition", partition=PartitionRecord(name, i, tuple(reps), isr or reps, leader, 0, 0)
             )
         self.quorum.announce(
-            f"topic {name} created with {partitions} partitions, replication factor {replication_factor}"
+            f"topic {name} created with {partitions} partitions, replication factor {replication_factor}",
+            "topic",
+            name,
         )
         self._push()
         respond(("NO_ERROR", None))
@@ -453,9 +475,12 @@ class Controller(Endpoint):
                 "INVALID_REPLICATION_FACTOR",
                 "Replication factor must be larger than 0, or -1 to use the default value.",
             )
-        for k in configs:
+        for k, v in configs.items():
             if k not in TOPIC_CONFIG_DEFAULTS:
                 return ("INVALID_CONFIG", f"Unknown topic config name: {k}")
+            bad = _config_error(k, v)
+            if bad is not None:
+                return ("INVALID_CONFIG", bad)
         return None
 
     def handle_create_partitions(self, name: str, count: int, respond: Callable[[Any], None]) -> None:
@@ -495,7 +520,7 @@ class Controller(Endpoint):
                 "partition",
                 partition=PartitionRecord(name, i, reps, isr or reps, isr[0] if isr else NO_LEADER, 0, 0),
             )
-        self.quorum.announce(f"topic {name}: partitions increased from {have} to {count}")
+        self.quorum.announce(f"topic {name}: partitions increased from {have} to {count}", "topic", name)
         self._push()
         respond(("NO_ERROR", None))
 
@@ -530,7 +555,9 @@ class Controller(Endpoint):
             if preferred not in p.isr or not self._unfenced(preferred):
                 return "PREFERRED_LEADER_NOT_AVAILABLE"
             self._change(p, leader=preferred)
-            self.quorum.announce(f"preferred leader election: {p.topic}-{p.partition} leader {preferred}")
+            self.quorum.announce(
+                f"preferred leader election: {p.topic}-{p.partition} leader {preferred}", "leader", p.topic
+            )
             return "NO_ERROR"
         if has_leader:
             return "ELECTION_NOT_NEEDED"
@@ -542,7 +569,9 @@ class Controller(Endpoint):
             if self._unfenced(b):
                 self._change(p, leader=b, isr=(b,))
                 self.quorum.announce(
-                    f"UNCLEAN leader election (requested): {p.topic}-{p.partition} leader {b} was not in the ISR"
+                    f"UNCLEAN leader election (requested): {p.topic}-{p.partition} leader {b} was not in the ISR",
+                    "leader",
+                    p.topic,
                 )
                 return "NO_ERROR"
         return "ELIGIBLE_LEADERS_NOT_AVAILABLE"
@@ -574,7 +603,9 @@ class Controller(Endpoint):
                 p, replicas=original, isr=isr or (original[0],), leader=leader, adding=(), removing=()
             )
             self.quorum.announce(
-                f"reassignment of {p.topic}-{p.partition} cancelled: replicas {list(original)}"
+                f"reassignment of {p.topic}-{p.partition} cancelled: replicas {list(original)}",
+                "topic",
+                p.topic,
             )
             return ("NO_ERROR", "")
         if not target:
@@ -599,7 +630,9 @@ class Controller(Endpoint):
         self.quorum.announce(
             f"reassignment of {p.topic}-{p.partition} started: {list(original)} -> {list(target)}"
             + (f", adding {list(adding)}" if adding else "")
-            + (f", removing {list(removing)}" if removing else "")
+            + (f", removing {list(removing)}" if removing else ""),
+            "topic",
+            p.topic,
         )
         self._maybe_complete_reassignment(new)
         return ("NO_ERROR", "")
@@ -618,7 +651,9 @@ class Controller(Endpoint):
         new = self._change(
             p, replicas=target, isr=isr, leader=leader, adding=(), removing=(), leader_epoch=epoch
         )
-        self.quorum.announce(f"reassignment of {p.topic}-{p.partition} completed: replicas {list(target)}")
+        self.quorum.announce(
+            f"reassignment of {p.topic}-{p.partition} completed: replicas {list(target)}", "topic", p.topic
+        )
         return new
 
     def handle_list_reassignments(self, respond: Callable[[Any], None]) -> None:
@@ -648,7 +683,7 @@ class Controller(Endpoint):
                 merged[k] = v
         self._commit("broker_config", name=broker, configs=merged)
         text = ", ".join(f"{k}={v}" if v is not None else f"{k} deleted" for k, v in changes.items())
-        self.quorum.announce(f"broker {broker or 'default'} configs changed: {text}")
+        self.quorum.announce(f"broker {broker or 'default'} configs changed: {text}", "broker")
         self._push()
         respond(("NO_ERROR", None))
 
@@ -660,7 +695,7 @@ class Controller(Endpoint):
             respond(("UNKNOWN_TOPIC_OR_PART", f"Topic '{name}' does not exist."))
             return
         self._commit("remove_topic", name=name)
-        self.quorum.announce(f"topic {name} deleted")
+        self.quorum.announce(f"topic {name} deleted", "topic", name)
         self._push()
         respond(("NO_ERROR", None))
 
@@ -674,9 +709,13 @@ class Controller(Endpoint):
         if t is None:
             respond(("UNKNOWN_TOPIC_OR_PART", f"Topic '{name}' does not exist."))
             return
-        for k in configs:
+        for k, v in configs.items():
             if k not in TOPIC_CONFIG_DEFAULTS:
                 respond(("INVALID_CONFIG", f"Unknown topic config name: {k}"))
+                return
+            bad = _config_error(k, v) if v is not None else None
+            if bad is not None:
+                respond(("INVALID_CONFIG", bad))
                 return
         merged = dict(t.configs)
         for k, v in configs.items():
@@ -686,7 +725,7 @@ class Controller(Endpoint):
                 merged[k] = v
         self._commit("config", name=name, configs=merged)
         changes = ", ".join(f"{k}={v}" if v is not None else f"{k} deleted" for k, v in configs.items())
-        self.quorum.announce(f"topic {name} configs changed: {changes}")
+        self.quorum.announce(f"topic {name} configs changed: {changes}", "topic", name)
         self._elect_offline()
         self._push()
         respond(("NO_ERROR", None))

@@ -93,6 +93,8 @@ _ERRORS: dict[str, tuple[int, bool]] = {
     "_REVOKE_PARTITIONS": (-174, False),
     "_INVALID_ARG": (-186, False),
     "_DESTROY": (-197, False),
+    "_PURGE_QUEUE": (-152, False),
+    "_CONFLICT": (-149, False),
 }
 
 _BY_CODE: dict[int, str] = {code: name for name, (code, _r) in _ERRORS.items()}
@@ -113,6 +115,8 @@ _LOCAL_REASONS: dict[str, str] = {
     "_REVOKE_PARTITIONS": "Local: Revoke partitions",
     "_INVALID_ARG": "Local: Invalid argument or configuration",
     "_DESTROY": "Local: Broker handle destroyed",
+    "_PURGE_QUEUE": "Local: Purged in queue",
+    "_CONFLICT": "Local: Conflicting use",
 }
 
 
@@ -124,8 +128,16 @@ class KafkaError:
     NO_ERROR: ClassVar[int]
 
     def __init__(
-        self, error: int | builtins.str, reason: builtins.str | None = None, *, fatal: bool = False
+        self,
+        error: int | builtins.str,
+        reason: builtins.str | None = None,
+        *,
+        fatal: bool = False,
+        retriable: bool | None = None,
+        txn_requires_abort: bool = False,
     ) -> None:
+        """``retriable`` defaults to what Kafka says of the error code; a transactional producer marks the
+        errors after which only ``abort_transaction()`` helps with ``txn_requires_abort`` (as librdkafka)."""
         if isinstance(error, str):
             name = error
             if name not in _ERRORS:
@@ -138,6 +150,8 @@ class KafkaError:
         self._name = name
         self._reason = reason or _LOCAL_REASONS.get(name) or name.lstrip("_").replace("_", " ").capitalize()
         self._fatal = fatal
+        self._retriable = _ERRORS.get(name, (0, False))[1] if retriable is None else retriable
+        self._txn_requires_abort = txn_requires_abort
 
     def code(self) -> int:
         return self._code
@@ -149,10 +163,14 @@ class KafkaError:
         return self._reason
 
     def retriable(self) -> bool:
-        return _ERRORS.get(self._name, (0, False))[1]
+        return self._retriable
 
     def fatal(self) -> bool:
         return self._fatal
+
+    def txn_requires_abort(self) -> bool:
+        """A transactional producer's error after which the transaction can only be aborted."""
+        return self._txn_requires_abort
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, KafkaError):

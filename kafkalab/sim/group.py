@@ -442,7 +442,9 @@ class GroupCoordinator:
                     self._schedule_session(g, mem)
         n = sum(1 for g in self.groups if self.partition_for(g) == part.index)
         if n:
-            self.broker.emit(f"broker {self.broker.broker_id} loaded {n} group(s) from {part.name}")
+            self.broker.emit(
+                f"broker {self.broker.broker_id} loaded {n} group(s) from {part.name}", "group", part.topic
+            )
 
     def unload_partition(self, index: int) -> None:
         for gid in [g for g in self.groups if self.partition_for(g) == index]:
@@ -456,7 +458,7 @@ class GroupCoordinator:
 
     # -- helpers -------------------------------------------------------------------------------------
     def _announce(self, g: _Group, text: str) -> None:
-        self.broker.emit(f"group {g.group_id}: {text}")
+        self.broker.emit(f"group {g.group_id}: {text}", "group")
 
     def _cfg(self, name: str) -> int:
         return int(self.broker.config[name])
@@ -556,6 +558,15 @@ class GroupCoordinator:
             self._announce(g, f"member {member_id} joined")
         else:
             m = known
+            same = m.protocols == req["protocols"]
+            if same and (g.state == COMPLETING or (g.state == STABLE and member_id != g.leader)):
+                # Kafka's doCurrentMemberJoinGroup: a member rejoining with unchanged metadata (it missed
+                # the JoinGroup answer, or its SyncGroup failed) gets the current generation back, with no
+                # new rebalance; otherwise two members can make each other rebalance forever
+                m.last_heartbeat_ms = now
+                respond(self._join_response(g, m))
+                self._schedule_session(g, m)
+                return
             if m.join_respond is not None and m.join_respond is not respond:
                 m.join_respond({"error": "REBALANCE_IN_PROGRESS"})
             m.protocols = req["protocols"]
@@ -888,9 +899,13 @@ class GroupCoordinator:
             if r.error != "NO_ERROR":
                 respond({"error": "PRODUCER_FENCED" if r.error == "INVALID_PRODUCER_EPOCH" else r.error})
                 return
-            pend = self.pending_txn.setdefault(part.index, {}).setdefault(pid, {})
-            for t, p, off in req["offsets"]:
-                pend[(gid, t, p)] = off
+            # the transaction may have ended while the append waited for the replicas: its marker already
+            # came, so these offsets must not wait for one (they would block read_committed OffsetFetch)
+            first = part.ongoing_txns.get(pid)
+            if first is not None and first <= r.base_offset:
+                pend = self.pending_txn.setdefault(part.index, {}).setdefault(pid, {})
+                for t, p, off in req["offsets"]:
+                    pend[(gid, t, p)] = off
             respond({"error": "NO_ERROR"})
 
         self.broker.handle_produce(ProduceRequest(-1, 5000, [(CONSUMER_OFFSETS, part.index, batch)]), done)

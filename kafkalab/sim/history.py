@@ -237,6 +237,26 @@ class History:
             yield from _expand(_load(chunk))
         yield from _expand(list(self.tail))
 
+    def op_times(
+        self, types: frozenset[str], start: HistoryMark, end: HistoryMark | None = None
+    ) -> list[int]:
+        """The times of the ops of ``types`` added after ``start`` and up to ``end`` (default: now), in
+        order; a run of ops stored together counts once (it has one time)."""
+        n0, a, _x0 = start
+        n1, b, _x1 = end if end is not None else self.mark()
+        sealed = self._sealed
+        out: list[int] = []
+        i = n0
+        while i <= n1:
+            chunk: Sequence[Entry] = _load(sealed[i]) if i < len(sealed) else self.tail
+            lo = a if i == n0 else 0
+            hi = b if i == n1 else len(chunk)
+            out.extend(e[0] for e in chunk[lo:hi] if e[1] in types)
+            if i >= len(sealed):
+                break
+            i += 1
+        return out
+
     @property
     def spilled_bytes(self) -> int:
         """Bytes of older chunks written to the spill file (shared with forks)."""

@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mypy_extensions import mypyc_attr
+
 __all__ = ["Kernel", "Node", "TRACE_KEEP", "Timer", "TraceEvent"]
 
 #: how many of the most recent events the kernel keeps in :attr:`Kernel.trace` (older ones live on only in
@@ -71,6 +73,7 @@ class Timer:
         return self.seq < other.seq
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # via Endpoint: the platform and the wire subclass it
 class Node:
     """A simulated process. Killing it drops every event scheduled for its old incarnation."""
 

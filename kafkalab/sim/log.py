@@ -293,6 +293,7 @@ class _Segment:
         "bytes_since_index",
         "index_entries",
         "time_entries",
+        "cuts",
         "_log_f",
         "_index_f",
         "_timeindex_f",
@@ -314,6 +315,9 @@ class _Segment:
         self.bytes_since_index = 0
         self.index_entries: list[tuple[int, int]] = []  # (relative offset, position)
         self.time_entries: list[tuple[int, int]] = []  # (timestamp, relative offset)
+        #: how many times the lists above were cut short in place (time travel's checkpoints share their
+        #: older parts while this stays the same: every other change appends or replaces a list)
+        self.cuts = 0
         self._log_f: BinaryIO | None = None
         self._index_f: BinaryIO | None = None
         self._timeindex_f: BinaryIO | None = None
@@ -470,6 +474,7 @@ class _Segment:
             return
         self.close_files()
         new_size = self.positions[keep] if keep < len(self.positions) else self.size
+        self.cuts += 1
         del self.batches[keep:]
         del self.bases[keep:]
         del self.positions[keep:]
@@ -511,6 +516,9 @@ class PartitionLog:
         self._segment_bases: list[int] = []
         self._epochs: list[tuple[int, int]] = []  # (epoch, start offset), strictly increasing in both
         self._closed = False
+        #: what recovery found and repaired while opening the log (corrupt checkpoints, broken swap files),
+        #: one sentence each, for the broker to log
+        self.recovery_notes: list[str] = []
         self.directory.mkdir(parents=True, exist_ok=True)
         self._load()
         #: first dirty offset of the log cleaner (Kafka's cleaner-offset-checkpoint); None = never cleaned
@@ -524,6 +532,11 @@ class PartitionLog:
             self._log_start_offset = max(checkpoint, self._log_start_offset)
             self._truncate_epochs_from_start(self._log_start_offset)
         self._high_watermark = self._log_start_offset
+        if self.recovery_notes:  # rewrite what was corrupt from what recovery rebuilt
+            with contextlib.suppress(OSError):
+                self._write_offset_file(LOG_START_OFFSET_CHECKPOINT_FILE, self._log_start_offset)
+                if self._cleaner_checkpoint is None:
+                    (self.directory / CLEANER_CHECKPOINT_FILE).unlink(missing_ok=True)
 
     # ------------------------------------------------------------------------------------------------------
     # loading and recovery
@@ -541,9 +554,19 @@ class PartitionLog:
                 if len(stem) != 20 or not stem.isdigit():
                     path.unlink()
                     continue
-                batches, _valid = decode_batches(path.read_bytes())
+                data = path.read_bytes()
+                batches, valid = decode_batches(data)
                 base = int(stem)
-                swap_logs.append((base, batches[-1].next_offset if batches else base))
+                if not batches or valid < len(data) or batches[0].base_offset < base:
+                    # .cleaned files become .swap only once complete: a swap file that does not decode to
+                    # the end is not one we wrote; the segments it would replace are still there
+                    path.unlink()
+                    self.recovery_notes.append(
+                        f"deleted {name}: not a complete segment ({valid} of {len(data)} bytes are valid "
+                        "batches); the existing segments are kept"
+                    )
+                    continue
+                swap_logs.append((base, batches[-1].next_offset))
             elif name.endswith(SWAP_SUFFIX):
                 path.unlink()  # index swap files: indexes are rebuilt below anyway
         if not swap_logs:
@@ -628,6 +651,8 @@ class PartitionLog:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
+        except (OSError, ValueError) as exc:  # unreadable, or not UTF-8
+            return self._rebuild_epochs(f"cannot read {EPOCH_CHECKPOINT_FILE} ({exc})")
         lines = text.splitlines()
         try:
             version = int(lines[0])
@@ -638,8 +663,10 @@ class PartitionLog:
             for line in lines[2:]:
                 epoch_s, offset_s = line.split()
                 entries.append((int(epoch_s), int(offset_s)))
+                if entries[-1][0] < 0 or entries[-1][1] < 0:
+                    raise ValueError(f"negative value in {line!r}")
         except (IndexError, ValueError) as exc:
-            raise ValueError(f"malformed {path}: {exc}") from exc
+            return self._rebuild_epochs(f"{EPOCH_CHECKPOINT_FILE} is malformed ({exc})")
         # keep only a strictly increasing prefix (the file is written that way)
         clean: list[tuple[int, int]] = []
         for epoch, start in entries:
@@ -648,19 +675,37 @@ class PartitionLog:
             clean.append((epoch, start))
         return clean
 
+    def _rebuild_epochs(self, why: str) -> list[tuple[int, int]]:
+        """The leader epoch cache from the batches themselves (each carries its partitionLeaderEpoch), as
+        Kafka's segment recovery re-assigns it; the checkpoint is rewritten."""
+        entries: list[tuple[int, int]] = []
+        for segment in self._segments:
+            for batch in segment.batches:
+                epoch = batch.partition_leader_epoch
+                if epoch >= 0 and (not entries or epoch > entries[-1][0]):
+                    entries.append((epoch, batch.base_offset))
+        self._epochs = entries
+        self.recovery_notes.append(
+            f"{why}: rebuilt from the leader epochs of the batches ({len(entries)} entries)"
+        )
+        with contextlib.suppress(OSError):
+            self._write_epoch_checkpoint()
+        return entries
+
     def _read_offset_file(self, name: str) -> int | None:
-        """An offset checkpoint of this partition ("0" then the offset), None when absent."""
+        """An offset checkpoint of this partition ("0" then the offset), None when absent or corrupt (then
+        recovery notes it and the file is rewritten)."""
         path = self.directory / name
         try:
             lines = path.read_text(encoding="utf-8").split()
+            if len(lines) != 2 or int(lines[0]) != 0 or int(lines[1]) < 0:
+                raise ValueError(f"expected a version line 0 and an offset, got {' '.join(lines)[:40]!r}")
+            return int(lines[1])
         except FileNotFoundError:
             return None
-        try:
-            if len(lines) != 2 or int(lines[0]) != 0:
-                raise ValueError("bad format")
-            return int(lines[1])
-        except ValueError as exc:
-            raise ValueError(f"malformed {path}: {exc}") from exc
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or malformed
+            self.recovery_notes.append(f"{name} is corrupt ({exc}): ignored and rewritten")
+            return None
 
     def _write_offset_file(self, name: str, offset: int) -> None:
         path = self.directory / name

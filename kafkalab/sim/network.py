@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from .kernel import Kernel, Node
 
 __all__ = ["Endpoint", "Network"]
@@ -180,6 +182,9 @@ def _bind_error(fail: Callable[[str], None], err: str) -> Callable[[], None]:
     return lambda: fail(err)
 
 
+# the platform's processes (kafkalab.platform.process) and the wire listener's connections (kafkalab.wire.node)
+# are Endpoints written in plain Python: a compiled build must let them subclass it
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Endpoint(Node):
     """A node that makes request/response calls over the :class:`Network` (like a Kafka client or broker).
 

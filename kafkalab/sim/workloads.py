@@ -94,13 +94,32 @@ class Copier:
         for node in (self.consumer, self.producer):
             if node is not None and node.alive:
                 node.crash()
-        self.cluster.note("the copier process crashed")
+        self.cluster.note("the copier process crashed", "client")
 
     def restart(self) -> None:
         if not self.crashed:
             self.crash()
         self.restarts += 1
         self.start()
+
+    def settle(self, max_ms: int = 2000) -> bool:
+        """Let the cluster run until the copier's last transaction is visible to read_committed readers.
+
+        commit_transaction() returns once the coordinator has recorded the decision (PrepareCommit); the
+        COMMIT markers reach the partitions a few milliseconds later, as in Kafka. A lab command that says
+        "committed" runs the cluster that long, so what it printed is what a reader sees."""
+        if self.mode != "exactly_once":
+            return True
+
+        def settled() -> bool:
+            for info in self.cluster.describe_topic(self.sink):
+                leader = self.cluster.brokers.get(info.leader)
+                part = leader.partitions.get((self.sink, info.partition)) if leader is not None else None
+                if part is None or part.last_stable_offset() < part.log.log_end_offset:
+                    return False
+            return True
+
+        return self.cluster.run_until(settled, max_ms)
 
     @property
     def crashed(self) -> bool:
@@ -122,7 +141,7 @@ class Copier:
             call()
         except KafkaException as e:
             if self.note_failures:
-                self.cluster.note(f"{what} failed ({e.error.name()})")
+                self.cluster.note(f"{what} failed ({e.error.name()})", "client")
             raise
 
     def _process(self, msgs: list[Any]) -> None:

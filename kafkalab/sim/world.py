@@ -145,7 +145,7 @@ class World:
             raise ValueError("a site cannot be cut from itself")
         self.site_cuts.add(frozenset((a, b)))
         for name in (a, b):
-            self.clusters[name].note(f"network cut between {a} and {b}")
+            self.clusters[name].note(f"network cut between {a} and {b}", "network")
 
     def heal(self, a: str | None = None, b: str | None = None) -> None:
         """Repair the link between ``a`` and ``b`` (every inter-site link when no site is named)."""
@@ -158,7 +158,7 @@ class World:
         for pair in cuts:
             x, y = sorted(pair)
             for name in (x, y):
-                self.clusters[name].note(f"network between {x} and {y} healed")
+                self.clusters[name].note(f"network between {x} and {y} healed", "network")
 
     def cut_pairs(self) -> list[tuple[str, str]]:
         return sorted((min(p), max(p)) for p in self.site_cuts)

@@ -107,8 +107,11 @@ class LabActions:
         if self.lesson_run is not None:  # a lesson starts its current step over on its own cluster
             self.restart_lesson()
             return
-        actions = len(getattr(self.session, "actions", []))
-        if actions or getattr(self.session, "branches", None):
+        log = getattr(self.session, "actions", [])
+        if log or getattr(self.session, "branches", None):
+            from ..commands.timetravel import count_work  # (outside clients' inputs are counted apart)
+
+            work = count_work(line for _t, line in log)
 
             def answer(yes: bool | None) -> None:
                 if yes:
@@ -116,7 +119,7 @@ class LabActions:
 
             self.push_screen(
                 ConfirmScreen(
-                    f"Start over on a fresh cluster (seed {self.seed})? This session's {actions} command(s), "
+                    f"Start over on a fresh cluster (seed {self.seed})? This session's {work}, "
                     f"{format_ms(self.session.cluster.now_ms)} of virtual time and its branches are gone.",
                     yes="Yes, start over",
                     no="No, keep it",

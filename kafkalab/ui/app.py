@@ -214,6 +214,7 @@ class KafkaLabApp(
             self._last_wall = time.perf_counter()
             self.set_interval(1 / TICK_HZ, self._post_tick, name="sim-tick")
         self._mount_lessons()
+        self.follow_trips()  # long trips through time show their progress on the status line
         if self.listen_port is not None:
             asyncio.get_running_loop().create_task(self._start_listening())
 
@@ -230,6 +231,7 @@ class KafkaLabApp(
         self.lab_console.write_lines([line, *listener.platform_lines], "bold")
 
     async def on_unmount(self) -> None:
+        self.unfollow_trips()
         if self.listener is not None:
             await self.listener.stop()
 

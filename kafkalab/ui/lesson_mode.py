@@ -22,8 +22,10 @@ from typing import Any
 from textual.binding import Binding
 from textual.css.query import NoMatches
 
+from ..commands.timetravel import count_work
 from .lesson_view import LessonView, build_lesson_view, list_lessons
 from .messages import ChoicePicked
+from .screens.confirm import ConfirmScreen
 from .screens.lessons import LessonBrowser
 from .widgets.lesson_pane import LessonPane, reflow
 
@@ -428,10 +430,40 @@ class LessonHost:
         current = self.lesson_run.lesson.id if self.lesson_run is not None else None
 
         def chosen(lesson: Any) -> None:
-            if lesson is not None:
+            if lesson is None:
+                return
+            work = self._sandbox_work()
+            if not work:
                 self.open_lesson(lesson)
+                return
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.open_lesson(lesson)
+
+            # (a learner who typed a command while a panel had the focus reaches this with 'l' and Enter)
+            self.push_screen(  # type: ignore[attr-defined]
+                ConfirmScreen(
+                    f"Opening the lesson '{lesson.id}' ends this sandbox session: its {work} are not kept. "
+                    "Open the lesson?",
+                    yes="Yes, open it",
+                    no="No, stay here",
+                ),
+                answer,
+            )
 
         self.push_screen(LessonBrowser(entries, current), chosen)  # type: ignore[attr-defined]
+
+    def _sandbox_work(self) -> str:
+        """What opening a lesson would throw away: the sandbox's commands and branches ('' if none)."""
+        if self.lesson_run is not None:
+            return ""  # a lesson's own progress is saved
+        session = self.session  # type: ignore[has-type]
+        actions = getattr(session, "actions", [])
+        branches = len(getattr(session, "branches", []))
+        if not actions and not branches:
+            return ""
+        return count_work(line for _t, line in actions) + (f" and {branches} branch(es)" if branches else "")
 
     def action_lesson_hint(self) -> None:
         run = self.lesson_run

@@ -202,7 +202,9 @@ def summarize_timeline(
         picked: list[tuple[int, int, str]] = []
         for idx in range(len(timeline) - 1, start - 1, -1):
             entry = timeline[idx]
-            if not is_internal(entry.text):
+            # the sim says what an entry is about (``TimelineEntry.internal``); older objects: by their text
+            internal = entry.internal if hasattr(entry, "internal") else is_internal(entry.text)
+            if not internal:
                 picked.append((idx, entry.time_ms, entry.text))
                 if limit is not None and len(picked) >= limit:
                     break

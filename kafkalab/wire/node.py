@@ -227,8 +227,8 @@ class WireConnection(Endpoint):
     def broker(self) -> Broker:
         return self.cluster.brokers[self.broker_id]
 
-    def note(self, text: str) -> None:
-        self.cluster.note(f"{self.label} {text}")
+    def note(self, text: str, kind: str = "client") -> None:
+        self.cluster.note(f"{self.label} {text}", kind)
 
     # -- requests, one at a time ---------------------------------------------------------------------
     def receive(self, frame: bytes, parsed: ParsedRequest | None) -> None:

@@ -49,6 +49,11 @@ COURSE = {
     "cli-tour",
     "schema-evolution",
     "connect-pipeline",
+    "streams-word-count",
+    "streams-windowed-store",
+    "ksqldb-windowed-count",
+    "mirrormaker-failover",
+    "kafka-alternatives",
     "reading-segments",
     "reassign-partitions",
     "slow-consumer",
@@ -116,6 +121,11 @@ COSTLY = [
     "batching",
     "consumers-offsets",
     "connect-pipeline",  # its predicates also have tests of their own (tests/lessons/test_goals_platform.py)
+    # Kafka Streams instances and MirrorMaker: their predicates have tests of their own (test_goals_streams)
+    "streams-word-count",
+    "streams-windowed-store",
+    "ksqldb-windowed-count",
+    "mirrormaker-failover",
     "slow-consumer",  # these two: tests/lessons/test_goals_ops.py
     "reading-segments",
 ]

@@ -193,6 +193,36 @@ def test_at_least_once_over_counts_in_the_same_schedules() -> None:
     pytest.fail(f"at_least_once never over-counted in {SEEDS} schedules")
 
 
+def test_at_least_once_commits_idle_tasks_so_a_later_kill_counts_nothing_again() -> None:
+    """StreamThread.maybeCommit runs on every loop: records processed before an idle spell longer than
+    commit.interval.ms are committed, so a kill -9 after it re-processes (and over-counts) nothing."""
+    c = small_cluster(5)
+    c.create_topic("lines", partitions=1)
+    c.create_topic("counts", partitions=1)
+    topo = word_count()
+    cfg = {
+        "application.id": "wc",
+        "processing.guarantee": "at_least_once",
+        "session.timeout.ms": 6000,
+        "commit.interval.ms": 1000,
+    }
+    a = KafkaStreams(topo, cfg, c)
+    a.start()
+    c.run_until(lambda: a.state == "RUNNING", 20_000)
+    p = c.producer({"linger.ms": 0})
+    p.produce("lines", key="1", value="the cat and the dog")
+    p.flush()
+    c.run_until(lambda: last_values(c, "counts", decode_long).get("the") == 2, 10_000)
+    c.run_for(3000)  # idle, longer than commit.interval.ms
+    a.kill()
+    b = KafkaStreams(topo, cfg, c)
+    b.start()
+    c.run_for(15_000)  # the dead member's session expires; b restores the store and takes the tasks
+    assert b.state == "RUNNING" and b.active_tasks()
+    assert last_values(c, "counts", decode_long) == {"the": 2, "cat": 1, "and": 1, "dog": 1}
+    c.close()
+
+
 def _store_snapshot(app: KafkaStreams, store: str) -> dict[str, dict[bytes, bytes]]:
     return {str(t.id): t.stores[store].snapshot() for t in app.active_tasks() if store in t.stores}
 

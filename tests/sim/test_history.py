@@ -76,3 +76,19 @@ def test_runs_added_column_wise_read_back_as_single_ops() -> None:
     assert len(h) == len(expected)
     assert [h.ops[i] for i in range(-len(expected), len(expected))] == expected * 2
     assert h.ops[2:4] == expected[2:4]
+
+
+def test_op_times_between_two_marks_across_chunk_boundaries() -> None:
+    h = History()
+    for i in range(CHUNK_OPS - 10):
+        h.append(Op(i, "send", "p", "t", 0))
+    start = h.mark()
+    for i in range(30):  # crosses a sealed chunk
+        h.append(Op(10_000 + i, "commit" if i % 7 == 0 else "ack", "c", "t", 0, i))
+    middle = h.mark()
+    h.append(Op(20_000, "commit", "c", "t", 0, 99))
+    commits = frozenset({"commit"})
+    assert h.op_times(commits, start, middle) == [10_000 + i for i in range(30) if i % 7 == 0]
+    assert h.op_times(commits, middle) == [20_000]
+    assert h.op_times(commits, (0, 0, 0)) == [*h.op_times(commits, start, middle), 20_000]
+    assert h.op_times(frozenset({"send"}), start) == []

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import InvalidReplicationFactorError, KafkaError, TopicAlreadyExistsError
+from kafka.errors import (
+    InvalidReplicationFactorError,
+    KafkaConnectionError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
 
 from kafkalab.testing import KafkaCluster
 
@@ -67,11 +72,27 @@ class _Member(threading.Thread):
         self.consumer = make()
         self.seen = seen
         self.stop = threading.Event()
+        self.error: BaseException | None = None
 
     def run(self) -> None:
+        try:
+            self._poll_until_stopped()
+        except BaseException as e:  # shown by the test's assertions, not lost in a thread
+            self.error = e
+            raise
+
+    def _poll_until_stopped(self) -> None:
         c = self.consumer
         while not self.stop.is_set():
-            for msgs in c.poll(timeout_ms=100).values():
+            try:
+                polled = c.poll(timeout_ms=100)
+            except KafkaError as e:
+                # kafka-python's poll() raises a retriable error when its metadata refresh meets the killed
+                # broker's closed port (ECONNREFUSED); applications poll again, and so does this one
+                if not e.retriable:
+                    raise
+                continue
+            for msgs in polled.values():
                 self.seen.update(m.value for m in msgs)
             # a rebalance or the coordinator moving may fail a commit: the next one covers it
             with contextlib.suppress(KafkaError):
@@ -111,7 +132,9 @@ def test_group_of_three_rebalances_commits_and_resumes(lab: KafkaCluster) -> Non
         assert lab.wait_until(lambda c: _stable(c, 3), DEADLINE_S)
         victim = lab.group_coordinator("readers")
         lab.kill_broker(victim)  # the group coordinator dies mid-run
-        assert lab.wait_until(lambda c: c.describe_group("readers").offsets == ends, DEADLINE_S)
+        assert lab.wait_until(lambda c: c.describe_group("readers").offsets == ends, DEADLINE_S), [
+            m.error for m in members
+        ]
         assert len(seen) == 600
         assert lab.wait_until(lambda c: _stable(c, 3) and c.describe_group("readers").coordinator != victim)
 
@@ -131,8 +154,9 @@ def test_group_of_three_rebalances_commits_and_resumes(lab: KafkaCluster) -> Non
     resumed: list[bytes] = []
     deadline = time.monotonic() + DEADLINE_S
     while len(resumed) < 50 and time.monotonic() < deadline:
-        for msgs in late.poll(timeout_ms=100).values():
-            resumed += [m.value for m in msgs]
+        with contextlib.suppress(KafkaConnectionError):  # as in _Member.run: poll again
+            for msgs in late.poll(timeout_ms=100).values():
+                resumed += [m.value for m in msgs]
     late.close()
     assert sorted(resumed) == sorted(f"click-{i}".encode() for i in range(600, 650))
     assert any("pyreader (127.0.0.1:" in line and "joined group readers" in line for line in lab.timeline())

@@ -96,7 +96,8 @@ class _Task:
         self.skipped += 1
         if self.log_errors:
             self.worker.cluster.note(
-                f"{self.worker.name}: {self.connector}-{self.task_id} skipped a record ({stage}): {exc}"
+                f"{self.worker.name}: {self.connector}-{self.task_id} skipped a record ({stage}): {exc}",
+                "platform",
             )
         return True
 

@@ -247,7 +247,8 @@ class ConnectWorker(PlatformProcess):
         if a.delay_ms > 0:
             self.cluster.note(
                 f"{self.name}: a worker's connectors and tasks are unassigned; they are reassigned in "
-                f"{a.delay_ms / 1000:g} s unless it comes back (scheduled.rebalance.max.delay.ms)"
+                f"{a.delay_ms / 1000:g} s unless it comes back (scheduled.rebalance.max.delay.ms)",
+                "platform",
             )
             self._delayed_rejoin = self.later(a.delay_ms, "connect-delayed-rebalance", self._rejoin)
         if a.revoked_connectors or a.revoked_tasks:
@@ -322,7 +323,7 @@ class ConnectWorker(PlatformProcess):
             if isinstance(task, SourceTask)
             else f"group connect-{name}"
         )
-        self.cluster.note(f"{self.name} started task {name}-{i} ({what})")
+        self.cluster.note(f"{self.name} started task {name}-{i} ({what})", "platform")
 
     def _stop_task(self, tid: tuple[str, int]) -> None:
         t = self.tasks.pop(tid, None)
@@ -331,7 +332,7 @@ class ConnectWorker(PlatformProcess):
 
     def task_failed(self, task: _Task, message: str) -> None:
         self._status(f"status-task-{task.connector}-{task.task_id}", "FAILED", task.trace)
-        self.cluster.note(f"{self.name}: task {task.connector}-{task.task_id} failed: {message}")
+        self.cluster.note(f"{self.name}: task {task.connector}-{task.task_id} failed: {message}", "platform")
 
     # == the three logs =====================================================================================
     def _apply_config(self, key: bytes | None, value: bytes | None, _partition: int, offset: int) -> None:

@@ -194,7 +194,7 @@ class SchemaRegistry(PlatformProcess):
 
     def _on_revoked(self, _generation: int, _member_id: str) -> None:
         if self.is_leader:
-            self.cluster.note(f"{self.name} is no longer the schema registry leader (rebalance)")
+            self.cluster.note(f"{self.name} is no longer the schema registry leader (rebalance)", "platform")
         self.is_leader = False
 
     def _on_assigned(self, generation: int, member_id: str, _protocol: str, assignment: bytes) -> None:
@@ -217,7 +217,9 @@ class SchemaRegistry(PlatformProcess):
                 ):
                     self.is_leader = True
                     self.phase = "leader"
-                    self.cluster.note(f"{self.name} is the schema registry leader (generation {generation})")
+                    self.cluster.note(
+                        f"{self.name} is the schema registry leader (generation {generation})", "platform"
+                    )
 
             self._write_noop(led)  # a new leader first reads everything the old one wrote
         else:

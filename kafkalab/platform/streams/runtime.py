@@ -135,6 +135,8 @@ class KafkaStreams:
         self.error: str | None = None
         self.thread: StreamThread | None = None
         self.killed = False
+        #: virtual time of kill() (None: never killed)
+        self.killed_at_ms: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
     @property
@@ -161,7 +163,9 @@ class KafkaStreams:
         self._state = REBALANCING
         self.thread = StreamThread(self, partitions, admin)
         self.thread.start()
-        self.cluster.note(f"Kafka Streams {self.application_id} instance {self.client_id} started")
+        self.cluster.note(
+            f"Kafka Streams {self.application_id} instance {self.client_id} started", "platform"
+        )
 
     def _prepare_topics(self, admin: Any) -> dict[str, int]:
         """Source topics must exist and co-partitioned ones agree; repartition and changelog topics are made."""
@@ -220,7 +224,7 @@ class KafkaStreams:
                 except KafkaException as e:
                     if e.error.name() != "TOPIC_ALREADY_EXISTS":
                         raise
-                self.cluster.note(f"Kafka Streams {app} created internal topic {t}")
+                self.cluster.note(f"Kafka Streams {app} created internal topic {t}", "platform")
         counts.update(real)
         return counts
 
@@ -233,20 +237,21 @@ class KafkaStreams:
         self._state = PENDING_SHUTDOWN
         t.shutdown()
         self._state = NOT_RUNNING
-        self.cluster.note(f"Kafka Streams {self.application_id} instance {self.client_id} closed")
+        self.cluster.note(f"Kafka Streams {self.application_id} instance {self.client_id} closed", "platform")
 
     def kill(self) -> None:
         """kill -9: every client dies at once; in-memory stores and any open transaction are left behind."""
         if self.thread is not None:
             self.thread.crash()
         self.killed = True
+        self.killed_at_ms = self.cluster.now_ms
         self._state = NOT_RUNNING
-        self.cluster.note(f"Kafka Streams instance {self.client_id} was killed")
+        self.cluster.note(f"Kafka Streams instance {self.client_id} was killed", "platform")
 
     def _fail(self, reason: str) -> None:
         self._state = ERROR
         self.error = reason
-        self.cluster.note(f"Kafka Streams instance {self.client_id} failed: {reason}")
+        self.cluster.note(f"Kafka Streams instance {self.client_id} failed: {reason}", "platform")
 
     # -- looking inside ---------------------------------------------------------------------------------
     def active_tasks(self) -> list[StreamTask]:
@@ -395,6 +400,9 @@ class StreamThread:
         self._describe_future: Any = None
         self.processed_records = 0
         self.restored_records = 0
+        #: each active task restored from its changelogs: (task id, changelog records read, store entries,
+        #: virtual time it became RUNNING); lesson goals read it
+        self.restores: list[tuple[str, int, int, int]] = []
         self.commits = 0
         self.aborts = 0
         self.poll_ms = int(cfg["poll.ms"])
@@ -513,6 +521,10 @@ class StreamThread:
                 n += task.process(10_000)
         self.processed_records += n
         if n == 0:
+            if (
+                not self.eos
+            ):  # StreamThread.maybeCommit runs every loop, records or not: idle tasks commit too
+                self._commit_alos(force=False)
             return 1 if msgs else self.poll_ms
         if self.eos:
             self._pending_commit = {}
@@ -574,7 +586,9 @@ class StreamThread:
                 # fenced: a newer instance owns our transactional.id; our tasks belong to someone else
                 self._fail(f"{err.name()}: {err.str()}")
                 return 0
-            self.cluster.note(f"{self.name}: commit failed ({err.name()}), aborting the transaction")
+            self.cluster.note(
+                f"{self.name}: commit failed ({err.name()}), aborting the transaction", "platform"
+            )
             self.phase = self.ABORTING
             return self._abort_eos()
         self.in_txn = False
@@ -738,10 +752,12 @@ class StreamThread:
                     self._restoring.pop(tp, None)
                     reads += self._reads.pop(tp, 0)
                 n = sum(s.approximate_num_entries() for s in task.stores.values())
+                self.restores.append((str(task.id), reads, n, self.cluster.now_ms))
                 if n or reads:
                     self.cluster.note(
                         f"{self.name}: task {task.id} is running: {n} store entries, {reads} changelog records "
-                        "read to restore them"
+                        "read to restore them",
+                        "platform",
                     )
         self._sync_restore_assignment()
 

@@ -246,10 +246,11 @@ class ClientNode(Endpoint):
         node = self.broker_node(name)
 
         def ok(resp: Any) -> None:
+            if resp is None:  # the broker has not caught up with the metadata log yet: ask another one
+                err("NOT_READY")
+                return
             topics, partitions, live, _controller = resp
-            self.topics = topics
-            self.partitions = partitions
-            self.live_brokers = live
+            self.merge_metadata(topics, partitions, live)
             self._md_done()
             self._after_metadata()
 
@@ -297,6 +298,34 @@ class ClientNode(Endpoint):
 
     def on_metadata_update(self) -> None:
         """Called after every metadata response (clients override it)."""
+
+    def merge_metadata(
+        self,
+        topics: dict[str, TopicRecord],
+        partitions: dict[tuple[str, int], PartitionRecord],
+        live: list[int],
+    ) -> None:
+        """Take a Metadata answer, except partition states older than the ones already known (KIP-320).
+
+        A broker that has not heard of a leader change yet (one cut off from the controller) answers with an
+        older leader epoch; a client that went back to it would fetch from a zombie leader, whose shorter
+        log says OFFSET_OUT_OF_RANGE, and reset a valid position. A re-created topic (new topic id) starts
+        its epochs again and is taken as it is."""
+        merged = dict(partitions)
+        for key, st in partitions.items():
+            prev = self.partitions.get(key)
+            old_topic, new_topic = self.topics.get(key[0]), topics.get(key[0])
+            if (
+                prev is not None
+                and prev.leader_epoch > st.leader_epoch
+                and old_topic is not None
+                and new_topic is not None
+                and old_topic.topic_id == new_topic.topic_id
+            ):
+                merged[key] = prev
+        self.topics = topics
+        self.partitions = merged
+        self.live_brokers = live
 
     def _md_done(self) -> None:
         self._md_in_flight = False

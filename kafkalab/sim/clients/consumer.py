@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..assignors import COOPERATIVE, DEFAULT_GENERATION, MemberSubscription, parse_strategy
 from ..broker import FetchPartition, FetchRequest, FetchResult, fetch_response_size
+from ..configdefs import ConfigError, validate_configs
 from ..errors import KafkaError, KafkaException
 from ..group import (
     decode_assignment,
@@ -127,7 +128,10 @@ class Consumer(ClientNode):
         self, cluster: Cluster, config: dict[str, Any] | None = None, name: str | None = None
     ) -> None:
         cfg = dict(CONSUMER_DEFAULTS)
-        cfg.update(config or {})
+        try:  # Kafka's ranges for the configs the consumer reads (kafkalab.sim.configdefs)
+            cfg.update(validate_configs("consumer", dict(config or {})))
+        except ConfigError as e:
+            raise KafkaException(KafkaError("_INVALID_ARG", str(e))) from None
         reset = str(cfg["auto.offset.reset"]).lower()
         aliases = {
             "smallest": "earliest",
@@ -1067,7 +1071,7 @@ class Consumer(ClientNode):
             req = {"group_id": self.group_id, "member_id": self.member_id}
             if not self.group_instance_id:  # static members do not send LeaveGroup (KIP-345)
                 self._group_call("LeaveGroup", req, lambda _r: None, lambda _e: None)
-        self.cluster.note(f"consumer {self.name} left group {self.group_id}: {why}")
+        self.cluster.note(f"consumer {self.name} left group {self.group_id}: {why}", "group")
         if not self.group_instance_id:
             self.member_id = ""
         self.generation = -1

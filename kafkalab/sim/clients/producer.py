@@ -6,21 +6,45 @@ Defaults are the Java client's (Kafka 4.x): ``acks=all``, ``enable.idempotence=t
 ``enable.idempotence`` turns idempotence off (as the Java client does); asking for both is an error.
 Records without a key use the sticky partitioner (KIP-480): they fill a batch for one partition, then the
 producer picks another partition at random.
+
+Idempotence (KIP-98, KIP-360) follows the Java producer's ``TransactionManager`` bookkeeping: every
+partition keeps the producer id and epoch its sequences belong to, its next sequence and its last
+acknowledged sequence. A batch keeps its producer id, epoch and sequence for every retry, so the broker
+recognises a retry of a batch it already wrote; the first batch that failed is retried alone until it
+succeeds, which keeps the partition in send order. A batch that expires after it was sent leaves its
+partition "unresolved": no new batch goes there until everything sent has an answer; if the answers show a
+gap, the producer bumps its epoch (on its own, as an idempotent producer may) and that partition starts again
+at sequence 0. A broker that answers OUT_OF_ORDER_SEQUENCE_NUMBER for the next expected batch (it lost the
+producer's state) does the same. Nothing ever gives a batch that may have been written a new sequence.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..broker import ProduceRequest, ProduceResult, produce_request_size
+from ..configdefs import ConfigError, validate_configs
 from ..errors import KafkaError, KafkaException, is_retriable
 from ..history import Op
 from ..metadata import NO_LEADER
 from ..partitioner import default_partition
-from ..records import ROW_KEY, ROW_VALUE, RecordBatch, RecordRow
+from ..records import ROW_KEY, ROW_VALUE, RecordBatch
 from .common import OFFSET_INVALID, ClientNode, Message, config_bool, to_bytes
+from .sequencing import (
+    _MAX_EPOCH,
+    _MAX_SEQUENCE,
+    _RECORD_OVERHEAD,
+    TOPIC_PROPAGATION_MAX_MS,
+    Callback,
+    Pending,
+    _Batch,
+    _order,
+    _TpState,
+    may_send,
+    prune_window,
+)
+from .transactions import FENCED_ERRORS, TransactionManager
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -40,60 +64,6 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "max.request.size": 1048576,
 }
 
-#: per-record overhead in a v2 batch, roughly (for batch.size accounting)
-_RECORD_OVERHEAD = 8
-_BATCH_OVERHEAD = 61
-
-Callback = Callable[[KafkaError | None, Message], None]
-
-
-class _Batch:
-    __slots__ = (
-        "topic",
-        "partition",
-        "records",
-        "callbacks",
-        "size",
-        "created_ms",
-        "deadline_ms",
-        "attempts",
-        "sequence",
-        "producer_id",
-        "producer_epoch",
-        "retry_at_ms",
-        "built",
-        "closed",
-        "last_error",
-    )
-
-    def __init__(self, topic: str, partition: int, now_ms: int, deadline_ms: int) -> None:
-        self.topic = topic
-        self.partition = partition
-        self.records: list[RecordRow] = []
-        self.callbacks: list[Callback | None] = []
-        self.size = _BATCH_OVERHEAD
-        self.created_ms = now_ms
-        self.deadline_ms = deadline_ms
-        self.attempts = 0
-        self.sequence = -1
-        self.producer_id = -1
-        self.producer_epoch = -1
-        self.retry_at_ms = 0
-        self.built: RecordBatch | None = None
-        self.closed = False
-        self.last_error: str | None = None
-
-
-class _TpState:
-    __slots__ = ("unsent", "in_flight", "next_sequence", "retrying")
-
-    def __init__(self) -> None:
-        self.unsent: deque[_Batch] = deque()
-        self.in_flight: list[_Batch] = []
-        self.next_sequence = 0
-        #: a batch of this partition is being retried: send one batch at a time to keep order
-        self.retrying = False
-
 
 class Producer(ClientNode):
     """A producer client (a node of the simulation)."""
@@ -103,16 +73,12 @@ class Producer(ClientNode):
     ) -> None:
         cfg = dict(PRODUCER_DEFAULTS)
         user = dict(config or {})
-        cfg.update(user)
+        try:
+            cfg.update(validate_configs("producer", user))
+        except ConfigError as e:
+            raise KafkaException(KafkaError("_INVALID_ARG", str(e))) from None
         acks = str(cfg["acks"]).lower()
-        if acks in ("all", "-1"):
-            self.acks = -1
-        elif acks in ("0", "1"):
-            self.acks = int(acks)
-        else:
-            raise KafkaException(
-                KafkaError("_INVALID_ARG", f'Invalid value for configuration property "acks": {cfg["acks"]}')
-            )
+        self.acks = -1 if acks in ("all", "-1") else int(acks)
         idem = config_bool(cfg["enable.idempotence"])
         self.transactional_id: str | None = cfg.get("transactional.id")
         if self.transactional_id:
@@ -148,23 +114,13 @@ class Producer(ClientNode):
         self.producer_epoch = -1
         self._pid_pending = False
         self._tps: dict[tuple[str, int], _TpState] = {}
-        self._no_metadata: dict[
-            str,
-            list[
-                tuple[
-                    bytes | None,
-                    bytes | None,
-                    tuple[tuple[str, bytes | None], ...],
-                    int,
-                    Callback | None,
-                    int,
-                ]
-            ],
-        ] = {}
-        #: a producer may ask brokers to auto-create a topic; when it first asked about a still unknown topic
+        #: records of topics whose metadata has not come yet, and since when a topic looked absent
+        self._no_metadata: dict[str, list[Pending]] = {}
+        self._absent_since: dict[str, int] = {}
+        #: a producer may ask brokers to auto-create a topic (auto.create.topics.enable); how long it waits
+        #: for a topic to appear before calling it unknown (librdkafka's topic.metadata.propagation.max.ms)
         self.allow_auto_create_topics = True
-        self._unknown_since: dict[str, int] = {}
-        self.propagation_max_ms = int(cfg.get("topic.metadata.propagation.max.ms", 30000))
+        self.propagation_max_ms = int(cfg.get("topic.metadata.propagation.max.ms", TOPIC_PROPAGATION_MAX_MS))
         #: topic -> (key -> partition cache, per-partition states) for the produce() fast path
         self._fast: dict[str, tuple[dict[bytes, int], list[_TpState | None]]] = {}
         self._sticky: dict[str, int] = {}
@@ -174,6 +130,7 @@ class Producer(ClientNode):
         self._wake_at = -1
         self._flushing = False
         self._queued = 0
+        self._batches_made = 0
         self.sent_batches = 0
         #: Produce requests, their bytes and the records in them (what the producer metrics count)
         self.sent_requests = 0
@@ -181,21 +138,27 @@ class Producer(ClientNode):
         self.sent_records = 0
         self.acked_records = 0
         self.failed_records = 0
+        self.epoch_bumps = 0
         self.history = cluster.history
         self.errors: deque[tuple[int, str, str]] = deque(maxlen=20)
-        # -- transactions --
         self.transaction_timeout_ms = int(cfg.get("transaction.timeout.ms", 60000))
-        self.txn_state = "UNINITIALIZED" if self.transactional_id else "NONE"
-        self._txn_coordinator: int | None = None
-        self._txn_added: set[tuple[str, int]] = set()
-        self._txn_adding = False
-        self._txn_acked: list[tuple[str, int, int, bytes | None, bytes | None]] = []
-        self._txn_failed = False
-        self._fatal: KafkaError | None = None
-        #: the transactional request a timed-out call left running: (what it is, where its answer goes)
-        self._txn_op: tuple[str, list[Any]] | None = None
+        self._txn: TransactionManager | None = (
+            TransactionManager(self, self.transactional_id, self.transaction_timeout_ms)
+            if self.transactional_id
+            else None
+        )
         if self.idempotent and not self.transactional_id:
             self._init_producer_id()
+
+    @property
+    def txn_state(self) -> str:
+        """The transactional state (Kafka's names), "NONE" for a producer without transactional.id."""
+        return self._txn.state if self._txn is not None else "NONE"
+
+    @property
+    def queued(self) -> int:
+        """Records handed to produce() that have no delivery report yet."""
+        return self._queued
 
     # -- public API ---------------------------------------------------------------------------------
     def produce(
@@ -212,6 +175,7 @@ class Producer(ClientNode):
         """Queue a record; the delivery report comes later through ``poll()``/``flush()``."""
         # fast path (the common case, kept lean): a bytes key, default partitioner, no headers, and the
         # open batch of that partition has room
+        txn = self._txn
         if (
             partition < 0
             and type(key) is bytes
@@ -219,7 +183,7 @@ class Producer(ClientNode):
             and timestamp == 0
             and (value is None or type(value) is bytes)
             and not self.closed
-            and (self.transactional_id is None or self.txn_state == "IN_TRANSACTION")
+            and (txn is None or txn.state == "IN_TRANSACTION")
         ):
             fast = self._fast.get(topic)
             if fast is not None:
@@ -259,16 +223,8 @@ class Producer(ClientNode):
     ) -> None:
         if self.closed:
             raise KafkaException(KafkaError("_STATE", "producer is closed"))
-        if self.transactional_id:
-            if self._fatal is not None:
-                raise KafkaException(self._fatal)
-            if self.txn_state != "IN_TRANSACTION":
-                raise KafkaException(
-                    KafkaError(
-                        "_STATE",
-                        f"Operation not valid in state {self.txn_state}: call begin_transaction() first",
-                    )
-                )
+        if self._txn is not None:
+            self._txn.check_produce()
         k = key if key is None or type(key) is bytes else to_bytes(key)
         v = value if value is None or type(value) is bytes else to_bytes(value)
         hdrs: tuple[tuple[str, bytes | None], ...] = ()
@@ -284,7 +240,7 @@ class Producer(ClientNode):
             if len(pending) == 1:
                 # named in metadata requests: the broker may auto-create it (auto.create.topics.enable)
                 self.metadata_topics.add(topic)
-                self._unknown_since.setdefault(topic, self.kernel.now_ms)
+                self._absent_since.setdefault(topic, self.kernel.now_ms)
                 self.refresh_metadata(self._on_metadata)
                 self.schedule(
                     self.delivery_timeout_ms, "metadata-wait-expiry", lambda: self._expire_unknown(topic)
@@ -341,7 +297,25 @@ class Producer(ClientNode):
                 out.append((t, p, len(b.records), b.attempts))
         return out
 
-    # -- accumulating ---------------------------------------------------------------------------------
+    def wake(self, delay_ms: int) -> None:
+        """Run the sender after ``delay_ms`` (or sooner if it is already due)."""
+        self._wake(delay_ms)
+
+    # -- records that wait for their topic's metadata ---------------------------------------------------
+    def _fail_pending(self, topic: str, rec: Pending, err: KafkaError) -> None:
+        k, v, _h, _ts, cb, p = rec
+        self._queued -= 1
+        self.failed_records += 1
+        self.last_error = err
+        self.history.append(Op(self.kernel.now_ms, "fail", self.name, topic, None, None, k, v, err.name()))
+        self._reports.append((cb, err, Message(topic, p, OFFSET_INVALID, k, v, error=err)))
+
+    def _record_failed(self, err: str, reason: str) -> None:
+        """A record failed: in a transaction that makes the transaction abortable (or fatal if fenced)."""
+        if self._txn is not None:
+            self._txn.set_abortable(err, reason)
+            self._txn.check_drained()
+
     def _expire_unknown(self, topic: str) -> None:
         """Records still waiting for the topic's metadata after delivery.timeout.ms fail (_MSG_TIMED_OUT)."""
         pending = self._no_metadata.get(topic)
@@ -349,13 +323,12 @@ class Producer(ClientNode):
             return
         now = self.kernel.now_ms
         keep = []
+        failed = 0
         for rec in pending:
-            k, v, _h, ts, cb, p = rec
-            if now - ts >= self.delivery_timeout_ms:
-                self._queued -= 1
+            if now - rec[3] >= self.delivery_timeout_ms:
                 err = KafkaError("_MSG_TIMED_OUT", "Local: Message timed out (no metadata for the topic)")
-                self.history.append(Op(now, "fail", self.name, topic, None, None, k, v, err.name()))
-                self._reports.append((cb, err, Message(topic, p, OFFSET_INVALID, k, v, error=err)))
+                self._fail_pending(topic, rec, err)
+                failed += 1
             else:
                 keep.append(rec)
         if keep:
@@ -367,38 +340,46 @@ class Producer(ClientNode):
             )
         else:
             del self._no_metadata[topic]
+        if failed:
+            self._record_failed("_MSG_TIMED_OUT", f"{failed} record(s) to {topic} got no metadata in time")
 
     def on_metadata_update(self) -> None:
         if self._no_metadata:
             self._on_metadata()
 
     def _on_metadata(self) -> None:
-        pending, self._no_metadata = self._no_metadata, {}
         now = self.kernel.now_ms
-        for topic, recs in pending.items():
-            if (
-                topic not in self.topics
-                and now - self._unknown_since.get(topic, now) < self.propagation_max_ms
-            ):
-                # librdkafka's topic.metadata.propagation.max.ms: a topic being created (or auto-created)
-                # takes a moment to appear; keep asking before calling it unknown
-                self._no_metadata.setdefault(topic, []).extend(recs)
+        for topic in sorted(self._no_metadata):
+            recs = self._no_metadata[topic]
+            if topic in self.topics:
+                del self._no_metadata[topic]
+                self._absent_since.pop(topic, None)
+                for k, v, h, ts, cb, p in recs:
+                    self._append(topic, p, k, v, h, ts, cb)
                 continue
-            self._unknown_since.pop(topic, None)
-            if topic not in self.topics:
-                self.metadata_topics.discard(topic)
-                for k, v, _h, _ts, cb, p in recs:
-                    self._queued -= 1
-                    msg = Message(topic, p, OFFSET_INVALID, k, v)
-                    err = KafkaError("_UNKNOWN_TOPIC", f"Unknown topic {topic}")
-                    self.history.append(
-                        Op(self.kernel.now_ms, "fail", self.name, topic, None, None, k, v, err.name())
-                    )
-                    self._reports.append((cb, err, msg))
+            since = self._absent_since.setdefault(topic, now)
+            if now - since < self.propagation_max_ms:
+                # a topic being created (or auto-created), or one a just-restarted broker does not know yet,
+                # takes a moment to appear: ClientNode keeps asking (retry.backoff.ms, doubling up to 1 s)
                 continue
-            for k, v, h, ts, cb, p in recs:
-                self._append(topic, p, k, v, h, ts, cb)
+            del self._no_metadata[topic]
+            self._absent_since.pop(topic, None)
+            self.metadata_topics.discard(topic)
+            err = KafkaError("_UNKNOWN_TOPIC", f"Unknown topic {topic}")
+            for rec in recs:
+                self._fail_pending(topic, rec, err)
+            self._record_failed("_UNKNOWN_TOPIC", f"topic {topic} does not exist")
         self._wake(0)
+
+    def purge_queued(self, err: KafkaError) -> None:
+        """Fail every record not sent yet (an aborted or fenced transaction); sent ones get their answers."""
+        for topic in sorted(self._no_metadata):
+            for rec in self._no_metadata.pop(topic):
+                self._fail_pending(topic, rec, err)
+        self._absent_since.clear()
+        for _tp, st in sorted(self._tps.items()):
+            while st.unsent:
+                self._fail_batch(st.unsent.popleft(), st, err.name(), err.str())
 
     def _choose_partition(self, topic: str, key: bytes | None, n: int) -> int:
         if key is not None:
@@ -431,9 +412,9 @@ class Producer(ClientNode):
         if partition < 0:
             partition = self._choose_partition(topic, key, nparts)
         elif partition >= nparts:
-            self._queued -= 1
             err = KafkaError("_UNKNOWN_PARTITION", f"{topic} has no partition {partition}")
-            self._reports.append((cb, err, Message(topic, partition, OFFSET_INVALID, key, value)))
+            self._fail_pending(topic, (key, value, headers, ts, cb, partition), err)
+            self._record_failed("_UNKNOWN_PARTITION", f"{topic} has no partition {partition}")
             return
         tp = (topic, partition)
         st = self._tps.get(tp)
@@ -452,7 +433,8 @@ class Producer(ClientNode):
                         self._wake(0)
                         return
             now = self.kernel.now_ms
-            batch = _Batch(topic, partition, now, now + self.delivery_timeout_ms)
+            self._batches_made += 1
+            batch = _Batch(topic, partition, now, now + self.delivery_timeout_ms, self._batches_made)
             st.unsent.append(batch)
             self._wake(self.linger_ms)
         batch.records.append((key, value, headers, ts))
@@ -467,8 +449,10 @@ class Producer(ClientNode):
             self._wake(0)
 
     def _switch_sticky(self, topic: str, old: int) -> None:
-        n = self.topics[topic].partitions
-        choices = [i for i in range(n) if i != old and self.leader_of(topic, i) != NO_LEADER]
+        t = self.topics.get(topic)
+        if t is None:
+            return
+        choices = [i for i in range(t.partitions) if i != old and self.leader_of(topic, i) != NO_LEADER]
         if not choices:
             self._sticky[topic] = old
             return
@@ -483,6 +467,12 @@ class Producer(ClientNode):
             self._wake_timer.cancel()
         self._wake_at = at
         self._wake_timer = self.schedule(delay_ms, "sender", self._run_sender)
+
+    def set_producer_id(self, producer_id: int, epoch: int) -> None:
+        """A new producer id/epoch: every partition starts again at sequence 0 once its sent batches
+        have their answers."""
+        self.producer_id, self.producer_epoch = producer_id, epoch
+        self._wake(0)
 
     def _init_producer_id(self) -> None:
         if self._pid_pending:
@@ -501,10 +491,7 @@ class Producer(ClientNode):
             if resp[0] != "NO_ERROR":
                 self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
                 return
-            self.producer_id, self.producer_epoch = resp[1], resp[2]
-            for st in self._tps.values():
-                st.next_sequence = 0
-            self._wake(0)
+            self.set_producer_id(resp[1], resp[2])
 
         def fail(_e: str) -> None:
             self._pid_pending = False
@@ -520,17 +507,32 @@ class Producer(ClientNode):
             detail=self.name,
         )
 
+    def _bump_epoch(self) -> None:
+        """KIP-360: an idempotent producer bumps its own epoch to restart sequences after a gap."""
+        self.epoch_bumps += 1
+        if self.producer_epoch >= _MAX_EPOCH:
+            self.producer_id = -1
+            self._init_producer_id()
+        else:
+            self.producer_epoch += 1
+
+    def _may_send(self, st: _TpState, b: _Batch) -> bool:
+        """Idempotence: may ``b`` (the first queued batch of its partition) be sent now?"""
+        return may_send(st, b, self.producer_id, self.producer_epoch)
+
     def _run_sender(self) -> None:
         self._wake_timer = None
         if self.idempotent and self.producer_id < 0:
             if not self.transactional_id:
                 self._init_producer_id()
             return
+        txn = self._txn
         to_add: list[tuple[str, int]] = []
         now = self.kernel.now_ms
         by_leader: dict[int, list[_Batch]] = {}
         next_wake: int | None = None
         need_metadata = False
+        flushing = self._flushing or (txn is not None and txn.committing)
         for tp in sorted(self._tps):
             st = self._tps[tp]
             # expire batches that waited longer than delivery.timeout.ms
@@ -539,17 +541,20 @@ class Producer(ClientNode):
             if not st.unsent:
                 continue
             b = st.unsent[0]
-            ready = b.closed or self._flushing or now - b.created_ms >= self.linger_ms or b.attempts > 0
+            ready = b.closed or flushing or now - b.created_ms >= self.linger_ms or b.attempts > 0
             wake_at = max(b.created_ms + self.linger_ms, b.retry_at_ms)
             if not ready or b.retry_at_ms > now:
                 next_wake = wake_at if next_wake is None else min(next_wake, wake_at)
                 continue
             if st.retrying and st.in_flight:
                 continue
-            if self.transactional_id and tp not in self._txn_added:
-                to_add.append(tp)
-                continue
-            if self.idempotent and len(st.in_flight) >= 5:
+            if txn is not None:
+                if not txn.sending_allowed:
+                    continue
+                if tp not in txn.partitions:
+                    to_add.append(tp)
+                    continue
+            if self.idempotent and (len(st.in_flight) >= 5 or not self._may_send(st, b)):
                 continue
             leader = self.leader_of(*tp)
             if leader == NO_LEADER:
@@ -566,8 +571,8 @@ class Producer(ClientNode):
             # the next batch of a partition may go out now too, up to max.in.flight.requests.per.connection
             # (5 per partition with idempotence): requests pipeline instead of waiting for each response
             self._wake(0)
-        if to_add and not self._txn_adding:
-            self._add_partitions_to_txn(to_add)
+        if to_add and txn is not None:
+            txn.add_partitions(to_add)
         if need_metadata:
             self.refresh_metadata(lambda: self._wake(0))
         if next_wake is not None:
@@ -583,14 +588,13 @@ class Producer(ClientNode):
                 b.closed = True
                 if b.records[0][0] is None and self._sticky.get(b.topic) == b.partition:
                     self._switch_sticky(b.topic, b.partition)
-            stale = self.idempotent and (
-                b.sequence < 0 or b.producer_id != self.producer_id or b.producer_epoch != self.producer_epoch
-            )
-            if b.built is None or stale:
-                if stale:
-                    b.sequence = st.next_sequence
-                    st.next_sequence += len(b.records)
-                    b.producer_id, b.producer_epoch = self.producer_id, self.producer_epoch
+            if self.idempotent and b.sequence < 0:
+                st.window.append(st.next_sequence)
+                b.sequence = st.next_sequence
+                b.producer_id, b.producer_epoch = st.producer_id, st.producer_epoch
+                st.next_sequence = (st.next_sequence + len(b.records)) % (_MAX_SEQUENCE + 1)
+                b.built = None
+            if b.built is None:
                 b.built = RecordBatch.build(
                     b.records,
                     producer_id=b.producer_id,
@@ -663,8 +667,20 @@ class Producer(ClientNode):
         self.refresh_metadata(lambda: self._wake(0))
         self._wake(self.retry_backoff_ms)
 
+    def _restart_partition(self, st: _TpState) -> None:
+        """The broker answered OUT_OF_ORDER_SEQUENCE_NUMBER for the next expected batch: it lost this
+        partition's sequences (the log lost acknowledged data). New epoch; the unanswered batches start again
+        at sequence 0, in send order, once those still in flight have their answers (KIP-360)."""
+        self._bump_epoch()
+        st.restarting = True
+        st.unresolved = False
+        st.window.clear()
+        for x in list(st.unsent) + st.in_flight:
+            x.sequence = -1
+            x.built = None
+
     def _retry_or_fail(self, b: _Batch, err: str, message: str) -> bool:
-        """Put a failed batch back for a retry (in sequence order) or fail it; True if metadata is stale."""
+        """Put a failed batch back for a retry (in send order) or fail it; True if metadata is stale."""
         st = self._tps[(b.topic, b.partition)]
         if b in st.in_flight:
             st.in_flight.remove(b)
@@ -672,20 +688,26 @@ class Producer(ClientNode):
         b.last_error = err
         self.errors.append((now, f"{b.topic}-{b.partition}", err))
         retriable = is_retriable(err) or err in ("_TRANSPORT", "REQUEST_TIMED_OUT")
-        if self._fatal is not None:
+        if (self._txn is not None and self._txn.fatal is not None) or err in FENCED_ERRORS:
             retriable = False
-        if err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent:
-            # an earlier batch of this partition is being retried: this one follows it
-            retriable = any(o.sequence < b.sequence for o in list(st.unsent) + st.in_flight)
+        elif err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent:
+            earlier = any(0 <= o.sequence < b.sequence for o in list(st.unsent) + st.in_flight)
+            if st.restarting or earlier or st.unresolved:
+                retriable = True  # an earlier batch is being retried (or all start again): this one follows
+                if st.restarting:
+                    b.sequence, b.built = -1, None
+            elif self._txn is None:
+                self._restart_partition(st)
+                b.sequence, b.built = -1, None
+                retriable = True
         if retriable and b.attempts <= self.retries and now < b.deadline_ms:
             if self.history.enabled:
                 for rec in b.records:
                     self.history.add(now, "retry", self.name, b.topic, b.partition, None, rec[0], rec[1], err)
             b.retry_at_ms = now + self.retry_backoff_ms
             st.retrying = True
-            st.unsent.appendleft(b)
-            if self.idempotent:
-                st.unsent = deque(sorted(st.unsent, key=lambda x: (x.sequence < 0, x.sequence)))
+            st.unsent.append(b)
+            st.unsent = deque(sorted(st.unsent, key=_order))
             return err in (
                 "NOT_LEADER_OR_FOLLOWER",
                 "UNKNOWN_TOPIC_OR_PART",
@@ -703,13 +725,19 @@ class Producer(ClientNode):
             st.in_flight.remove(b)
         if not st.in_flight and not any(x.attempts for x in st.unsent):
             st.retrying = False
+        if b.sequence >= 0 and b.producer_epoch == st.producer_epoch and b.producer_id == st.producer_id:
+            last = (b.sequence + len(b.records) - 1) % (_MAX_SEQUENCE + 1)
+            # the largest acknowledged sequence (one that wrapped around past 2^31 - 1 is larger)
+            if last > st.last_acked_sequence or st.last_acked_sequence - last > _MAX_SEQUENCE // 2:
+                st.last_acked_sequence = last
         now = self.kernel.now_ms
         topic, partition, name = b.topic, b.partition, self.name
         known = base_offset >= 0
-        if self.transactional_id:
+        txn = self._txn
+        if txn is not None:
             # acknowledged means committed: the history gets these records when the transaction commits
             for i, rec in enumerate(b.records):
-                self._txn_acked.append((topic, partition, base_offset + i, rec[0], rec[1]))
+                txn.acked.append((topic, partition, base_offset + i, rec[0], rec[1]))
         elif self.history.enabled:
             records = b.records
             self.history.add_batch(
@@ -745,8 +773,26 @@ class Producer(ClientNode):
         n = len(b.records)
         self._queued -= n
         self.acked_records += n
+        if st.window:
+            prune_window(st)
+        if st.unresolved:
+            self._maybe_resolve(st)
+        if txn is not None:
+            txn.check_drained()
+
+    def _maybe_resolve(self, st: _TpState) -> None:
+        """Once every sent batch of an unresolved partition has its answer: if the acknowledged sequences
+        reach the next one, the failed batch was written after all; otherwise there is a gap (KIP-360)."""
+        if not st.unresolved or st.outstanding_sequences():
+            return
+        st.unresolved = False
+        if (st.last_acked_sequence + 1) % (_MAX_SEQUENCE + 1) != st.next_sequence:
+            self._bump_epoch()
+        self._wake(0)
 
     def _fail_batch(self, b: _Batch, st: _TpState, err_name: str, message: str) -> None:
+        if b in st.in_flight:
+            st.in_flight.remove(b)
         now = self.kernel.now_ms
         err = KafkaError(err_name, message or None)
         self.last_error = err
@@ -759,18 +805,16 @@ class Producer(ClientNode):
             )
         self._queued -= len(b.records)
         self.failed_records += len(b.records)
-        if self.transactional_id:
-            self._txn_failed = True
-            if err_name in ("INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED"):
-                self._fence(err_name)
-            return
-        if self.idempotent and b.sequence >= 0:
-            # the sequence of this partition is now in doubt: get a new epoch and restart sequences (KIP-360)
-            self.producer_id = -1
-            for s in self._tps.values():
-                for x in list(s.unsent):
-                    x.sequence = -1
-            self._init_producer_id()
+        if not st.in_flight and not any(x.attempts for x in st.unsent):
+            st.retrying = False
+        if st.window:
+            prune_window(st)
+        if self._txn is not None:
+            self._record_failed(err_name, f"a record to {b.topic}-{b.partition} failed ({err_name})")
+        elif self.idempotent and b.sequence >= 0:
+            # it may or may not have been written: decide once every sent batch has its answer
+            st.unresolved = True
+            self._maybe_resolve(st)
 
     def _serve_reports(self) -> int:
         n = 0
@@ -781,308 +825,34 @@ class Producer(ClientNode):
                 cb(err, msg)
         return n
 
-    # == transactions (KIP-98), shaped like confluent_kafka ==============================================
-    def _txn_call(
-        self, op: str, args: tuple[Any, ...], done: Callable[[Any], None], attempt: int = 0
-    ) -> None:
-        """Send a request to the transaction coordinator, finding it first; retried while retriable."""
-        tid = self.transactional_id
-        assert tid is not None
-
-        def retry(_e: str = "") -> None:
-            self._txn_coordinator = None
-            self.schedule(
-                self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1)
-            )
-
-        if self._txn_coordinator is None:
-            brokers = self.cluster.bootstrap_names()
-            name = brokers[(attempt + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
-            node = self.broker_node(name)
-
-            def found(resp: Any) -> None:
-                err, coord = resp
-                if err != "NO_ERROR":
-                    retry()
-                    return
-                self._txn_coordinator = coord
-                self._txn_call(op, args, done, attempt + 1)
-
-            self.call(
-                name,
-                "FindCoordinator",
-                lambda r: node.handle_find_coordinator(tid, r, 1),
-                found,
-                retry,
-                self.request_timeout_ms,
-                detail=f"transaction {tid}",
-            )
-            return
-        node = self.broker_node(f"broker-{self._txn_coordinator}")
-
-        def ok(resp: Any) -> None:
-            err = resp[0] if isinstance(resp, tuple) else resp
-            if err in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"):
-                retry()
-            elif err == "CONCURRENT_TRANSACTIONS":
-                self.schedule(
-                    self.retry_backoff_ms, "txn-retry", lambda: self._txn_call(op, args, done, attempt + 1)
-                )
-            else:
-                done(resp)
-
-        self.call(
-            node.name,
-            op,
-            lambda r: node.handle_txn(op, args, r),
-            ok,
-            retry,
-            self.request_timeout_ms,
-            detail=f"{tid}",
-        )
-
-    def _blocking(self, op: str, args: tuple[Any, ...], timeout: float | None, key: str = "") -> Any:
-        """Send ``op`` to the transaction coordinator and wait for its answer.
-
-        Resumable, as librdkafka's transactional calls are: when the answer does not come within
-        ``timeout`` (always the case for ``timeout=0`` or inside a simulation event), the request keeps
-        going in the background and a retriable ``_TIMED_OUT`` is raised; calling the same method again
-        waits for that same request instead of sending a new one.
-        """
-        key = key or op
-        pending = self._txn_op
-        if pending is not None and pending[0] == key:
-            box = pending[1]
-        else:
-            box = []
-            self._txn_op = (key, box)
-            self._txn_call(op, args, box.append)
-        self.wait_until(lambda: bool(box), 60.0 if timeout is None or timeout < 0 else timeout)
-        if not box:
-            raise KafkaException(_resume_timeout(op))
-        self._txn_op = None
-        return box[0]
-
-    def _fence(self, err: str) -> KafkaError:
-        """A newer producer owns our transactional.id: every later call fails with the returned error."""
-        if self._fatal is None:
-            self._fatal = KafkaError(
-                "_FENCED",
-                f"Producer fenced by a newer instance of transactional.id {self.transactional_id} ({err})",
-                fatal=True,
-            )
-            self.txn_state = "FATAL_ERROR"
-            self.cluster.note(
-                f"producer {self.name} was fenced ({err}): a newer producer owns "
-                f"transactional.id {self.transactional_id}"
-            )
-        return self._fatal
-
-    def _check_txn(self, *states: str) -> None:
-        if not self.transactional_id:
+    # == transactions (KIP-98, KIP-890), shaped like confluent_kafka ========================================
+    def _transactions(self) -> TransactionManager:
+        if self._txn is None:
             raise KafkaException(KafkaError("_INVALID_ARG", "The transactional.id configuration is not set"))
-        if self._fatal is not None:
-            raise KafkaException(self._fatal)
-        if self.txn_state not in states:
-            raise KafkaException(KafkaError("_STATE", f"Operation not valid in state {self.txn_state}"))
+        return self._txn
 
     def init_transactions(self, timeout: float | None = None) -> None:
         """InitProducerId for ``transactional.id``: fences older producers and aborts what they left open.
 
-        Resumable: after a retriable ``_TIMED_OUT`` call it again to wait for the same request."""
-        self._check_txn("UNINITIALIZED", "READY")
-        resp = self._blocking("InitProducerId", (self.transactional_id, self.transaction_timeout_ms), timeout)
-        err, pid, epoch = resp
-        if err != "NO_ERROR":
-            raise KafkaException(KafkaError(err))
-        self.producer_id, self.producer_epoch = pid, epoch
-        for st in self._tps.values():
-            st.next_sequence = 0
-        self.txn_state = "READY"
+        If it times out, the retriable error says so and calling it again waits for the same request."""
+        self._transactions().init_transactions(timeout)
 
     def begin_transaction(self) -> None:
-        self._check_txn("READY")
-        self.txn_state = "IN_TRANSACTION"
-        self._txn_added = set()
-        self._txn_acked = []
-        self._txn_failed = False
-
-    def _add_partitions_to_txn(self, tps: list[tuple[str, int]]) -> None:
-        self._txn_adding = True
-        args = (self.transactional_id, self.producer_id, self.producer_epoch, sorted(tps))
-
-        def done(err: Any) -> None:
-            self._txn_adding = False
-            if err == "NO_ERROR":
-                self._txn_added.update(tps)
-            elif err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
-                self._fence(err)
-                for tp in tps:
-                    st = self._tps.get(tp)
-                    while st is not None and st.unsent:
-                        self._fail_batch(st.unsent.popleft(), st, "PRODUCER_FENCED", "producer fenced")
-            self._wake(0)
-
-        self._txn_call("AddPartitionsToTxn", args, done)
+        self._transactions().begin_transaction()
 
     def send_offsets_to_transaction(
         self, positions: list[Any], group_metadata: Any, timeout: float | None = None
     ) -> None:
-        """Commit the consumer's offsets as part of this transaction (AddOffsetsToTxn + TxnOffsetCommit).
-
-        Resumable: after a retriable ``_TIMED_OUT`` call it again to wait for the same requests."""
-        self._check_txn("IN_TRANSACTION")
-        gid = group_metadata.group_id
-        pending = self._txn_op
-        if pending is not None and pending[0] == f"TxnOffsetCommit {gid}":
-            self._await_offsets(pending[1], timeout)
-            return
-        err = self._blocking(
-            "AddOffsetsToTxn", (self.transactional_id, self.producer_id, self.producer_epoch, gid), timeout
-        )
-        if err != "NO_ERROR":
-            if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
-                self._fence(err)
-            raise KafkaException(KafkaError(err))
-        offsets = [(tp.topic, tp.partition, tp.offset) for tp in positions if tp.offset >= 0]
-        req = {
-            "group_id": gid,
-            "producer_id": self.producer_id,
-            "producer_epoch": self.producer_epoch,
-            "generation": group_metadata.generation,
-            "member_id": group_metadata.member_id,
-            "offsets": offsets,
-        }
-        box: list[dict[str, Any]] = []
-
-        def attempt(n: int = 0) -> None:
-            brokers = self.cluster.bootstrap_names()
-            name = brokers[(n + self.kernel.rng.randrange(len(brokers))) % len(brokers)]
-            node = self.broker_node(name)
-
-            def found(resp: Any) -> None:
-                e, coord = resp
-                if e != "NO_ERROR":
-                    self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1))
-                    return
-                cnode = self.broker_node(f"broker-{coord}")
-
-                def committed(r: dict[str, Any]) -> None:
-                    if r["error"] in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"):
-                        self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1))
-                    else:
-                        box.append(r)
-
-                self.call(
-                    cnode.name,
-                    "TxnOffsetCommit",
-                    lambda r: cnode.handle_group("TxnOffsetCommit", req, r),
-                    committed,
-                    lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
-                    self.request_timeout_ms,
-                )
-
-            self.call(
-                name,
-                "FindCoordinator",
-                lambda r: node.handle_find_coordinator(gid, r, 0),
-                found,
-                lambda _e: self.schedule(self.retry_backoff_ms, "txn-retry", lambda: attempt(n + 1)),
-                self.request_timeout_ms,
-            )
-
-        self._txn_op = (f"TxnOffsetCommit {gid}", box)
-        attempt()
-        self._await_offsets(box, timeout)
-
-    def _await_offsets(self, box: list[dict[str, Any]], timeout: float | None) -> None:
-        self.wait_until(lambda: bool(box), 60.0 if timeout is None or timeout < 0 else timeout)
-        if not box:
-            raise KafkaException(_resume_timeout("TxnOffsetCommit"))
-        self._txn_op = None
-        if box[0]["error"] != "NO_ERROR":
-            e = box[0]["error"]
-            if e == "PRODUCER_FENCED":
-                raise KafkaException(self._fence(e))
-            self.txn_state = "ABORTABLE_ERROR"
-            raise KafkaException(KafkaError(e, f"TxnOffsetCommit failed: {e}"))
+        """Commit the consumer's offsets as part of this transaction (AddOffsetsToTxn + TxnOffsetCommit)."""
+        self._transactions().send_offsets_to_transaction(positions, group_metadata, timeout)
 
     def commit_transaction(self, timeout: float | None = None) -> None:
         """Flush, then EndTxn(commit): every record of the transaction becomes visible at once.
 
-        Resumable: when the flush or the EndTxn does not finish within ``timeout`` it goes on in the
-        background and a retriable ``_TIMED_OUT`` is raised; call ``commit_transaction()`` again."""
-        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR", "COMMITTING")
-        if self.txn_state == "IN_TRANSACTION":
-            self.flush(timeout)
-            if self._fatal is not None:
-                raise KafkaException(self._fatal)
-            if self._queued and not self._txn_failed:
-                raise KafkaException(_resume_timeout("commit_transaction (records still being delivered)"))
-        if self._fatal is not None:
-            raise KafkaException(self._fatal)
-        if self._txn_failed or self.txn_state == "ABORTABLE_ERROR":
-            self.txn_state = "ABORTABLE_ERROR"
-            raise KafkaException(
-                KafkaError(
-                    "_STATE", "a record of this transaction failed: abort_transaction() must be called"
-                )
-            )
-        self.txn_state = "COMMITTING"
-        if self._txn_added:
-            err = self._blocking(
-                "EndTxn",
-                (self.transactional_id, self.producer_id, self.producer_epoch, True),
-                timeout,
-                key="EndTxn commit",
-            )
-            if err != "NO_ERROR":
-                if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
-                    raise KafkaException(self._fence(err))
-                self.txn_state = "ABORTABLE_ERROR"
-                raise KafkaException(KafkaError(err))
-        now = self.kernel.now_ms
-        for topic, partition, off, key, value in self._txn_acked:
-            self.history.append(Op(now, "ack", self.name, topic, partition, off, key, value))
-        self._txn_acked = []
-        self.txn_state = "READY"
+        A failed record of the transaction makes this raise an error with ``txn_requires_abort()``; a
+        timeout is retriable: call it again to wait for the same commit."""
+        self._transactions().commit_transaction(timeout)
 
     def abort_transaction(self, timeout: float | None = None) -> None:
-        """EndTxn(abort): the transaction's records stay in the log but read_committed consumers skip them.
-
-        Resumable like :meth:`commit_transaction`: after a retriable ``_TIMED_OUT`` call it again."""
-        self._check_txn("IN_TRANSACTION", "ABORTABLE_ERROR", "ABORTING")
-        self.txn_state = "ABORTING"
-        for st in self._tps.values():
-            while st.unsent:
-                b = st.unsent.popleft()
-                self._fail_batch(b, st, "_STATE", "transaction aborted")
-        drained = self.wait_until(
-            lambda: all(not st.in_flight for st in self._tps.values()), 30.0 if timeout is None else timeout
-        )
-        if not drained and (self.kernel.running or timeout == 0):
-            raise KafkaException(_resume_timeout("abort_transaction (requests still in flight)"))
-        if self._txn_added:
-            err = self._blocking(
-                "EndTxn",
-                (self.transactional_id, self.producer_id, self.producer_epoch, False),
-                timeout,
-                key="EndTxn abort",
-            )
-            if err != "NO_ERROR":
-                if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"):
-                    raise KafkaException(self._fence(err))
-                raise KafkaException(KafkaError(err))
-        now = self.kernel.now_ms
-        for topic, partition, _off, key, value in self._txn_acked:
-            self.history.append(
-                Op(now, "fail", self.name, topic, partition, None, key, value, "TRANSACTION_ABORTED")
-            )
-        self._txn_acked = []
-        self._txn_failed = False
-        self.txn_state = "READY"
-
-
-def _resume_timeout(what: str) -> KafkaError:
-    """The retriable timeout of a resumable transactional call (librdkafka: call the function again)."""
-    return KafkaError("_TIMED_OUT", f"Local: Timed out: {what} is still in progress; call it again to resume")
+        """EndTxn(abort): the transaction's records stay in the log but read_committed consumers skip them."""
+        self._transactions().abort_transaction(timeout)

@@ -32,7 +32,9 @@ def init_producer_id(ctx: RequestContext, req: Any) -> None:
         elif not tid:
             respond({"error_code": "INVALID_REQUEST", "producer_id": -1, "producer_epoch": -1})
         else:
-            b.handle_txn("InitProducerId", (tid, timeout), done)
+            # v3+ carry the producer's id and epoch when it asks to bump its own epoch (KIP-360)
+            pid, epoch = int(getattr(req, "producer_id", -1)), int(getattr(req, "producer_epoch", -1))
+            b.handle_txn("InitProducerId", (tid, timeout, pid, epoch), done)
 
     def answer(out: dict[str, Any]) -> None:
         if out["error_code"] == "NO_ERROR" and tid:
@@ -152,13 +154,19 @@ def end_txn(ctx: RequestContext, req: Any) -> None:
         bool(req.committed),
     )
 
-    def on_broker(b: Broker, respond: Any) -> None:
-        b.handle_txn("EndTxn", (tid, pid, epoch, commit), respond)
+    # EndTxn v5+ is a client of Kafka 4's transaction protocol (KIP-890), whose epoch is bumped each time
+    version = 2 if ctx.version >= 5 else 0
 
-    def answer(err: str) -> None:
+    def on_broker(b: Broker, respond: Any) -> None:
+        b.handle_txn("EndTxn", (tid, pid, epoch, commit, version), respond)
+
+    def answer(resp: Any) -> None:
+        err, new_pid, new_epoch = resp
         if err == "NO_ERROR":
             ctx.conn.note(f"{'committed' if commit else 'aborted'} a transaction of {tid}")
-        ctx.reply({"error_code": err, "producer_id": pid, "producer_epoch": epoch})
+        else:
+            new_pid, new_epoch = pid, epoch
+        ctx.reply({"error_code": err, "producer_id": new_pid, "producer_epoch": new_epoch})
 
     ctx.call(on_broker, answer)
 

@@ -686,8 +686,10 @@ def _add_predicates(more: list[Predicate]) -> None:
         PREDICATES[p.name] = p
 
 
+from .goals_ops import ops_predicates  # noqa: E402 - replicas, leaders, markers, latency, poll timeouts
 from .goals_platform import platform_predicates  # noqa: E402 - it builds on the helpers above
 from .goals_streams import streams_predicates  # noqa: E402 - Kafka Streams, ksqlDB, MirrorMaker 2
 
 _add_predicates(platform_predicates())
 _add_predicates(streams_predicates(_pred, P, _count_text))
+_add_predicates(ops_predicates())

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 __all__ = ["VERB_HELP", "VERB_OPTIONS", "VERB_USAGE", "is_verb", "run_verb"]
 
 VERB_USAGE = {
-    "start-copier": "start-copier NAME --mode at-most-once|at-least-once|exactly-once --from TOPIC --to TOPIC",
+    "start-copier": (
+        "start-copier NAME --mode at-most-once|at-least-once|exactly-once --from TOPIC --to TOPIC "
+        "[--consumer-property KEY=VALUE]"
+    ),
     "copier-step": "copier-step NAME [--count N] [--crash]",
     "restart-copier": "restart-copier NAME",
 }
@@ -35,6 +38,13 @@ VERB_OPTIONS: dict[str, list[Opt]] = {
         Opt("mode", "str", help="at-most-once, at-least-once or exactly-once"),
         Opt("from", "str", help="source topic"),
         Opt("to", "str", help="sink topic"),
+        Opt(
+            "consumer-property",
+            "str",
+            multi=True,
+            help="a config of the copier's consumer: max.poll.interval.ms, session.timeout.ms or "
+            "heartbeat.interval.ms (default: 300000, 6000 and 1000 ms)",
+        ),
     ],
     "copier-step": [
         Opt("count", "int", help="iterations (default 1)"),
@@ -47,6 +57,9 @@ VERB_OPTIONS: dict[str, list[Opt]] = {
     ],
     "restart-copier": [],
 }
+
+#: the consumer configs a learner may set on a copier (its group, offsets and isolation stay the copier's)
+_COPIER_CONSUMER_KEYS = ("max.poll.interval.ms", "session.timeout.ms", "heartbeat.interval.ms")
 
 #: mode as the learner types it (the words of the Compare screen) -> the copier's mode
 _MODES = {"at-most-once": "at_most_once", "at-least-once": "at_least_once", "exactly-once": "exactly_once"}
@@ -82,6 +95,29 @@ def run_verb(session: LabSession, extras: dict[str, Any], line: str) -> CommandR
         return CommandResult(False, [], f"{tokens[0] if tokens else 'lesson'}: {type(e).__name__}: {e}")
 
 
+def _copier_consumer_config(pairs: list[str]) -> dict[str, Any]:
+    """The copier's consumer configs from ``--consumer-property k=v`` (checked as the console consumer's)."""
+    from ..commands.kafka_tools.common import _check_consumer_cfg, _client_props
+    from ..sim.clients.consumer import CONSUMER_DEFAULTS
+
+    for text in pairs:
+        key = text.split("=", 1)[0].strip()
+        if key not in _COPIER_CONSUMER_KEYS:
+            raise CommandError(
+                f"--consumer-property: a copier takes only {', '.join(_COPIER_CONSUMER_KEYS)}, not '{key}'"
+            )
+    cfg, _warnings = _client_props(pairs, CONSUMER_DEFAULTS, "consumer property")
+    _check_consumer_cfg(cfg)
+    if cfg.get("max.poll.interval.ms", 1) < 1:
+        raise CommandError(
+            f"Invalid value {cfg['max.poll.interval.ms']} for configuration max.poll.interval.ms: "
+            "Value must be at least 1"
+        )
+    if cfg.get("heartbeat.interval.ms", 1000) >= cfg.get("session.timeout.ms", 6000):
+        raise CommandError("Heartbeat must be set lower than the session timeout")  # GroupRebalanceConfig
+    return cfg
+
+
 def _run(session: LabSession, extras: dict[str, Any], name: str, argv: list[str]) -> list[str]:
     from ..sim.workloads import Copier
 
@@ -103,8 +139,16 @@ def _run(session: LabSession, extras: dict[str, Any], name: str, argv: list[str]
             if t is None or t not in cluster.topics():
                 raise CommandError(f"topic '{t}' does not exist (usage: {VERB_USAGE[name]})")
         assert src is not None and dst is not None
+        consumer_config = _copier_consumer_config(p.get_list("consumer-property"))
         copiers[cname] = Copier(
-            cluster, src, dst, mode, group_id=cname, transactional_id=f"{cname}-tx", batch=5
+            cluster,
+            src,
+            dst,
+            mode,
+            group_id=cname,
+            transactional_id=f"{cname}-tx",
+            batch=5,
+            consumer_config=consumer_config,
         )
         return [f"copier {cname} ({typed}) copies {src} -> {dst} in group {cname}, 5 records per iteration"]
     copier = copiers.get(cname)

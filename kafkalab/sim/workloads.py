@@ -40,8 +40,10 @@ class Copier:
         batch: int = 20,
         producer_config: dict[str, Any] | None = None,
         note_failures: bool = False,
+        consumer_config: dict[str, Any] | None = None,
     ) -> None:
-        """``note_failures``: put failed offset and transaction commits on the cluster's timeline."""
+        """``note_failures``: put failed offset and transaction commits on the cluster's timeline;
+        ``consumer_config``: overrides of the consumer's configs (a lesson's max.poll.interval.ms)."""
         if mode not in COPY_MODES:
             raise ValueError(f"mode must be one of {', '.join(COPY_MODES)}, not {mode!r}")
         self.cluster = cluster
@@ -53,6 +55,7 @@ class Copier:
         self.transform = transform
         self.batch = batch
         self.producer_config = dict(producer_config or {})
+        self.consumer_config = dict(consumer_config or {})
         self.note_failures = note_failures
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
@@ -71,6 +74,7 @@ class Copier:
                 "isolation.level": "read_committed" if eos else "read_uncommitted",
                 "session.timeout.ms": 6000,
                 "heartbeat.interval.ms": 1000,
+                **self.consumer_config,
             },
             name=self.cluster.next_client_name("copier-consumer"),
         )

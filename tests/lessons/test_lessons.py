@@ -54,6 +54,12 @@ COURSE = {
     "ksqldb-windowed-count",
     "mirrormaker-failover",
     "kafka-alternatives",
+    "reading-segments",
+    "reassign-partitions",
+    "slow-consumer",
+    "long-poll-fetch",
+    "retention-bytes",
+    "adding-partitions",
 }
 
 
@@ -120,6 +126,8 @@ COSTLY = [
     "streams-windowed-store",
     "ksqldb-windowed-count",
     "mirrormaker-failover",
+    "slow-consumer",  # these two: tests/lessons/test_goals_ops.py
+    "reading-segments",
 ]
 
 

@@ -586,10 +586,12 @@ class CheckpointStore:
         )
 
     def restore(self, ck: Checkpoint, data_dir: Path) -> Any:
-        """Put ``data_dir`` back as it was at ``ck`` and return a new copy of the world captured there."""
+        """Put ``data_dir`` back as it was at ``ck`` and return a new copy of the world captured there.
+
+        Raises :class:`SnapshotError` if the world cannot be rebuilt; then ``data_dir`` is untouched (the
+        world is unpickled first: its files are reopened only when next written)."""
         if ck.dropped:
             raise SnapshotError("this checkpoint was dropped")
-        _restore_files(str(data_dir), str(self.pool), ck.files)
         data = (ck.directory / "world.pickle").read_bytes()
         global _restoring
         _restoring = ck.side
@@ -599,7 +601,11 @@ class CheckpointStore:
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, 100_000))
         try:
-            world = pickle.loads(data)
+            try:
+                world = pickle.loads(data)
+            except Exception as e:
+                raise SnapshotError(f"restoring a checkpoint failed: {type(e).__name__}: {e}") from e
+            _restore_files(str(data_dir), str(self.pool), ck.files)
             self.lists.seed(_rebuilt)
             return world
         finally:

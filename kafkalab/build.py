@@ -19,7 +19,7 @@ _BUILD_INFO = _SIM / "_build.json"  # written by setup.py
 #: modules a compiled build leaves as Python sources (setup.py reads this). Time travel pickles the whole world;
 #: it can pickle a Python closure but not one compiled by mypyc (its captured variables are not visible from
 #: Python), and these modules keep closures in the world: callbacks of requests in flight, timers. The hot
-#: path (kernel, network, broker, records, log, controller) is compiled. A module can leave this list once what it
+#: path (kernel, network, broker, producer, records, log, controller) is compiled. A module can leave this list once what it
 #: stores are bound methods, ``functools.partial`` s or small classes (as network.py does) and its classes
 #: are checkpointable (tests/sim/test_checkpointable.py checks both).
 #:
@@ -30,10 +30,8 @@ _BUILD_INFO = _SIM / "_build.json"  # written by setup.py
 #: does nothing unless it also allows them: ``Cluster(...)`` called from Python code would skip ``__init__``.
 INTERPRETED = (
     "kafkalab/sim/clients/admin.py",
-    "kafkalab/sim/clients/common.py",
     "kafkalab/sim/clients/consumer.py",
     "kafkalab/sim/clients/membership.py",
-    "kafkalab/sim/clients/producer.py",
     "kafkalab/sim/clients/transactions.py",
     "kafkalab/sim/fault_audit.py",
     "kafkalab/sim/faults.py",

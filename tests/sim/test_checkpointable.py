@@ -23,7 +23,7 @@ SIM = ROOT / "kafkalab" / "sim"
 #: serializable class one only if it allows interpreted subclasses)
 _CHECKPOINTABLE = "mypyc_attr(allow_interpreted_subclasses=True, serializable=True)"
 #: calls whose callbacks wait in the kernel's heap or in a node's calls in flight
-STORING_CALLS = {"schedule", "call", "send"}
+STORING_CALLS = {"schedule", "call", "send", "refresh_metadata"}
 
 
 def _compiled_sources() -> list[Path]:

@@ -292,7 +292,7 @@ def mark_typing(entries: Sequence[Entry]) -> tuple[Entry, ...]:
         if e.note is not None:
             out.append(replace(e, typing=False))
             continue
-        reading = e.line.strip() not in ("", ".exit") if reading else _producer_starts(e.line)
+        reading = e.line.strip() != ".exit" if reading else _producer_starts(e.line)
         out.append(replace(e, typing=reading))
     return tuple(out)
 
@@ -302,8 +302,8 @@ def _command_problem(line: str, reading: bool) -> tuple[str | None, bool]:
     from ..commands.parsing import CommandError, split_line
     from ..lessons.loader import command_issue
 
-    if reading:  # a record typed into kafka-console-producer: '' or '.exit' ends its input
-        return None, line.strip() not in ("", ".exit")
+    if reading:  # a record typed into kafka-console-producer (an empty line too): '.exit' ends its input
+        return None, line.strip() != ".exit"
     if line.startswith(INPUT_MARK):
         return "a request of an outside client cannot be played from a file", False
     try:
@@ -389,7 +389,7 @@ def _parse_entry(c: _Checker, raw: Any, i: int, reading: bool) -> tuple[Entry | 
         if reading:
             c.err(
                 (*path, "note"),
-                "a note cannot come while kafka-console-producer reads records (end it with '')",
+                "a note cannot come while kafka-console-producer reads records (end it with .exit)",
             )
         text = c.text(m["note"], (*path, "note"), "note")
         if text is None:

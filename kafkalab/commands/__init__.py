@@ -25,7 +25,16 @@ from .kafka_tools import (
     kafka_console_consumer,
     kafka_console_producer,
     kafka_consumer_groups,
+    kafka_consumer_perf_test,
+    kafka_delete_records,
+    kafka_dump_log,
+    kafka_get_offsets,
+    kafka_leader_election,
+    kafka_metadata_quorum,
+    kafka_producer_perf_test,
+    kafka_reassign_partitions,
     kafka_topics,
+    kafka_transactions,
     produce,
 )
 from .ksql_cmd import is_ksql_line, ksql_command, ksql_plan
@@ -138,17 +147,74 @@ _SPECS: dict[str, _Spec] = {
         kafka_console_consumer,
     ),
     "kafka-consumer-groups": _Spec(
-        "list groups, show their offsets and lag, reset offsets",
-        "kafka-consumer-groups (--list | --describe --group G [--members|--state] | --reset-offsets --group G "
-        "(--topic T[:P,..]|--all-topics) (--to-earliest|--to-latest|--to-current|--to-offset N|--shift-by N|"
-        "--by-duration PnDTnHnMnS) [--dry-run|--execute])",
+        "list groups, show their offsets and lag, reset or delete offsets, delete groups",
+        "kafka-consumer-groups (--list [--state S] | --describe (--group G|--all-groups) [--members [--verbose]|"
+        "--state|--offsets] | --reset-offsets --group G (--topic T[:P,..]|--all-topics) (--to-earliest|"
+        "--to-latest|--to-current|--to-offset N|--shift-by N|--by-duration PnDTnHnMnS|--to-datetime T) "
+        "[--dry-run|--execute] | --delete --group G | --delete-offsets --group G --topic T)",
         kafka_consumer_groups,
     ),
     "kafka-configs": _Spec(
-        "show or change topic configs",
+        "show or change topic and broker configs, show group configs",
         "kafka-configs (--describe [--all] | --alter (--add-config k=v[,k2=v2] | --delete-config k[,k2])) "
-        "(--entity-type topics --entity-name T | --topic T)",
+        "(--entity-type topics|brokers|groups (--entity-name N|--entity-default) | --topic T | --broker N | "
+        "--broker-defaults | --group G)",
         kafka_configs,
+    ),
+    "kafka-get-offsets": _Spec(
+        "show partitions' earliest, latest or by-time offsets",
+        "kafka-get-offsets [--topic T] [--partitions 0,1] [--topic-partitions t:0-3] "
+        "[--time latest|earliest|max-timestamp|TIMESTAMP] [--exclude-internal-topics]",
+        kafka_get_offsets,
+    ),
+    "kafka-delete-records": _Spec(
+        "delete a partition's records below an offset (moves the log start offset)",
+        'kafka-delete-records --offset-json-file \'{"partitions": [{"topic": "T", "partition": 0, '
+        '"offset": 5}], "version": 1}\'',
+        kafka_delete_records,
+    ),
+    "kafka-leader-election": _Spec(
+        "move leadership to the preferred replica, or elect an unclean leader",
+        "kafka-leader-election --election-type PREFERRED|UNCLEAN (--topic T --partition P | --all-topic-partitions "
+        "| --path-to-json-file JSON)",
+        kafka_leader_election,
+    ),
+    "kafka-metadata-quorum": _Spec(
+        "the KRaft controller quorum: leader, epoch, high watermark, voters and observers",
+        "kafka-metadata-quorum describe (--status | --replication [--human-readable])",
+        kafka_metadata_quorum,
+    ),
+    "kafka-dump-log": _Spec(
+        "decode a broker's segment files: batches, producer ids, records, markers",
+        "kafka-dump-log --files broker-1/TOPIC-0/00000000000000000000.log [--deep-iteration] [--print-data-log] "
+        "[--offsets-decoder]",
+        kafka_dump_log,
+    ),
+    "kafka-transactions": _Spec(
+        "list and describe transactions, their producers; find and abort hanging ones",
+        "kafka-transactions (list [--duration-filter MS] | describe --transactional-id ID | describe-producers "
+        "--topic T --partition P | find-hanging (--topic T [--partition P] | --broker-id B) | abort --topic T "
+        "--partition P --start-offset O)",
+        kafka_transactions,
+    ),
+    "kafka-reassign-partitions": _Spec(
+        "move partition replicas to other brokers (with an optional replication throttle)",
+        "kafka-reassign-partitions (--generate --topics-to-move-json-file JSON --broker-list 1,2 | --execute "
+        "--reassignment-json-file JSON [--throttle B/s] [--additional] | --verify --reassignment-json-file JSON "
+        "| --cancel --reassignment-json-file JSON | --list)",
+        kafka_reassign_partitions,
+    ),
+    "kafka-producer-perf-test": _Spec(
+        "measure producer throughput and latency (in virtual time)",
+        "kafka-producer-perf-test --topic T --num-records N --record-size B --throughput R|-1 --producer-props "
+        "acks=all linger.ms=5 batch.size=16384 [--print-metrics]",
+        kafka_producer_perf_test,
+    ),
+    "kafka-consumer-perf-test": _Spec(
+        "measure consumer throughput (in virtual time)",
+        "kafka-consumer-perf-test --topic T --messages N [--group G] [--fetch-size B] [--from-latest] "
+        "[--show-detailed-stats] [--timeout MS]",
+        kafka_consumer_perf_test,
     ),
     "produce": _Spec(
         "send records and wait for the acknowledgement",

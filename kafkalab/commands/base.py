@@ -105,13 +105,41 @@ def match_topics(cluster: Cluster, pattern: str) -> list[str]:
     return [t for t in topics if rx.fullmatch(t)]
 
 
+def auto_create_enabled(cluster: Cluster) -> bool:
+    """``auto.create.topics.enable`` of the brokers (a static broker config: set when the cluster starts)."""
+    return str(cluster.broker_config("auto.create.topics.enable")).lower() == "true"
+
+
 def require_topic(cluster: Cluster, topic: str, tool: str) -> list[PartitionInfo]:
     if topic not in cluster.topics():
+        why = (
+            "the brokers run with auto.create.topics.enable=false"
+            if not auto_create_enabled(cluster)
+            else "this tool does not create it"
+        )
         raise CommandError(
-            f"{tool}: topic '{topic}' does not exist (this lab's brokers do not auto-create topics; "
-            f"create it with kafka-topics --create --topic {topic})"
+            f"{tool}: topic '{topic}' does not exist ({why}; create it with kafka-topics --create --topic {topic})"
         )
     return cluster.describe_topic(topic)
+
+
+_NAME_RX = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def topic_name_error(name: str) -> str | None:
+    """Kafka's Topic.validate messages."""
+    if not name:
+        return "Topic name is illegal, it can't be empty"
+    if name in (".", ".."):
+        return 'Topic name cannot be "." or ".."'
+    if len(name) > 249:
+        return f"Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
+    if not _NAME_RX.fullmatch(name):
+        return (
+            f'Topic name "{name}" is illegal, it contains a character other than ASCII alphanumerics, '
+            "'.', '_' and '-'"
+        )
+    return None
 
 
 def fmt_ids(ids: Any) -> str:

@@ -34,8 +34,8 @@ class CommandError(Exception):
 
 @dataclass(frozen=True)
 class Opt:
-    """One ``--name`` option. ``arg``: None for a flag, else "str", "int", "float" or "optional" (a str
-    that may be left out)."""
+    """One ``--name`` option. ``arg``: None for a flag, else "str", "int" (a Java Integer), "long" (a Java
+    Long), "float" or "optional" (a str that may be left out)."""
 
     name: str
     arg: str | None = None
@@ -113,11 +113,23 @@ def clip(text: str, limit: int = 40) -> str:
     return f"{text[:limit]}… ({len(text):,} characters)"
 
 
-def parse_int(text: str, what: str) -> int:
+_JAVA_INT = (-(2**31), 2**31 - 1)
+_JAVA_LONG = (-(2**63), 2**63 - 1)
+
+
+def parse_int(text: str, what: str, bits: int = 0) -> int:
+    """A whole number; with ``bits`` a Java Integer (32) or Long (64): joptsimple refuses what
+    ``Integer.valueOf``/``Long.valueOf`` cannot parse (0: any size, the caller checks its own range)."""
     try:
-        return int(text, 10)
+        v = int(text, 10)
     except ValueError:
         raise CommandError(f"Cannot parse argument '{clip(text)}' of option {what}") from None
+    if bits == 0:
+        return v
+    lo, hi = _JAVA_INT if bits == 32 else _JAVA_LONG
+    if not lo <= v <= hi:
+        raise CommandError(f"Cannot parse argument '{clip(text)}' of option {what}")
+    return v
 
 
 def parse_float(text: str, what: str) -> float:
@@ -181,7 +193,9 @@ def parse_options(tokens: list[str], specs: list[Opt], *, max_positionals: int =
                 i += 1
             value: object = inline
             if opt.arg == "int":
-                value = parse_int(inline, opt.name)
+                value = parse_int(inline, opt.name, 32)
+            elif opt.arg == "long":
+                value = parse_int(inline, opt.name, 64)
             elif opt.arg == "float":
                 value = parse_float(inline, opt.name)
             if opt.multi:

@@ -248,9 +248,11 @@ class BackgroundProducer(BackgroundClient):
 
 
 class ConsoleProducer(BackgroundClient):
-    """``kafka-console-producer``: each console line becomes a record until ``.exit`` or an empty line."""
+    """``kafka-console-producer``: each console line becomes a record (an empty one too) until end of input."""
 
     kind = "console-producer"
+    #: an empty line ends input instead of being an empty record (the Schema Registry producers)
+    empty_line_ends = False
 
     def __init__(
         self,
@@ -570,7 +572,15 @@ class LabSession:
         cp = self._w.console_producer
         if cp is None:
             return None
-        return f"{cp.command}  (type records; '.exit' or an empty line ends)"
+        return f"{cp.command}  (type records; ctrl+d or '.exit' ends)"
+
+    def end_input(self) -> CommandResult | None:
+        """End of input (ctrl+d) for the interactive command reading lines: a console producer ends."""
+        if self._w.console_producer is None:
+            return None
+        from . import execute
+
+        return execute(self, ".exit")
 
     @property
     def prompt(self) -> str:

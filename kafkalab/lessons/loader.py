@@ -228,7 +228,8 @@ def _ksql_issue(line: str) -> str | None:
     return None
 
 
-#: tools whose following console lines are records typed (until '' or '.exit')
+#: tools whose following console lines are records typed (until '.exit', the end of input; the Schema
+#: Registry console producers also end on an empty line)
 RECORD_INPUT_TOOLS = (
     "kafka-console-producer",
     "kafka-avro-console-producer",
@@ -239,21 +240,25 @@ RECORD_INPUT_TOOLS = (
 def _check_commands(
     v: _V, lines: list[str], path: tuple[str | int, ...], reading: bool = False, pseudo: bool = False
 ) -> bool:
-    """Validate console lines; lines after a console producer are records until '' or '.exit'.
+    """Validate console lines; lines after a console producer are records until '.exit' (end of input) or,
+    after a Schema Registry console producer, an empty line (kafka-console-producer sends it as an empty record).
 
     Returns whether a console producer is still reading at the end.
     """
+    reader = "kafka-console-producer"
     for i, line in enumerate(lines):
         if reading:
-            if line.strip() in ("", ".exit"):
+            typed = line.strip()
+            if typed == ".exit" or (typed == "" and reader != "kafka-console-producer"):
                 reading = False
             continue
         issue = command_issue(line, pseudo=pseudo)
         if issue is not None:
             v.err((*path, i), f"bad command '{line}': {issue}")
             continue
-        if _tool_name(line.split()[0]) in RECORD_INPUT_TOOLS:
-            reading = True
+        tool = _tool_name(line.split()[0])
+        if tool in RECORD_INPUT_TOOLS:
+            reading, reader = True, tool
     return reading
 
 

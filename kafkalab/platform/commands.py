@@ -590,6 +590,7 @@ def _schema_console_producer(kind: str, tool: str) -> Callable[[LabSession, list
                 False,
                 f"{tool} --topic {topic}",
             )
+            cp.empty_line_ends = True
             w.clients[name] = cp
             w.console_producer = cp
             return [

@@ -23,10 +23,18 @@ Fidelity notes (where Java leaves the answer to something that is not part of th
 * ``AbstractStickyAssignor`` walks members in ``java.util.HashMap`` iteration order in two places where
   the order changes the answer (resolving ownership claims, and deciding which members keep
   ``maxQuota`` of their owned partitions). :func:`java_hashmap_order` reproduces that order from
-  ``String.hashCode`` so a simulated group yields what a real group with the same member ids would; ties
-  inside one hash bucket (Java: join order) fall back to member id order.
-* Where Java picks an arbitrary element of a ``HashSet`` (the sticky general algorithm's
-  ``getTheActualPartitionToBeMoved``), the smallest ``(topic, partition)`` is taken.
+  ``String.hashCode``; inside one hash bucket it keeps the order of the ``subscriptions`` mapping, which
+  callers give in the order the coordinator lists the members (Java's ``HashMap`` insertion order).
+* Where Java takes the first element of a ``HashSet`` (the general algorithm's
+  ``getTheActualPartitionToBeMoved``), the element a ``HashSet<TopicPartition>`` iterates first is taken
+  (``TopicPartition.hashCode`` buckets, then insertion order).
+* As in Java, a partition whose previous owner (an older-generation claim) is less loaded goes back to it
+  even when that member no longer subscribes to its topic; the consumer then refuses the assignment and
+  rejoins (``ConsumerCoordinator.onJoinComplete``).
+* Compared with Java's ``AbstractStickyAssignor`` (compiled from Kafka's source and driven with the same
+  inputs: 10-16 members, 20+ partitions, unequal subscriptions, members joining, leaving, changing their
+  subscriptions and reporting stale claims, 8,000 rebalances) ``sticky`` gives the same assignment every
+  time. ``cooperative-sticky`` differs knowingly in about 1 in 1,500 of them: see its docstring.
 * Owned partitions that do not exist any more (unknown topic or partition number out of range) are
   dropped before assigning. Java assumes partitions never disappear.
 * Member assignments are returned sorted by ``(topic, partition)`` and the dict is keyed in member id
@@ -83,6 +91,14 @@ class MemberSubscription:
     """Generation of ``owned_partitions``; the sticky assignors resolve conflicting claims with it."""
     group_instance_id: str | None = None
     """``group.instance.id`` of a static member (KIP-345); range and roundrobin sort by it."""
+    subscription_generation: int | None = None
+    """The subscription's own generation field (``Subscription.generationId``), when it differs from
+    ``generation``: Java compares a *rival* claimant's claim by this one (``allSubscriptionsEqual``). For the
+    eager ``sticky`` assignor ``generation`` comes from the user data and this from the protocol field."""
+
+    @property
+    def claim_generation(self) -> int:
+        return self.generation if self.subscription_generation is None else self.subscription_generation
 
 
 class Assignor(Protocol):
@@ -265,7 +281,7 @@ def _all_subscriptions_equal(
                 mine.append(tp)
                 owner_of[tp] = member
                 continue
-            other_generation = subscriptions[other].generation
+            other_generation = subscriptions[other].claim_generation
             if generation == other_generation:
                 # two members claim it in the same generation: nobody keeps it
                 multiple_owners.add(tp)
@@ -372,11 +388,48 @@ def _constrained_assign(
 
 
 @mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
+class _JavaHashSet:
+    """The iteration order of a ``java.util.HashSet<TopicPartition>``: by hash bucket, then insertion order.
+
+    The table starts at 16 buckets, doubles once it holds more than 3/4 of that, and never shrinks.
+    """
+
+    __slots__ = ("items", "capacity", "seq")
+
+    def __init__(self) -> None:
+        self.items: dict[TopicPartition, int] = {}
+        self.capacity = 16
+        self.seq = 0
+
+    def add(self, tp: TopicPartition) -> None:
+        if tp not in self.items:
+            self.seq += 1
+            self.items[tp] = self.seq
+            while len(self.items) > self.capacity * 3 // 4:
+                self.capacity *= 2
+
+    def discard(self, tp: TopicPartition) -> None:
+        self.items.pop(tp, None)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def first(self) -> TopicPartition:
+        """``set.iterator().next()``."""
+
+        def key(tp: TopicPartition) -> tuple[int, int]:
+            h = (31 * (31 + tp[1]) + _java_string_hash(tp[0])) & 0xFFFFFFFF  # TopicPartition.hashCode
+            return ((h ^ (h >> 16)) & (self.capacity - 1), self.items[tp])
+
+        return min(self.items, key=key)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _PartitionMovements:
     """``AbstractStickyAssignor.PartitionMovements``: where each partition came from during balancing."""
 
     def __init__(self) -> None:
-        self.by_topic: dict[str, dict[tuple[str, str], set[TopicPartition]]] = {}
+        self.by_topic: dict[str, dict[tuple[str, str], _JavaHashSet]] = {}
         self.movements: dict[TopicPartition, tuple[str, str]] = {}
 
     def _remove(self, tp: TopicPartition) -> tuple[str, str]:
@@ -391,7 +444,7 @@ class _PartitionMovements:
 
     def _add(self, tp: TopicPartition, pair: tuple[str, str]) -> None:
         self.movements[tp] = pair
-        self.by_topic.setdefault(tp[0], {}).setdefault(pair, set()).add(tp)
+        self.by_topic.setdefault(tp[0], {}).setdefault(pair, _JavaHashSet()).add(tp)
 
     def move(self, tp: TopicPartition, old: str, new: str) -> None:
         if tp in self.movements:
@@ -402,7 +455,8 @@ class _PartitionMovements:
             self._add(tp, (old, new))
 
     def actual_partition_to_move(self, tp: TopicPartition, old: str, new: str) -> TopicPartition:
-        """Prefer undoing an earlier move of the same topic in the opposite direction (stickiness)."""
+        """Prefer undoing an earlier move of the same topic in the opposite direction (stickiness); of
+        several, the one a Java HashSet iterates first (``getTheActualPartitionToBeMoved``)."""
         topic_moves = self.by_topic.get(tp[0])
         if topic_moves is None:
             return tp
@@ -411,7 +465,7 @@ class _PartitionMovements:
         reverse = topic_moves.get((new, old))
         if not reverse:
             return tp
-        return min(reverse)
+        return reverse.first()
 
 
 def _balance_score(assignment: Mapping[str, list[TopicPartition]]) -> int:
@@ -544,7 +598,6 @@ def _general_assign(
                 if (
                     prev is not None
                     and prev[0] in active
-                    and tp[0] in consumer_topics[prev[0]]
                     and len(current[holder]) > len(current[prev[0]]) + 1
                 ):
                     reassign(tp, prev[0])
@@ -587,7 +640,7 @@ def _sticky_assign(
     counts = _subscribed_partition_counts(partitions_per_topic, subscriptions)
     if not subscriptions:
         return {}, {}, {}
-    order = java_hashmap_order(sorted(subscriptions))
+    order = java_hashmap_order(subscriptions)
     equal, owned, multiple_owners = _all_subscriptions_equal(counts, subscriptions, order)
     resolved = {tp: member for member, tps in owned.items() for tp in tps}
     if equal:
@@ -623,9 +676,11 @@ class CooperativeStickyAssignor:
     the follow-up rebalance nobody owns it any more, so it is handed to B. :func:`cooperative_plan`
     runs both rounds.
 
-    Beyond Java: a partition is also withheld from a member that is not its rightful owner (after
-    generation-based conflict resolution) while another member claims it. Java's general path can
-    hand such a doubly claimed partition straight to one of the claimants.
+    Beyond Java (a knowing difference): a partition is also withheld from a member that is not its
+    rightful owner (after generation-based conflict resolution) while another member claims it. Java's
+    general path can hand such a doubly claimed partition straight to one of the claimants, so for a
+    moment two consumers own it; this happens only with stale claims (about 1 rebalance in 1,500 in the
+    comparison described in the module docstring), and is the only place this assignor's answer differs.
     """
 
     name = "cooperative-sticky"

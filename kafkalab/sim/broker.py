@@ -32,6 +32,8 @@ from .txn import TRANSACTION_STATE
 
 __all__ = [
     "BROKER_DEFAULTS",
+    "fetch_response_size",
+    "produce_request_size",
     "Broker",
     "FetchPartition",
     "FetchRequest",
@@ -64,6 +66,8 @@ BROKER_DEFAULTS: dict[str, str] = {
     "offsets.topic.num.partitions": "50",
     "offsets.topic.replication.factor": "3",
     "group.initial.rebalance.delay.ms": "3000",
+    "group.min.session.timeout.ms": "6000",
+    "group.max.session.timeout.ms": "1800000",
     "transaction.state.log.num.partitions": "50",
     "transaction.state.log.replication.factor": "3",
     "transaction.max.timeout.ms": "900000",
@@ -75,6 +79,25 @@ BROKER_DEFAULTS: dict[str, str] = {
 
 CONSUMER_REPLICA_ID = -1
 UNDEFINED_EPOCH = -1
+
+#: protocol overhead of a request or response (header and framing), and of each partition in it, in bytes
+REQUEST_OVERHEAD_BYTES = 60
+PARTITION_OVERHEAD_BYTES = 24
+
+
+def fetch_response_size(results: dict[tuple[str, int], Any]) -> int:
+    """Bytes a Fetch response puts on the wire: its record batches plus protocol overhead."""
+    size = REQUEST_OVERHEAD_BYTES
+    for r in results.values():
+        size += PARTITION_OVERHEAD_BYTES
+        for b in getattr(r, "batches", ()) or ():
+            size += b.size_bytes
+    return size
+
+
+def produce_request_size(batches: list[RecordBatch]) -> int:
+    """Bytes a Produce request puts on the wire."""
+    return REQUEST_OVERHEAD_BYTES + sum(PARTITION_OVERHEAD_BYTES + b.size_bytes for b in batches)
 
 
 # --- requests / responses (shapes of Kafka's Produce and Fetch APIs) ---------------------------------
@@ -516,9 +539,50 @@ class Broker(Endpoint):
         self.coordinator = GroupCoordinator(self)
         self.txn_coordinator = TransactionCoordinator(self)
         self._internal_topic_requested: set[str] = set()
+        #: topics this broker asked the controller to auto-create, answer pending (AutoTopicCreationManager)
+        self._auto_create_requested: set[str] = set()
+        #: replication quotas (ReplicationQuotaManager): "leader"/"follower" -> bytes taken per 1 s window
+        self._quota_windows: dict[str, tuple[int, int]] = {}
 
     def cfg_int(self, name: str) -> int:
         return int(self.config[name])
+
+    def dynamic_config(self, name: str) -> str | None:
+        """A dynamic broker config set through the controller: this broker's own, else the cluster default."""
+        own = self.image.broker_configs.get(str(self.broker_id), {})
+        if name in own:
+            return own[name]
+        return self.image.broker_configs.get("", {}).get(name)
+
+    def _throttled(self, part: Partition, side: str, replica: int) -> int | None:
+        """The replication throttle rate (B/s) that applies to ``replica`` of ``part`` on the ``side``
+        ("leader"/"follower") of this broker, or None (``{side}.replication.throttled.replicas`` of the topic
+        lists it, or is ``*``, and ``{side}.replication.throttled.rate`` is set on this broker)."""
+        rate = self.dynamic_config(f"{side}.replication.throttled.rate")
+        if rate is None:
+            return None
+        listed = self.topic_config(part.topic, f"{side}.replication.throttled.replicas").strip()
+        if listed != "*" and f"{part.index}:{replica}" not in {x.strip() for x in listed.split(",")}:
+            return None
+        return int(rate)
+
+    def quota_delay_ms(self, side: str, rate: int) -> int:
+        """How long until the ``side`` quota has room again (0: it has room now)."""
+        start, used = self._quota_windows.get(side, (0, 0))
+        now = self.kernel.now_ms
+        if now - start >= 1000:
+            return 0
+        if used < rate:
+            return 0
+        # bytes taken beyond the quota push the next window out proportionally
+        return max(1, (start + 1000 - now) + (used - rate) * 1000 // max(rate, 1))
+
+    def quota_record(self, side: str, nbytes: int) -> None:
+        start, used = self._quota_windows.get(side, (0, 0))
+        now = self.kernel.now_ms
+        if now - start >= 1000:
+            start, used = now, 0
+        self._quota_windows[side] = (start, used + nbytes)
 
     def topic_config(self, topic: str, name: str) -> str:
         t = self.image.topics.get(topic)
@@ -662,6 +726,12 @@ class Broker(Endpoint):
             if not part.is_leader or part.leader_epoch != st.leader_epoch:
                 self._become_leader(part, st)
             else:
+                # a reassignment adds or removes followers without a new leader epoch
+                for b in st.replicas:
+                    if b != me and b not in part.followers:
+                        part.followers[b] = _FollowerState()
+                for b in [b for b in part.followers if b not in st.replicas]:
+                    del part.followers[b]
                 part.maybe_increment_hw()
         else:
             if part.is_leader or part.leader_epoch != st.leader_epoch or old is None:
@@ -794,6 +864,12 @@ class Broker(Endpoint):
         leader = self._leader_node(part)
         if leader is None:
             return
+        rate = self._throttled(part, "follower", self.broker_id)
+        if rate is not None:
+            wait = self.quota_delay_ms("follower", rate)
+            if wait > 0:  # the follower replication quota is used up: fetch this partition later
+                self.schedule(wait, "fetch-throttled", functools.partial(self._fetch, part, token), part.name)
+                return
         req = FetchRequest(
             replica_id=self.broker_id,
             max_wait_ms=self.cfg_int("replica.fetch.wait.max.ms"),
@@ -816,6 +892,7 @@ class Broker(Endpoint):
             functools.partial(self._on_fetch_error, part, token),
             30000,
             detail=f"{part.name} from {part.log.log_end_offset}",
+            response_size=fetch_response_size,
         )
 
     def _on_fetched(
@@ -826,6 +903,8 @@ class Broker(Endpoint):
         r = results[key]
         if r.error == "NO_ERROR":
             log = part.log
+            if self._throttled(part, "follower", self.broker_id) is not None:
+                self.quota_record("follower", sum(b.size_bytes for b in r.batches))
             for b in r.batches:
                 if b.last_offset < log.log_end_offset:
                     continue
@@ -996,6 +1075,11 @@ class Broker(Endpoint):
             log = part.log
             hw = log.high_watermark
             lso = part.last_stable_offset()
+            throttle = self._throttled(part, "leader", self.broker_id) if follower else None
+            if throttle is not None and self.quota_delay_ms("leader", throttle) > 0:
+                # the leader replication quota is used up: nothing for this throttled replica now
+                results[key] = FetchResult("NO_ERROR", hw, log.log_start_offset, lso, [], [])
+                continue
             max_offset = None if follower else (lso if req.isolation_level == 1 else hw)
             try:
                 batches = log.read(fp.fetch_offset, min(fp.max_bytes, max(budget, 1)), max_offset)
@@ -1006,6 +1090,8 @@ class Broker(Endpoint):
             for b in batches:
                 n += b.size_bytes
             size += n
+            if throttle is not None:
+                self.quota_record("leader", n)
             budget -= n
             aborted = (
                 part.aborted_in(fp.fetch_offset, batches[-1].next_offset)
@@ -1073,7 +1159,8 @@ class Broker(Endpoint):
     def handle_list_offsets(
         self, topic: str, index: int, timestamp: int, isolation_level: int, respond: Callable[[Any], None]
     ) -> None:
-        """ListOffsets: timestamp -2 = earliest, -1 = latest (HW, or LSO for read_committed)."""
+        """ListOffsets: timestamp -2 = earliest, -1 = latest (HW, or LSO for read_committed), -3 = the offset
+        of the record with the largest timestamp (KIP-734), else the first offset at or after the timestamp."""
         part = self.partitions.get((topic, index))
         if part is None or not part.is_leader:
             respond(("NOT_LEADER_OR_FOLLOWER", -1))
@@ -1083,6 +1170,16 @@ class Broker(Endpoint):
             respond(("NO_ERROR", log.log_start_offset))
         elif timestamp == -1:
             respond(("NO_ERROR", part.last_stable_offset() if isolation_level else log.high_watermark))
+        elif timestamp == -3:
+            best, best_ts = -1, -1
+            for b in log.iter_batches(log.log_start_offset):
+                if b.base_offset >= log.high_watermark:
+                    break
+                if b.max_timestamp > best_ts:
+                    for off, rec in b.iter_records():
+                        if rec.timestamp_ms > best_ts and off < log.high_watermark:
+                            best, best_ts = off, rec.timestamp_ms
+            respond(("NO_ERROR", best))
         else:
             for b in log.iter_batches(log.log_start_offset):
                 if b.base_offset >= log.high_watermark:
@@ -1092,16 +1189,49 @@ class Broker(Endpoint):
                         if rec.timestamp_ms >= timestamp:
                             respond(("NO_ERROR", off))
                             return
-            respond(("NO_ERROR", log.high_watermark))
+            respond(("NO_ERROR", -1))  # no record at or after the timestamp: UNKNOWN_OFFSET
 
-    def handle_metadata(self, respond: Callable[[Any], None]) -> None:
+    def handle_delete_records(
+        self, topic: str, index: int, offset: int, respond: Callable[[Any], None]
+    ) -> None:
+        """DeleteRecords: move the log start offset up to ``offset`` (-1: the high watermark); answers the
+        new low watermark. (Kafka waits until every replica's log start offset got there; the followers here
+        adopt it from their next fetch response.)"""
+        part = self.partitions.get((topic, index))
+        if part is None or not part.is_leader:
+            respond(("NOT_LEADER_OR_FOLLOWER", -1))
+            return
+        log = part.log
+        target = log.high_watermark if offset == -1 else offset
+        if target < 0 or target > log.high_watermark:
+            respond(("OFFSET_OUT_OF_RANGE", -1))
+            return
+        if log.maybe_increment_log_start_offset(target):
+            self.emit(
+                f"broker {self.broker_id}: DeleteRecords moved the log start offset of {part.name} to {target}",
+                "log",
+                topic,
+            )
+        respond(("NO_ERROR", log.log_start_offset))
+
+    def handle_metadata(
+        self, respond: Callable[[Any], None], topics: list[str] | None = None, allow_auto_create: bool = False
+    ) -> None:
         """Metadata: this broker's (possibly stale) view of topics, partitions and live brokers.
 
+        ``topics`` the client asks about by name; with ``allow_auto_create`` (producers always, Java consumers
+        by ``allow.auto.create.topics``) and ``auto.create.topics.enable=true`` a missing one is created with
+        ``num.partitions`` and ``default.replication.factor`` (KafkaApis + AutoTopicCreationManager). As in
+        KRaft, the answer does not wait for it: the client sees the topic on a later metadata request.
+
         A KRaft broker serves clients only once it has caught up with the metadata log after starting; until
-        then (not registered yet) it answers None and the client asks another broker."""
+        then (not registered yet) it answers None and the client asks another broker.
+        """
         if not self.registered:
             respond(None)
             return
+        if topics and allow_auto_create and self.config.get("auto.create.topics.enable", "true") == "true":
+            self._auto_create(topics)
         respond(
             (
                 dict(self.image.topics),
@@ -1110,6 +1240,40 @@ class Broker(Endpoint):
                 self.quorum.state.leader,
             )
         )
+
+    def _auto_create(self, topics: list[str]) -> None:
+        import re
+
+        for topic in topics:
+            if (
+                topic in self.image.topics
+                or topic in self._auto_create_requested
+                or topic.startswith("__")
+                or not re.fullmatch(r"[a-zA-Z0-9._-]{1,249}", topic)
+                or topic in (".", "..")
+            ):
+                continue
+            self._auto_create_requested.add(topic)
+            parts, rf = self.cfg_int("num.partitions"), self.cfg_int("default.replication.factor")
+            self.emit(
+                f"broker {self.broker_id}: a client asked for unknown topic {topic}; auto-creating it "
+                f"(auto.create.topics.enable=true, num.partitions={parts}, default.replication.factor={rf})",
+                "topic",
+                topic,
+            )
+            self.handle_admin(
+                "create_topic", (topic, parts, rf, {}, None), functools.partial(self._auto_created, topic)
+            )
+
+    def _auto_created(self, topic: str, resp: Any) -> None:
+        self._auto_create_requested.discard(topic)
+        if resp[0] not in ("NO_ERROR", "TOPIC_ALREADY_EXISTS"):
+            detail = f": {resp[1]}" if len(resp) > 1 and resp[1] else ""
+            self.emit(
+                f"broker {self.broker_id}: auto-creation of topic {topic} failed: {resp[0]}{detail}",
+                "topic",
+                topic,
+            )
 
     def handle_admin(self, op: str, args: tuple[Any, ...], respond: Callable[[Any], None]) -> None:
         """Admin requests are forwarded to the active controller (KRaft forwarding)."""

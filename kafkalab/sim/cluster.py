@@ -316,6 +316,13 @@ class Cluster:
         adm.create_topics([NewTopic(name, partitions, replication_factor, config=cfg)])[name].result()
         self.run_until(lambda: self._leaders_ready(name), 10_000)
 
+    def create_partitions(self, name: str, count: int) -> None:
+        """Grow ``name`` to ``count`` partitions (kafka-topics --alter --partitions) and wait for the leaders."""
+        from .clients.admin import NewPartitions
+
+        self._admin().create_partitions([NewPartitions(name, count)])[name].result()
+        self.run_until(lambda: self._leaders_ready(name), 10_000)
+
     def delete_topic(self, name: str) -> None:
         self._admin().delete_topics([name])[name].result()
 
@@ -566,6 +573,35 @@ class Cluster:
             )
         if result[0]["error"] != "NO_ERROR":
             raise KafkaException(KafkaError(result[0]["error"]))
+
+    def _group_request(
+        self, group_id: str, call: Callable[[Any, Callable[[Any], None]], None]
+    ) -> dict[str, Any]:
+        b = self._coordinator_for(group_id)
+        if b is None:
+            raise KafkaException(
+                KafkaError("COORDINATOR_NOT_AVAILABLE", f"no coordinator for group {group_id}")
+            )
+        result: list[dict[str, Any]] = []
+        call(b.coordinator, result.append)
+        self.run_until(lambda: bool(result), 30_000)
+        if not result:
+            raise KafkaException(KafkaError("REQUEST_TIMED_OUT", "the coordinator did not answer in time"))
+        return result[0]
+
+    def delete_group(self, group_id: str) -> str:
+        """DeleteGroups for one group: the error name (NO_ERROR, NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND ...)."""
+        resp = self._group_request(group_id, lambda coord, done: coord.handle_delete_groups(group_id, done))
+        return str(resp["error"])
+
+    def delete_group_offsets(
+        self, group_id: str, partitions: list[tuple[str, int]]
+    ) -> tuple[str, dict[tuple[str, int], str]]:
+        """OffsetDelete: (top-level error, error per partition)."""
+        resp = self._group_request(
+            group_id, lambda coord, done: coord.handle_offset_delete(group_id, partitions, done)
+        )
+        return str(resp["error"]), dict(resp.get("partitions", {}))
 
     def crash_client(self, name: str) -> None:
         """Kill a client process (no commit, no LeaveGroup)."""

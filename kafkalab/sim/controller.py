@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mypy_extensions import mypyc_attr
@@ -35,7 +35,10 @@ from .network import Endpoint, Network
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Controller", "ControllerQuorum", "place_replicas"]
+__all__ = ["MAX_PARTITIONS_PER_TOPIC", "Controller", "ControllerQuorum", "place_replicas"]
+
+#: the lab's cap (Kafka has none): every partition replica keeps its log and state in this one process
+MAX_PARTITIONS_PER_TOPIC = 1000
 
 BROKER_SESSION_TIMEOUT_MS = 9000
 QUORUM_FETCH_TIMEOUT_MS = 2000
@@ -64,6 +67,13 @@ def place_replicas(
             reps.append(broker_ids[idx])
         out.append(tuple(reps))
     return out
+
+
+def partitions_cap_message(count: int) -> str:
+    return (
+        f"Number of partitions {count} is above this lab's limit of {MAX_PARTITIONS_PER_TOPIC} per topic "
+        "(Kafka itself has no such limit; the simulated cluster keeps every partition in one process)."
+    )
 
 
 @dataclass
@@ -144,10 +154,17 @@ class Controller(Endpoint):
         self.quorum = quorum
         self.image = MetadataImage()
         self._last_contact_ms = 0
+        #: how far this voter's copy of the metadata log reaches, and when it last fetched / was caught up
+        #: (what DescribeQuorum reports; the log itself is shared, see the module docstring)
+        self.log_end_offset = 0
+        self.last_fetch_ms = -1
+        self.last_caught_up_ms = -1
         self._broker_seen_ms: dict[int, int] = {}
         self._broker_incarnation: dict[int, int] = {}
         #: brokers that registered and wait for metadata push (name)
         self._push_to: dict[int, str] = {}
+        #: broker id -> (metadata log end offset it reached, when) at its last heartbeat: the quorum's observers
+        self.observers: dict[int, tuple[int, int]] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
     def boot(self) -> None:
@@ -183,6 +200,8 @@ class Controller(Endpoint):
                 and self.net.can_reach(act.name, self.name)
             ):
                 self._last_contact_ms = now
+                self.log_end_offset = len(q.log)
+                self.last_fetch_ms = self.last_caught_up_ms = now
             elif now - self._last_contact_ms >= QUORUM_FETCH_TIMEOUT_MS and q.can_reach_majority(self):
                 self._become_active()
         self.schedule(QUORUM_TICK_MS, "quorum-tick", self._quorum_tick)
@@ -193,6 +212,8 @@ class Controller(Endpoint):
         q.state.leader = self.node_id
         self._catch_up()
         now = self.kernel.now_ms
+        self.log_end_offset = len(q.log)
+        self.last_fetch_ms = self.last_caught_up_ms = now
         # a new active controller gives every registered broker a full session before fencing it
         self._broker_seen_ms = {b: now for b in self.image.brokers}
         self._broker_incarnation = {b: r.incarnation for b, r in self.image.brokers.items()}
@@ -206,6 +227,13 @@ class Controller(Endpoint):
         rec = MetadataRecord(offset=len(self.quorum.log), kind=kind, **kw)
         self.quorum.log.append(rec)
         self._catch_up()
+        self.log_end_offset = len(self.quorum.log)
+        self.last_fetch_ms = self.last_caught_up_ms = self.kernel.now_ms
+        # a record commits once a majority has it: the voters this one can reach have fetched it
+        for v in self.quorum.voters.values():
+            if v is not self and v.alive and not v.paused and self.net.can_reach(self.name, v.name):
+                v.log_end_offset = self.log_end_offset
+                v.last_fetch_ms = v.last_caught_up_ms = self.kernel.now_ms
         return rec
 
     def _push(self) -> None:
@@ -251,6 +279,7 @@ class Controller(Endpoint):
             self.quorum.announce(f"broker {broker_id} registered and was unfenced", "broker")
             self._elect_offline()
         self._push()
+        self.observers[broker_id] = (len(self.quorum.log), now)
         respond(("NO_ERROR", None))
 
     def _fence_check(self) -> None:
@@ -366,8 +395,9 @@ class Controller(Endpoint):
             return
         ordered = tuple(b for b in p.replicas if b in new_isr)
         new = self._change(p, isr=ordered)
+        done = self._maybe_complete_reassignment(new)
         self._push()
-        respond(("NO_ERROR", new))
+        respond(("NO_ERROR", done or new))
 
     # -- admin ------------------------------------------------------------------------------------
     def handle_create_topic(
@@ -386,20 +416,12 @@ class Controller(Endpoint):
         if err:
             respond(err)
             return
-        live = self.image.live_brokers()
         if assignment is None:
-            if replication_factor > len(live):
-                respond(
-                    (
-                        "INVALID_REPLICATION_FACTOR",
-                        f"Replication factor: {replication_factor} larger than available brokers: {len(live)}.",
-                    )
-                )
+            placed = self._place(0, partitions, replication_factor)
+            if isinstance(placed, str):
+                respond(("INVALID_REPLICATION_FACTOR", placed))
                 return
-            rng = self.kernel.rng
-            assignment = place_replicas(
-                live, partitions, replication_factor, rng.randrange(len(live)), rng.randrange(len(live))
-            )
+            assignment = placed
         topic_id = f"{self.kernel.rng.getrandbits(128):032x}"
         self._commit("topic", topic=TopicRecord(name, topic_id, partitions, dict(configs)))
         for i, reps in enumerate(assignment):
@@ -416,6 +438,32 @@ class Controller(Endpoint):
         self._push()
         respond(("NO_ERROR", None))
 
+    def _place(self, start: int, partitions: int, rf: int) -> list[tuple[int, ...]] | str:
+        """Replicas for new partitions, or Kafka's INVALID_REPLICATION_FACTOR message (StripedReplicaPlacer:
+        fenced brokers count as registered and are used only when the unfenced ones are too few)."""
+        live = self.image.live_brokers()
+        registered = sorted(self.image.brokers)
+        if rf < 1:
+            return f"Invalid replication factor {rf}: the replication factor must be positive."
+        if not live:
+            return f"Unable to replicate the partition {rf} time(s): All brokers are currently fenced."
+        if rf > len(registered):
+            return (
+                f"Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot "
+                f"be reached because only {len(registered)} broker(s) are registered."
+            )
+        pool = live if rf <= len(live) else live + [b for b in registered if b not in live]
+        rng = self.kernel.rng
+        placed = place_replicas(
+            pool, start + partitions, rf, rng.randrange(len(pool)), rng.randrange(len(pool))
+        )
+        if any(not any(b in live for b in reps) for reps in placed[start:]):
+            return (
+                f"Unable to replicate the partition {rf} time(s): All brokers are currently fenced or in "
+                "controlled shutdown."
+            )
+        return placed[start:]
+
     def _validate_topic(
         self, name: str, partitions: int, rf: int, configs: dict[str, str]
     ) -> tuple[str, str] | None:
@@ -426,9 +474,14 @@ class Controller(Endpoint):
         if not name or len(name) > 249 or not re.fullmatch(r"[a-zA-Z0-9._-]+", name) or name in (".", ".."):
             return ("INVALID_TOPIC_EXCEPTION", f"Topic name '{name}' is illegal")
         if partitions < 1:
-            return ("INVALID_PARTITIONS", "Number of partitions must be larger than 0.")
+            return ("INVALID_PARTITIONS", "Number of partitions was set to an invalid non-positive value.")
+        if partitions > MAX_PARTITIONS_PER_TOPIC:
+            return ("INVALID_PARTITIONS", partitions_cap_message(partitions))
         if rf < 1:
-            return ("INVALID_REPLICATION_FACTOR", "Replication factor must be larger than 0.")
+            return (
+                "INVALID_REPLICATION_FACTOR",
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            )
         for k, v in configs.items():
             if k not in TOPIC_CONFIG_DEFAULTS:
                 return ("INVALID_CONFIG", f"Unknown topic config name: {k}")
@@ -436,6 +489,210 @@ class Controller(Endpoint):
             if bad is not None:
                 return ("INVALID_CONFIG", bad)
         return None
+
+    def handle_create_partitions(self, name: str, count: int, respond: Callable[[Any], None]) -> None:
+        """CreatePartitions: grow a topic to ``count`` partitions (ReplicationControlManager.createPartitions)."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        t = self.image.topics.get(name)
+        if t is None:
+            respond(("UNKNOWN_TOPIC_OR_PART", "This server does not host this topic-partition."))
+            return
+        have = t.partitions
+        if count == have:
+            respond(("INVALID_PARTITIONS", f"Topic already has {have} partition(s)."))
+            return
+        if count < have:
+            respond(
+                (
+                    "INVALID_PARTITIONS",
+                    f"The topic {name} currently has {have} partition(s); {count} would not be an increase.",
+                )
+            )
+            return
+        if count > MAX_PARTITIONS_PER_TOPIC:
+            respond(("INVALID_PARTITIONS", partitions_cap_message(count)))
+            return
+        first = self.image.partitions.get((name, 0))
+        rf = len(first.replicas) if first is not None else 1
+        placed = self._place(have, count - have, rf)
+        if isinstance(placed, str):
+            respond(("INVALID_REPLICATION_FACTOR", placed))
+            return
+        self._commit("topic", topic=replace(t, partitions=count))
+        for i, reps in enumerate(placed, start=have):
+            isr = tuple(b for b in reps if self._unfenced(b))
+            self._commit(
+                "partition",
+                partition=PartitionRecord(name, i, reps, isr or reps, isr[0] if isr else NO_LEADER, 0, 0),
+            )
+        self.quorum.announce(f"topic {name}: partitions increased from {have} to {count}", "topic", name)
+        self._push()
+        respond(("NO_ERROR", None))
+
+    def handle_elect_leaders(
+        self, election_type: str, partitions: list[tuple[str, int]] | None, respond: Callable[[Any], None]
+    ) -> None:
+        """ElectLeaders (ReplicationControlManager.electLeaders): PREFERRED moves leadership to the first
+        replica when it is in the ISR and unfenced; UNCLEAN gives a leaderless partition a leader, from outside
+        the ISR if need be. ``partitions`` None: every partition (ELECTION_NOT_NEEDED ones left out)."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        everything = partitions is None
+        keys = sorted(self.image.partitions) if partitions is None else partitions
+        results: dict[tuple[str, int], str] = {}
+        for key in keys:
+            err = self._elect_leader(key, election_type)
+            if not (everything and err == "ELECTION_NOT_NEEDED"):
+                results[key] = err
+        self._push()
+        respond(("NO_ERROR", results))
+
+    def _elect_leader(self, key: tuple[str, int], election_type: str) -> str:
+        p = self.image.partitions.get(key)
+        if p is None:
+            return "UNKNOWN_TOPIC_OR_PART"
+        has_leader = p.leader != NO_LEADER and self._unfenced(p.leader)
+        if election_type == "PREFERRED":
+            preferred = p.replicas[0]
+            if p.leader == preferred:
+                return "ELECTION_NOT_NEEDED"
+            if preferred not in p.isr or not self._unfenced(preferred):
+                return "PREFERRED_LEADER_NOT_AVAILABLE"
+            self._change(p, leader=preferred)
+            self.quorum.announce(
+                f"preferred leader election: {p.topic}-{p.partition} leader {preferred}", "leader", p.topic
+            )
+            return "NO_ERROR"
+        if has_leader:
+            return "ELECTION_NOT_NEEDED"
+        leader = self._pick_leader(p, p.isr)
+        if leader is not None:
+            self._change(p, leader=leader)
+            return "NO_ERROR"
+        for b in p.replicas:
+            if self._unfenced(b):
+                self._change(p, leader=b, isr=(b,))
+                self.quorum.announce(
+                    f"UNCLEAN leader election (requested): {p.topic}-{p.partition} leader {b} was not in the ISR",
+                    "leader",
+                    p.topic,
+                )
+                return "NO_ERROR"
+        return "ELIGIBLE_LEADERS_NOT_AVAILABLE"
+
+    # -- partition reassignment (KIP-455) ------------------------------------------------------------------
+    def handle_alter_reassignments(
+        self, targets: dict[tuple[str, int], tuple[int, ...] | None], respond: Callable[[Any], None]
+    ) -> None:
+        """AlterPartitionReassignments: per partition a target replica list, or None to cancel. The adding
+        replicas join as followers; once all are in the ISR the removing ones are dropped."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        results = {key: self._reassign(key, target) for key, target in sorted(targets.items())}
+        self._push()
+        respond(("NO_ERROR", results))
+
+    def _reassign(self, key: tuple[str, int], target: tuple[int, ...] | None) -> tuple[str, str]:
+        p = self.image.partitions.get(key)
+        if p is None:
+            return ("UNKNOWN_TOPIC_OR_PART", "This server does not host this topic-partition.")
+        original = tuple(b for b in p.replicas if b not in p.adding)
+        if target is None:
+            if not p.adding and not p.removing:
+                return ("NO_REASSIGNMENT_IN_PROGRESS", "No partition reassignment is in progress.")
+            isr = tuple(b for b in p.isr if b in original)
+            leader = p.leader if p.leader in original else (self._pick_leader(p, isr) or NO_LEADER)
+            self._change(
+                p, replicas=original, isr=isr or (original[0],), leader=leader, adding=(), removing=()
+            )
+            self.quorum.announce(
+                f"reassignment of {p.topic}-{p.partition} cancelled: replicas {list(original)}",
+                "topic",
+                p.topic,
+            )
+            return ("NO_ERROR", "")
+        if not target:
+            return ("INVALID_REPLICA_ASSIGNMENT", "Empty replica list specified in partition reassignment.")
+        if len(set(target)) != len(target):
+            return (
+                "INVALID_REPLICA_ASSIGNMENT",
+                f"Duplicate replica ids in partition reassignment replica list: {list(target)}",
+            )
+        for b in target:
+            if b not in self.image.brokers:
+                return (
+                    "INVALID_REPLICA_ASSIGNMENT",
+                    f"The manual partition assignment includes broker {b}, but no such broker is registered.",
+                )
+        adding = tuple(b for b in target if b not in original)
+        removing = tuple(b for b in original if b not in target)
+        if not adding and not removing and target == original and not p.adding:
+            return ("NO_ERROR", "")
+        merged = target + removing
+        new = self._change(p, replicas=merged, adding=adding, removing=removing)
+        self.quorum.announce(
+            f"reassignment of {p.topic}-{p.partition} started: {list(original)} -> {list(target)}"
+            + (f", adding {list(adding)}" if adding else "")
+            + (f", removing {list(removing)}" if removing else ""),
+            "topic",
+            p.topic,
+        )
+        self._maybe_complete_reassignment(new)
+        return ("NO_ERROR", "")
+
+    def _maybe_complete_reassignment(self, p: PartitionRecord) -> PartitionRecord | None:
+        """Every adding replica is in the ISR: the partition takes its target replicas (the removed ones stop)."""
+        if not (p.adding or p.removing) or any(b not in p.isr for b in p.adding):
+            return None
+        target = tuple(b for b in p.replicas if b not in p.removing)
+        isr = tuple(b for b in target if b in p.isr)
+        if p.leader in target:
+            leader = p.leader
+        else:
+            leader = next((b for b in target if b in isr and self._unfenced(b)), NO_LEADER)
+        epoch = p.leader_epoch + 1  # removed replicas are fenced by a new leader epoch (KRaft)
+        new = self._change(
+            p, replicas=target, isr=isr, leader=leader, adding=(), removing=(), leader_epoch=epoch
+        )
+        self.quorum.announce(
+            f"reassignment of {p.topic}-{p.partition} completed: replicas {list(target)}", "topic", p.topic
+        )
+        return new
+
+    def handle_list_reassignments(self, respond: Callable[[Any], None]) -> None:
+        """ListPartitionReassignments: (replicas, adding, removing) of every partition being reassigned."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        out = {
+            key: (p.replicas, p.adding, p.removing)
+            for key, p in sorted(self.image.partitions.items())
+            if p.adding or p.removing
+        }
+        respond(("NO_ERROR", out))
+
+    def handle_alter_broker_configs(
+        self, broker: str, changes: dict[str, str | None], respond: Callable[[Any], None]
+    ) -> None:
+        """IncrementalAlterConfigs of a BROKER resource (``broker`` an id, "" the cluster default)."""
+        if not self._writable():
+            respond(("NOT_CONTROLLER", "no active controller"))
+            return
+        merged = dict(self.image.broker_configs.get(broker, {}))
+        for k, v in changes.items():
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = v
+        self._commit("broker_config", name=broker, configs=merged)
+        text = ", ".join(f"{k}={v}" if v is not None else f"{k} deleted" for k, v in changes.items())
+        self.quorum.announce(f"broker {broker or 'default'} configs changed: {text}", "broker")
+        self._push()
+        respond(("NO_ERROR", None))
 
     def handle_delete_topic(self, name: str, respond: Callable[[Any], None]) -> None:
         if not self._writable():
@@ -474,7 +731,8 @@ class Controller(Endpoint):
             else:
                 merged[k] = v
         self._commit("config", name=name, configs=merged)
-        self.quorum.announce(f"topic {name} configs changed: {configs}", "topic", name)
+        changes = ", ".join(f"{k}={v}" if v is not None else f"{k} deleted" for k, v in configs.items())
+        self.quorum.announce(f"topic {name} configs changed: {changes}", "topic", name)
         self._elect_offline()
         self._push()
         respond(("NO_ERROR", None))

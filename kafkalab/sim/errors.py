@@ -73,6 +73,11 @@ _ERRORS: dict[str, tuple[int, bool]] = {
     "INVALID_RECORD": (87, False),
     "UNKNOWN_TOPIC_ID": (100, True),
     "FENCED_MEMBER_EPOCH": (110, False),
+    "POLICY_VIOLATION": (44, False),
+    "ELECTION_NOT_NEEDED": (84, False),
+    "NO_REASSIGNMENT_IN_PROGRESS": (85, False),
+    "GROUP_SUBSCRIBED_TO_TOPIC": (86, False),
+    "TRANSACTIONAL_ID_NOT_FOUND": (105, False),
     # librdkafka local errors (negative), as confluent_kafka names them
     "_MSG_TIMED_OUT": (-192, False),
     "_TIMED_OUT": (-185, True),

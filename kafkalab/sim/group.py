@@ -11,11 +11,12 @@ States (Kafka's names): Empty, PreparingRebalance, CompletingRebalance, Stable, 
 from __future__ import annotations
 
 import struct
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .assignors import choose_common_protocol
+from .assignors import choose_common_protocol, java_hashmap_order
 from .records import Record, RecordBatch
 
 if TYPE_CHECKING:
@@ -28,8 +29,12 @@ __all__ = [
     "MemberSnapshot",
     "decode_assignment",
     "decode_offsets_record",
+    "SubscriptionData",
+    "decode_sticky_user_data",
     "decode_subscription",
+    "decode_subscription_data",
     "encode_assignment",
+    "encode_sticky_user_data",
     "encode_subscription",
 ]
 
@@ -40,6 +45,9 @@ PREPARING = "PreparingRebalance"
 COMPLETING = "CompletingRebalance"
 STABLE = "Stable"
 DEAD = "Dead"
+
+#: GroupMetadataManager's classicGroupNewMemberJoinTimeoutMs: how long a new member's JoinGroup may wait
+NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000
 
 # -- Kafka's consumer protocol and offsets-topic encodings (big-endian, int16-length strings) ---------------
 
@@ -104,34 +112,83 @@ def _tps_by_topic(tps: list[tuple[str, int]]) -> dict[str, list[int]]:
     return out
 
 
-def encode_subscription(topics: list[str], owned: list[tuple[str, int]], generation: int = -1) -> bytes:
+def encode_subscription(
+    topics: list[str], owned: list[tuple[str, int]], generation: int = -1, user_data: bytes | None = None
+) -> bytes:
     """ConsumerProtocolSubscription v2: topics, user data, owned partitions, generation id."""
     parts = [struct.pack(">h", 2), struct.pack(">i", len(topics))]
     parts += [_str(t) for t in topics]
-    parts.append(_bytes(None))
-    by_topic = _tps_by_topic(owned)
-    parts.append(struct.pack(">i", len(by_topic)))
-    for t, ps in by_topic.items():
-        parts.append(_str(t))
-        parts.append(struct.pack(">i", len(ps)) + b"".join(struct.pack(">i", p) for p in ps))
+    parts.append(_bytes(user_data))
+    parts.append(_encode_topic_partitions(owned))
     parts.append(struct.pack(">i", generation))
     return b"".join(parts)
 
 
-def decode_subscription(buf: bytes) -> tuple[list[str], list[tuple[str, int]], int]:
+def _encode_topic_partitions(tps: list[tuple[str, int]]) -> bytes:
+    by_topic = _tps_by_topic(tps)
+    parts = [struct.pack(">i", len(by_topic))]
+    for t, ps in by_topic.items():
+        parts.append(_str(t))
+        parts.append(struct.pack(">i", len(ps)) + b"".join(struct.pack(">i", p) for p in ps))
+    return b"".join(parts)
+
+
+def _read_topic_partitions(r: _Reader) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for _ in range(r.int32()):
+        t = r.string() or ""
+        out += [(t, r.int32()) for _ in range(r.int32())]
+    return out
+
+
+@dataclass(frozen=True)
+class SubscriptionData:
+    """A decoded ConsumerProtocolSubscription (what a member sends in its JoinGroup metadata)."""
+
+    topics: list[str]
+    user_data: bytes | None
+    owned_partitions: list[tuple[str, int]]
+    generation: int
+
+
+def decode_subscription_data(buf: bytes) -> SubscriptionData:
     r = _Reader(buf)
     version = r.int16()
     topics = [r.string() or "" for _ in range(r.int32())]
-    r.bytes_()
+    user_data = r.bytes_()
     owned: list[tuple[str, int]] = []
     generation = -1
     if version >= 1 and r.more():
-        for _ in range(r.int32()):
-            t = r.string() or ""
-            owned += [(t, r.int32()) for _ in range(r.int32())]
+        owned = _read_topic_partitions(r)
     if version >= 2 and r.more():
         generation = r.int32()
-    return topics, owned, generation
+    return SubscriptionData(topics, user_data, owned, generation)
+
+
+def decode_subscription(buf: bytes) -> tuple[list[str], list[tuple[str, int]], int]:
+    d = decode_subscription_data(buf)
+    return d.topics, d.owned_partitions, d.generation
+
+
+def encode_sticky_user_data(previous_assignment: list[tuple[str, int]], generation: int) -> bytes:
+    """``StickyAssignor``'s subscription user data (STICKY_ASSIGNOR_USER_DATA_V1): the member's previous
+    assignment and its generation. The eager sticky assignor keeps its stickiness through this, because the
+    member revokes everything (and reports no owned partitions) before it rejoins."""
+    return _encode_topic_partitions(previous_assignment) + struct.pack(">i", generation)
+
+
+def decode_sticky_user_data(buf: bytes | None) -> tuple[list[tuple[str, int]], int | None]:
+    """(previous assignment, generation or None) from StickyAssignor user data (V1, or V0 without the
+    generation); unreadable data counts as no previous assignment, as in Java."""
+    if not buf:
+        return [], None
+    r = _Reader(buf)
+    try:
+        tps = _read_topic_partitions(r)
+        generation = r.int32() if r.more() else None
+    except (struct.error, UnicodeDecodeError):
+        return [], -1
+    return tps, generation
 
 
 def encode_assignment(tps: list[tuple[str, int]]) -> bytes:
@@ -242,6 +299,9 @@ class _Member:
     join_respond: Callable[[Any], None] | None = None
     sync_respond: Callable[[Any], None] | None = None
     session_timer: Any = None
+    #: joined in the rebalance under way (Kafka's ``isNew``): its JoinGroup may wait up to the new-member
+    #: join timeout, since it has no member id to heartbeat with yet
+    is_new: bool = False
 
     def metadata_for(self, protocol: str) -> bytes:
         for name, meta in self.protocols:
@@ -403,10 +463,11 @@ class GroupCoordinator:
     def _cfg(self, name: str) -> int:
         return int(self.broker.config[name])
 
-    def _new_member_id(self, client_id: str) -> str:
+    def _new_member_id(self, client_id: str, group_instance_id: str | None = None) -> str:
+        """``ClassicGroup.generateMemberId``: ``<group.instance.id or client.id>-<random UUID>``."""
         self._member_seq += 1
-        r = self.broker.kernel.rng.getrandbits(64)
-        return f"{client_id}-{r:016x}"[: len(client_id) + 13]
+        u = uuid.UUID(int=self.broker.kernel.rng.getrandbits(128), version=4)
+        return f"{group_instance_id or client_id}-{u}"
 
     def _schedule(self, delay_ms: int, kind: str, fn: Callable[[], None]) -> Any:
         return self.broker.schedule(delay_ms, kind, fn)
@@ -414,6 +475,15 @@ class GroupCoordinator:
     # -- JoinGroup -----------------------------------------------------------------------------------
     def handle_join(self, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
         gid = req["group_id"]
+        timeout = req["session_timeout_ms"]
+        if (
+            not self._cfg("group.min.session.timeout.ms")
+            <= timeout
+            <= self._cfg("group.max.session.timeout.ms")
+        ):
+            # GroupCoordinatorService.joinGroup: checked before the group is even looked at
+            respond({"error": "INVALID_SESSION_TIMEOUT", "member_id": req["member_id"]})
+            return
         if self.owns(gid) is None:
             respond({"error": "NOT_COORDINATOR"})
             return
@@ -439,7 +509,7 @@ class GroupCoordinator:
             if instance:
                 # static member (KIP-345): known instance id -> new member id replaces the old one
                 old = g.static.get(instance)
-                new_id = self._new_member_id(req["client_id"])
+                new_id = self._new_member_id(req["client_id"], instance)
                 if old is not None and old in g.members:
                     m = g.members.pop(old)
                     if m.join_respond is not None:
@@ -482,6 +552,7 @@ class GroupCoordinator:
                 req["rebalance_timeout_ms"],
                 req["protocols"],
                 last_heartbeat_ms=now,
+                is_new=True,
             )
             g.members[member_id] = m
             self._announce(g, f"member {member_id} joined")
@@ -568,8 +639,12 @@ class GroupCoordinator:
         self._announce(
             g, f"rebalance: generation {g.generation}, {len(g.members)} member(s), protocol {g.protocol}"
         )
+        now = self.broker.kernel.now_ms
         for m in g.members.values():
             respond, m.join_respond = m.join_respond, None
+            m.is_new = False
+            m.last_heartbeat_ms = now
+            self._schedule_session(g, m)
             if respond is not None:
                 respond(self._join_response(g, m))
 
@@ -583,9 +658,10 @@ class GroupCoordinator:
             "members": [],
         }
         if m.member_id == g.leader:
+            # ClassicGroup keeps its members in a java.util.HashMap: the leader gets them in its order
             resp["members"] = [
-                (mm.member_id, mm.group_instance_id, mm.metadata_for(g.protocol or ""))
-                for mm in g.members.values()
+                (mid, g.members[mid].group_instance_id, g.members[mid].metadata_for(g.protocol or ""))
+                for mid in java_hashmap_order(g.members)
             ]
         if g.state == STABLE:
             resp["assignment"] = m.assignment
@@ -677,21 +753,28 @@ class GroupCoordinator:
                 return
             mm = g.members[mid]
             now = self.broker.kernel.now_ms
-            if mm.join_respond is not None and g.state == PREPARING:
+            timeout = NEW_MEMBER_JOIN_TIMEOUT_MS if mm.is_new else mm.session_timeout_ms
+            expires = mm.last_heartbeat_ms + timeout
+            if now < expires:
+                mm.session_timer = self._schedule(expires - now, "session-check", check)
+                return
+            if not mm.is_new and (mm.join_respond is not None or mm.sync_respond is not None):
+                # ClassicGroupMember.hasSatisfiedHeartbeat: a member waiting in JoinGroup or SyncGroup
+                # cannot heartbeat, so it is not expired (a new member is, after the new-member timeout)
                 mm.session_timer = self._schedule(mm.session_timeout_ms, "session-check", check)
                 return
-            expires = mm.last_heartbeat_ms + mm.session_timeout_ms
-            if now >= expires:
-                self._remove_member(
-                    g, mid, f"session timeout ({mm.session_timeout_ms} ms without a heartbeat)"
-                )
-                if g.state in (STABLE, COMPLETING):
-                    self._prepare_rebalance(g, f"member {mid} left")
-                self._maybe_complete_join(g)
-            else:
-                mm.session_timer = self._schedule(expires - now, "session-check", check)
+            why = (
+                f"its JoinGroup waited {NEW_MEMBER_JOIN_TIMEOUT_MS} ms (new member join timeout)"
+                if mm.is_new
+                else f"session timeout ({mm.session_timeout_ms} ms without a heartbeat)"
+            )
+            self._remove_member(g, mid, why)
+            if g.state in (STABLE, COMPLETING):
+                self._prepare_rebalance(g, f"member {mid} left")
+            self._maybe_complete_join(g)
 
-        m.session_timer = self._schedule(m.session_timeout_ms, "session-check", check)
+        first = NEW_MEMBER_JOIN_TIMEOUT_MS if m.is_new else m.session_timeout_ms
+        m.session_timer = self._schedule(first, "session-check", check)
 
     def _remove_member(self, g: _Group, mid: str, why: str) -> None:
         m = g.members.pop(mid, None)
@@ -836,6 +919,80 @@ class GroupCoordinator:
         for (gid, t, p), off in pend.items():
             g = self.groups.setdefault(gid, _Group(gid))
             g.offsets[(t, p)] = (off, -1, "", now)
+
+    def subscribed_topics(self, g: _Group) -> set[str]:
+        """Topics the members of a consumer-protocol group subscribe to (from their JoinGroup metadata)."""
+        out: set[str] = set()
+        if g.protocol_type != "consumer" or g.protocol is None:
+            return out
+        for m in g.members.values():
+            meta = m.metadata_for(g.protocol)
+            if meta:
+                try:
+                    out.update(decode_subscription_data(meta).topics)
+                except (struct.error, UnicodeDecodeError):
+                    continue
+        return out
+
+    def handle_delete_groups(self, gid: str, respond: Callable[[Any], None]) -> None:
+        """DeleteGroups: only an Empty (or Dead) group; its offsets and metadata get tombstones."""
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        if g is None or g.state == DEAD:
+            respond({"error": "GROUP_ID_NOT_FOUND"})
+            return
+        if g.state != EMPTY:
+            respond({"error": "NON_EMPTY_GROUP"})
+            return
+        now = self.broker.kernel.now_ms
+        records = [Record(offset_commit_key(gid, t, p), None, (), now) for (t, p) in sorted(g.offsets)]
+        records.append(Record(group_metadata_key(gid), None, (), now))
+
+        def done(ok: bool) -> None:
+            if not ok:
+                respond({"error": "NOT_COORDINATOR"})
+                return
+            if self.groups.get(gid) is g:
+                g.state = DEAD
+                del self.groups[gid]
+                self._announce(g, "deleted (DeleteGroups)")
+            respond({"error": "NO_ERROR"})
+
+        self._append(gid, records, done)
+
+    def handle_offset_delete(
+        self, gid: str, partitions: list[tuple[str, int]], respond: Callable[[Any], None]
+    ) -> None:
+        """OffsetDelete: forget committed offsets, refused per partition while the group subscribes to it."""
+        if self.owns(gid) is None:
+            respond({"error": "NOT_COORDINATOR"})
+            return
+        g = self.groups.get(gid)
+        if g is None or g.state == DEAD:
+            respond({"error": "GROUP_ID_NOT_FOUND"})
+            return
+        subscribed = self.subscribed_topics(g) if g.state != EMPTY else set()
+        results = {
+            tp: ("GROUP_SUBSCRIBED_TO_TOPIC" if tp[0] in subscribed else "NO_ERROR") for tp in partitions
+        }
+        doomed = [tp for tp, err in results.items() if err == "NO_ERROR" and tp in g.offsets]
+        now = self.broker.kernel.now_ms
+        records = [Record(offset_commit_key(gid, t, p), None, (), now) for (t, p) in sorted(doomed)]
+
+        def done(ok: bool) -> None:
+            if not ok:
+                respond({"error": "NOT_COORDINATOR"})
+                return
+            for tp in doomed:
+                g.offsets.pop(tp, None)
+            top = (
+                "GROUP_SUBSCRIBED_TO_TOPIC" if any(e != "NO_ERROR" for e in results.values()) else "NO_ERROR"
+            )
+            respond({"error": top, "partitions": results})
+
+        self._append(gid, records, done)
 
     def reset_offsets(
         self, gid: str, offsets: dict[tuple[str, int], int], respond: Callable[[Any], None]

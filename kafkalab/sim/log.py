@@ -788,6 +788,16 @@ class PartitionLog:
             self._segment_bases.append(active.base_offset)
         return active
 
+    def _roll(self) -> _Segment:
+        """Close the active segment and start an empty one at the LEO (``UnifiedLog.roll``)."""
+        leo = self.log_end_offset
+        self._segments[-1].on_become_inactive()
+        active = _Segment(self.directory, leo, self._clock())
+        active.create_files()
+        self._segments.append(active)
+        self._segment_bases.append(leo)
+        return active
+
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"log {self.directory} is closed")
@@ -952,15 +962,17 @@ class PartitionLog:
            a segment goes while ``diff - segment size >= 0`` (and diff shrinks by its size);
         3. (``delete`` policy, ``retention.ms`` >= 0) ``now_ms - largest timestamp > retention.ms``.
 
-        A segment qualifies only if the next segment's base offset (its exclusive upper bound) is <= the high
-        watermark, so the log start offset never passes the HW. The active segment is never deleted here
-        (Kafka also deletes a non-empty active segment wholly below the HW that breaches retention, rolling
-        first; this simulator keeps it until it rolls). The log start offset advances to the first remaining
-        segment's base offset.
+        A segment qualifies only if its exclusive upper bound (the next segment's base offset, or the LEO for
+        the active segment) is <= the high watermark, so the log start offset never passes the HW. As in
+        Kafka (``deletableSegments``), a non-empty active segment qualifies too: when every segment goes, the
+        log first rolls a new empty segment at the LEO, so afterwards log start offset = LEO. An empty active
+        segment is never deleted. The log start offset advances to the first remaining segment's base offset.
         """
         self._check_open()
         deleted = self._delete_segments_while(
-            lambda i: self._segments[i + 1].base_offset <= self._log_start_offset
+            lambda i: (
+                i + 1 < len(self._segments) and self._segments[i + 1].base_offset <= self._log_start_offset
+            )
         )
         if "delete" not in _policies(self.config):
             return deleted
@@ -986,16 +998,23 @@ class PartitionLog:
         return deleted
 
     def _delete_segments_while(self, predicate: Callable[[int], bool]) -> list[int]:
-        """Delete segments from the oldest while ``predicate(index)`` holds and they end at or below the HW."""
+        """Delete segments from the oldest while ``predicate(index)`` holds and they end at or below the HW
+        (``UnifiedLog.deletableSegments`` + ``deleteSegments``)."""
         count = 0
         segments = self._segments
-        while count < len(segments) - 1:  # never the active segment
-            upper = segments[count + 1].base_offset
+        n = len(segments)
+        while count < n:
+            last = count == n - 1
+            if last and not segments[count].batches:  # an empty active segment is never deleted
+                break
+            upper = self.log_end_offset if last else segments[count + 1].base_offset
             if not (self._high_watermark >= upper and predicate(count)):
                 break
             count += 1
         if count == 0:
             return []
+        if count == n:  # a log always keeps one segment: roll a new (empty) one at the LEO first
+            self._roll()
         doomed = segments[:count]
         new_start = segments[count].base_offset
         if new_start > self._log_start_offset:

@@ -17,7 +17,10 @@ __all__ = [
 
 NO_LEADER = -1
 
-#: Kafka's topic-level configs with their defaults, as strings (what ``kafka-configs --describe`` shows).
+#: Kafka 4.x's topic-level configs with their defaults, as strings (what ``kafka-configs --describe --all``
+#: shows). The simulation acts on cleanup.policy, min.insync.replicas, unclean.leader.election.enable,
+#: segment.*, retention.*, delete.retention.ms, min.cleanable.dirty.ratio, min.compaction.lag.ms,
+#: max.message.bytes, index.interval.bytes and the replication throttles; the others are stored and shown.
 TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
     "cleanup.policy": "delete",
     "min.insync.replicas": "1",
@@ -31,6 +34,27 @@ TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
     "min.compaction.lag.ms": "0",
     "max.message.bytes": "1048588",
     "index.interval.bytes": "4096",
+    "compression.type": "producer",
+    "compression.gzip.level": "9",
+    "compression.lz4.level": "9",
+    "compression.zstd.level": "3",
+    "file.delete.delay.ms": "60000",
+    "flush.messages": "9223372036854775807",
+    "flush.ms": "9223372036854775807",
+    "follower.replication.throttled.replicas": "",
+    "leader.replication.throttled.replicas": "",
+    "local.retention.bytes": "-2",
+    "local.retention.ms": "-2",
+    "max.compaction.lag.ms": "9223372036854775807",
+    "message.timestamp.after.max.ms": "3600000",
+    "message.timestamp.before.max.ms": "9223372036854775807",
+    "message.timestamp.type": "CreateTime",
+    "preallocate": "false",
+    "remote.log.copy.disable": "false",
+    "remote.log.delete.on.disable": "false",
+    "remote.storage.enable": "false",
+    "segment.index.bytes": "10485760",
+    "segment.jitter.ms": "0",
     # NOT a Kafka config: the lab's Raft-style commit rule, for comparing Kafka with Redpanda (see broker.py)
     "lab.ack.quorum": "isr",
 }
@@ -62,6 +86,9 @@ class PartitionRecord:
     leader: int
     leader_epoch: int
     partition_epoch: int
+    #: an ongoing reassignment (KIP-455): replicas being added (catching up) and to be removed after
+    adding: tuple[int, ...] = ()
+    removing: tuple[int, ...] = ()
 
     def changed(self, **kw: object) -> PartitionRecord:
         """A copy with changes; bumps partition_epoch, and leader_epoch when the leader changes."""
@@ -81,7 +108,8 @@ class BrokerRegistration:
 
 @dataclass(frozen=True, slots=True)
 class MetadataRecord:
-    """One entry of the metadata log. ``kind`` is one of: topic, remove_topic, partition, broker, config, producer_ids."""
+    """One entry of the metadata log. ``kind`` is one of: topic, remove_topic, partition, broker, config,
+    producer_ids, broker_config (``name``: a broker id, or "" for the cluster default; dynamic broker configs)."""
 
     offset: int
     kind: str
@@ -102,6 +130,8 @@ class MetadataImage:
         self.topics: dict[str, TopicRecord] = {}
         self.partitions: dict[tuple[str, int], PartitionRecord] = {}
         self.brokers: dict[int, BrokerRegistration] = {}
+        #: dynamic broker configs (ConfigRecord of BROKER resources): broker id or "" -> name -> value
+        self.broker_configs: dict[str, dict[str, str]] = {}
         #: next producer id the controller hands out (Kafka: ProducerIdsRecord)
         self.next_producer_id = 1000
 
@@ -123,6 +153,11 @@ class MetadataImage:
             self.brokers[rec.broker.broker_id] = rec.broker
         elif rec.kind == "producer_ids":
             self.next_producer_id = rec.number
+        elif rec.kind == "broker_config" and rec.name is not None and rec.configs is not None:
+            if rec.configs:
+                self.broker_configs[rec.name] = dict(rec.configs)
+            else:
+                self.broker_configs.pop(rec.name, None)
         elif rec.kind == "config" and rec.name is not None and rec.configs is not None:
             t = self.topics.get(rec.name)
             if t is not None:

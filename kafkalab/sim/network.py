@@ -1,4 +1,8 @@
-"""Simulated network: per-link latency, in-order delivery, partitions between sets of nodes.
+"""Simulated network: per-link latency and bandwidth, in-order delivery, partitions between sets of nodes.
+
+Bandwidth: a message that declares its size (produce requests and fetch responses do) occupies its link for
+``size / bandwidth`` (links are 1 Gbit/s, 125,000 bytes per ms, each direction); it arrives after that plus
+the latency. Messages without a size (everything else) only take the latency.
 
 Messages are Python callables run on the destination node after the link's latency. A link behaves like a
 TCP connection: messages on one (src, dst) link arrive in the order they were sent. A message is lost if the
@@ -18,12 +22,27 @@ from .kernel import Kernel, Node, Timer
 __all__ = ["Endpoint", "Network"]
 
 
+#: bytes a link carries per millisecond (1 Gbit/s)
+DEFAULT_BANDWIDTH_BYTES_PER_MS = 125_000
+
+
 @mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Network:
-    def __init__(self, kernel: Kernel, *, latency_ms: int = 1, jitter_ms: int = 1) -> None:
+    def __init__(
+        self,
+        kernel: Kernel,
+        *,
+        latency_ms: int = 1,
+        jitter_ms: int = 1,
+        bandwidth_bytes_per_ms: int = DEFAULT_BANDWIDTH_BYTES_PER_MS,
+    ) -> None:
         self.kernel = kernel
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
+        self.bandwidth_bytes_per_ms = bandwidth_bytes_per_ms
+        #: per link (src, dst): when (in µs of virtual time) it has sent everything queued on it
+        self._link_free_us: dict[tuple[str, str], int] = {}
+        self.bytes_sent = 0
         self.nodes: dict[str, Node] = {}
         #: pairs of node names that cannot talk (stored both ways)
         self._cut: set[tuple[str, str]] = set()
@@ -95,8 +114,12 @@ class Network:
         fn: Callable[[], object],
         detail: str = "",
         on_refused: Callable[[], None] | None = None,
+        size_bytes: int = 0,
     ) -> bool:
         """Deliver ``fn`` to run on node ``dst`` after the link latency; False if dropped at send time.
+
+        ``size_bytes``: what the message puts on the wire (0: negligible); it is sent once the link has sent
+        what was queued before it, at the link's bandwidth.
 
         ``on_refused`` runs on ``src`` (after one link latency) when ``dst`` is a dead process: a real
         client sees "connection refused" at once instead of waiting for its request timeout.
@@ -123,6 +146,13 @@ class Network:
         else:
             delay = self.latency_ms + (k.rng.randint(0, self.jitter_ms) if self.jitter_ms else 0)
         link = (src.name, dst)
+        if size_bytes > 0 and self.bandwidth_bytes_per_ms > 0:
+            now_us = k.now_ms * 1000
+            start_us = max(now_us, self._link_free_us.get(link, 0))
+            end_us = start_us + size_bytes * 1000 // self.bandwidth_bytes_per_ms
+            self._link_free_us[link] = end_us
+            self.bytes_sent += size_bytes
+            delay += end_us // 1000 - k.now_ms
         arrival = k.now_ms + delay
         last = self._last_arrival.get(link, 0)
         if arrival < last:
@@ -130,6 +160,10 @@ class Network:
         self._last_arrival[link] = arrival
         node.schedule(arrival - k.now_ms, kind, _Delivery(self, src.name, dst, node, fn), detail)
         return True
+
+
+def _no_size(_resp: Any) -> int:
+    return 0
 
 
 # What the network and a call keep in the kernel's heap and in a node's calls in flight are small objects and
@@ -213,13 +247,16 @@ class Endpoint(Node):
         on_error: Callable[[str], object],
         timeout_ms: int,
         detail: str = "",
+        size_bytes: int = 0,
+        response_size: Callable[[Any], int] | None = None,
     ) -> None:
         self._call_ids += 1
-        c = _Call(self, self._call_ids, dst, kind, detail, handler, on_response, on_error)
+        sizer = response_size if response_size is not None else _no_size
+        c = _Call(self, self._call_ids, dst, kind, detail, handler, on_response, on_error, sizer)
         calls = self._outstanding.setdefault(dst, {})
         c.timer = self.schedule(timeout_ms, "timeout", c.timed_out, f"{kind} to {dst}")
         calls[c.call_id] = c.fail
-        self.net.send(self, dst, kind, c.handle, detail, on_refused=c.refused)
+        self.net.send(self, dst, kind, c.handle, detail, on_refused=c.refused, size_bytes=size_bytes)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
@@ -238,6 +275,7 @@ class _Call:
         handler: Callable[[Callable[[Any], None]], None],
         on_response: Callable[[Any], object],
         on_error: Callable[[str], object],
+        response_size: Callable[[Any], int],
     ) -> None:
         self.caller = caller
         self.me = caller.name
@@ -248,6 +286,7 @@ class _Call:
         self.handler = handler
         self.on_response = on_response
         self.on_error = on_error
+        self.response_size = response_size
         self.done = False
 
     def handle(self) -> None:  # runs on dst
@@ -255,7 +294,14 @@ class _Call:
 
     def respond(self, resp: Any) -> None:  # runs on dst
         net = self.caller.net
-        net.send(net.nodes[self.dst], self.me, self.kind + "-resp", _Apply(self.finish, resp), self.detail)
+        net.send(
+            net.nodes[self.dst],
+            self.me,
+            self.kind + "-resp",
+            _Apply(self.finish, resp),
+            self.detail,
+            size_bytes=self.response_size(resp),
+        )
 
     def finish(self, resp: Any) -> None:
         if self.done:

@@ -25,7 +25,7 @@ STORY = [
     "kafka-console-producer --topic t --property parse.key=true --property key.separator=:",
     "k1:a",
     "k2:b",
-    "",
+    ".exit",
     'note "Now broker 1 dies: watch t-1\'s leader"',
     "start-consumer c1 --topic t --group g --from-beginning",
     "run 2s",

@@ -141,7 +141,7 @@ def _fuzz(seed: int, lines: int) -> None:
         assert r.ok or error, line  # a failure always says why
         assert "\n" not in error and len(error) <= 500, (line, error)  # one line
         if s.input_mode is not None:  # a console producer reading lines: end it, as ctrl+d would
-            assert execute(s, "").ok and s.input_mode is None  # an empty line ends it, as in Kafka's tool
+            assert execute(s, ".exit").ok and s.input_mode is None  # end of input (an empty line is a record)
     s.close()
 
 
@@ -179,7 +179,7 @@ def test_huge_inputs_are_refused_quickly_with_one_line_naming_the_limit() -> Non
     r = execute(s, "x" * (MAX_LINE_CHARS + 1))
     assert not r.ok and "at most" in (r.error or "")
     assert execute(s, "y" * 1000).ok  # a normal record still goes through
-    assert execute(s, "").ok and s.input_mode is None  # an empty line ends it, as in Kafka's tool
+    assert execute(s, ".exit").ok and s.input_mode is None  # end of input (an empty line is a record)
     s.close()
 
 

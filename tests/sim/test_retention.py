@@ -66,12 +66,18 @@ def test_retention_ms_deletes_oldest_closed_segments_in_order(tmp_path: Path) ->
     assert not (tmp_path / segment_file_name(2, ".timeindex")).exists()
     # exactly retention.ms old is not "older than" it
     assert log.delete_old_segments(5300) == []
-    # the active segment (6) is never deleted, however old
-    assert log.delete_old_segments(10**9) == [4]
-    assert bases(log) == [6] and log.log_start_offset == 6
+    # the active segment (6) goes too once it is wholly past retention and below the HW (UnifiedLog): the
+    # log rolls an empty segment at the LEO first, so log start offset = log end offset afterwards
+    assert log.delete_old_segments(10**9) == [4, 6]
+    assert bases(log) == [8] and log.log_start_offset == 8 == log.log_end_offset
+    assert log_files(tmp_path) == [segment_file_name(8, ".log")]
     with pytest.raises(OffsetOutOfRangeError):
-        log.read(5, 1000)
-    assert [o for b in log.read(6, 1000) for o, _ in b.iter_records()] == [6, 7]
+        log.read(7, 1000)
+    assert log.read(8, 1000) == []
+    # an empty active segment is never deleted; new records go on at offset 8
+    assert log.delete_old_segments(10**10) == []
+    log.append_as_leader(batch(10**9), 0)
+    assert bases(log) == [8] and log.log_end_offset == 10
 
 
 def test_retention_ms_stops_at_first_segment_that_does_not_qualify(tmp_path: Path) -> None:
@@ -99,10 +105,10 @@ def test_retention_bytes_uses_kafkas_rule(tmp_path: Path) -> None:
     # diff exactly two segments: both go
     log.config.retention_bytes = 2 * seg
     assert log.delete_old_segments(0) == [2, 4]
-    # retention.bytes 0: everything but the active segment
+    # retention.bytes 0: everything, the active segment included (a new empty one is rolled at the LEO)
     log.config.retention_bytes = 0
-    assert log.delete_old_segments(0) == [6]
-    assert bases(log) == [8] and log.log_start_offset == 8
+    assert log.delete_old_segments(0) == [6, 8]
+    assert bases(log) == [10] and log.log_start_offset == 10 == log.log_end_offset
 
 
 def test_never_deletes_at_or_above_the_high_watermark(tmp_path: Path) -> None:
@@ -122,7 +128,7 @@ def test_compact_only_policy_keeps_old_segments(tmp_path: Path) -> None:
     fill(log, clock, [0, 0, 0])
     assert log.delete_old_segments(10**6) == []
     log.config.cleanup_policy = "compact,delete"
-    assert log.delete_old_segments(10**6) == [0, 2]
+    assert log.delete_old_segments(10**6) == [0, 2, 4]
 
 
 def test_log_start_offset_survives_reopen(tmp_path: Path) -> None:
@@ -186,3 +192,33 @@ def test_truncate_fully_checkpoints_the_new_start(tmp_path: Path) -> None:
     log.maybe_increment_log_start_offset(3)
     log.truncate_fully_and_start_at(1)  # a follower restarting below: the start goes down with it
     assert open_log(tmp_path, clock).log_start_offset == 1
+
+
+def test_an_active_segment_above_the_high_watermark_is_kept(tmp_path: Path) -> None:
+    clock = Clock()
+    log = open_log(tmp_path, clock, retention_ms=10)
+    fill(log, clock, [0, 0])
+    log.update_high_watermark(3)  # the active segment [2, 4) is not wholly below the HW
+    assert log.delete_old_segments(10**6) == [0]
+    assert bases(log) == [2]
+    log.update_high_watermark(4)
+    assert log.delete_old_segments(10**6) == [2]
+    assert log.log_start_offset == log.log_end_offset == 4
+
+
+def test_a_retention_ms_topic_is_emptied_by_the_broker(tmp_path: Path) -> None:
+    """End to end: every replica deletes its one (active) segment once it is older than retention.ms."""
+    from kafkalab import Cluster
+
+    c = Cluster(3, seed=2, data_dir=tmp_path, broker_config={"log.retention.check.interval.ms": 1000})
+    c.create_topic("t", 1, 3, {"retention.ms": 5000})
+    p = c.producer()
+    for i in range(5):
+        p.produce("t", value=f"v{i}")
+    p.flush()
+    c.run_for(7000)
+    (info,) = c.describe_topic("t")
+    assert info.log_start_offset == info.log_end_offset == info.high_watermark == 5
+    for b in c.brokers.values():
+        log = b.partitions[("t", 0)].log
+        assert log.log_start_offset == 5 and [s.base_offset for s in log.segments_info()] == [5]

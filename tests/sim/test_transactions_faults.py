@@ -13,6 +13,7 @@ CFG = {
     "transaction.state.log.num.partitions": 3,
     "group.initial.rebalance.delay.ms": 0,
     "transaction.abort.timed.out.transaction.cleanup.interval.ms": 1000,
+    "auto.create.topics.enable": "false",  # a record to a missing topic must fail, not create it
 }
 
 

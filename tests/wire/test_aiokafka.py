@@ -23,7 +23,7 @@ from kafkalab.testing import KafkaCluster
 from .conftest import DEADLINE_S, assert_acked_present
 
 
-async def _retry(op: Any) -> Any:
+async def _retry(lab: KafkaCluster, op: Any) -> Any:
     """aiokafka's admin sends each request to one node and gives up if it is down: try again, as users do."""
     deadline = time.monotonic() + DEADLINE_S
     while True:
@@ -32,7 +32,13 @@ async def _retry(op: Any) -> Any:
         except (NodeNotReadyError, KafkaConnectionError, RequestTimedOutError):
             if time.monotonic() > deadline:
                 raise
-            await asyncio.sleep(0.1)
+            await asyncio.to_thread(_lab_time_passes, lab, 100)  # retry.backoff.ms of the lab's clock
+
+
+def _lab_time_passes(lab: KafkaCluster, ms: int) -> None:
+    """Wait until ``ms`` of the cluster's virtual time have gone by (it runs at 1x while clients connect)."""
+    start_ms = lab.with_cluster(lambda c: c.kernel.now_ms)
+    assert lab.wait_until(lambda c: c.kernel.now_ms >= start_ms + ms, DEADLINE_S)
 
 
 async def _create(lab: KafkaCluster, name: str, partitions: int = 3) -> None:
@@ -199,20 +205,21 @@ async def test_admin_creates_describes_and_deletes_topics(lab: KafkaCluster) -> 
         resp = await admin.create_topics([NewTopic("alpha", 1, 1)])
         assert resp.topic_errors[0][1] == TopicAlreadyExistsError.errno
         lab.kill_broker(2)  # mid-run
-        assert {"alpha", "beta"} <= set(await _retry(admin.list_topics))
-        described = await _retry(lambda: admin.describe_topics(["alpha"]))
+        assert {"alpha", "beta"} <= set(await _retry(lab, admin.list_topics))
+        described = await _retry(lab, lambda: admin.describe_topics(["alpha"]))
         assert len(described[0]["partitions"]) == 3
         configs = await _retry(
-            lambda: admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "alpha")])
+            lab, lambda: admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "alpha")])
         )
         entries = {c[0]: c[1] for c in configs[0].resources[0][4]}
         assert entries["retention.ms"] == "60000"
-        cluster = await _retry(admin.describe_cluster)
+        cluster = await _retry(lab, admin.describe_cluster)
         assert cluster["cluster_id"] == lab.with_cluster(lambda c: c.cluster_id)
         assert lab.wait_until(lambda c: c.describe_cluster().brokers[1].fenced, DEADLINE_S)
-        resp = await _retry(lambda: admin.create_topics([NewTopic("gamma", 1, 3)]))
+        # a killed broker stays registered (KRaft places replicas on fenced brokers): ask for 4 of 3
+        resp = await _retry(lab, lambda: admin.create_topics([NewTopic("gamma", 1, 4)]))
         assert resp.topic_errors[0][1] == InvalidReplicationFactorError.errno
-        resp = await _retry(lambda: admin.delete_topics(["beta"]))
+        resp = await _retry(lab, lambda: admin.delete_topics(["beta"]))
         assert [t[1] for t in resp.topic_error_codes] == [0]
     finally:
         await admin.close()

@@ -19,7 +19,15 @@ from .console_producer import (
     produce,
 )
 from .consumer_groups import _GROUPS_OPTS, kafka_consumer_groups
+from .delete_records import DELETE_RECORDS_OPTS, kafka_delete_records
+from .dump_log import DUMP_LOG_OPTS, kafka_dump_log
+from .get_offsets import GET_OFFSETS_OPTS, kafka_get_offsets
+from .leader_election import LEADER_ELECTION_OPTS, kafka_leader_election
+from .metadata_quorum import METADATA_QUORUM_OPTS, kafka_metadata_quorum
+from .perf import CONSUMER_PERF_OPTS, PRODUCER_PERF_OPTS, kafka_consumer_perf_test, kafka_producer_perf_test
+from .reassign_partitions import REASSIGN_OPTS, kafka_reassign_partitions
 from .topics import _TOPICS_OPTS, describe_topic_lines, kafka_topics
+from .transactions import TRANSACTIONS_OPTS, kafka_transactions
 
 __all__ = [
     "TOOL_OPTIONS",
@@ -29,6 +37,15 @@ __all__ = [
     "kafka_console_consumer",
     "kafka_console_producer",
     "kafka_consumer_groups",
+    "kafka_delete_records",
+    "kafka_dump_log",
+    "kafka_get_offsets",
+    "kafka_leader_election",
+    "kafka_metadata_quorum",
+    "kafka_consumer_perf_test",
+    "kafka_producer_perf_test",
+    "kafka_reassign_partitions",
+    "kafka_transactions",
     "kafka_topics",
     "produce",
 ]
@@ -40,4 +57,13 @@ TOOL_OPTIONS: dict[str, list[Opt]] = {
     "kafka-console-consumer": _CONSUMER_OPTS,
     "kafka-consumer-groups": _GROUPS_OPTS,
     "produce": _PRODUCE_OPTS,
+    "kafka-get-offsets": GET_OFFSETS_OPTS,
+    "kafka-delete-records": DELETE_RECORDS_OPTS,
+    "kafka-leader-election": LEADER_ELECTION_OPTS,
+    "kafka-metadata-quorum": METADATA_QUORUM_OPTS,
+    "kafka-dump-log": DUMP_LOG_OPTS,
+    "kafka-transactions": TRANSACTIONS_OPTS,
+    "kafka-reassign-partitions": REASSIGN_OPTS,
+    "kafka-producer-perf-test": PRODUCER_PERF_OPTS,
+    "kafka-consumer-perf-test": CONSUMER_PERF_OPTS,
 }

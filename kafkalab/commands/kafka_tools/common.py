@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..parsing import CommandError, Parsed, parse_kv
@@ -112,3 +114,67 @@ def _unique_node_name(session: LabSession, prefix: str) -> str:
         name = cluster.next_client_name(prefix)
         if name not in cluster.net.nodes and name not in session.clients:
             return name
+
+
+def _java_string_hash(s: str) -> int:
+    h = 0
+    data = s.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h
+
+
+def java_set_order(option_names: list[str]) -> list[str]:
+    """The order a ``java.util.HashSet`` of joptsimple options iterates in (how Kafka's tools list them in
+    errors): an option hashes as its one-element list of names, ``31 + name.hashCode()``."""
+    capacity = 16
+    while len(option_names) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(name: str) -> int:
+        h = (31 + _java_string_hash(name)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    return sorted(option_names, key=lambda n: (bucket(n), option_names.index(n)))
+
+
+def java_hashmap_order_by(items: list[Any], hash_of: Callable[[Any], int]) -> list[Any]:
+    """Iteration order of a ``java.util.HashMap`` holding ``items`` (in insertion order) whose keys hash
+    to ``hash_of(item)`` (a 32-bit Java ``hashCode``)."""
+    capacity = 16
+    while len(items) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(i: int) -> int:
+        h = hash_of(items[i]) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    return [items[i] for i in sorted(range(len(items)), key=lambda i: (bucket(i), i))]
+
+
+def topic_partition_hash(tp: tuple[str, int]) -> int:
+    """``org.apache.kafka.common.TopicPartition.hashCode``."""
+    return (31 * (31 + tp[1]) + _java_string_hash(tp[0])) & 0xFFFFFFFF
+
+
+def tool_admin(session: LabSession, client_id: str) -> Any:
+    """An AdminClient for one tool invocation (close it with ``admin.closed = True`` when done)."""
+    return session.cluster.admin({"client.id": client_id})
+
+
+def read_json_arg(session: LabSession, value: str, option: str) -> str:
+    """A ``--...-json-file`` value: the JSON itself (it starts with '{') or a file; a relative path is in the
+    lab's files directory, where ``echo ... > FILE`` writes."""
+    text = value.strip()
+    if text.startswith("{"):
+        return text
+    path = Path(value)
+    if not path.is_absolute():
+        path = Path(session.cluster.data_dir) / "files" / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CommandError(
+            f'Exception in thread "main" java.nio.file.NoSuchFileException: {value} ({e.strerror}; the lab\'s '
+            f"--{option} also takes the JSON itself: --{option} '{{...}}')"
+        ) from None

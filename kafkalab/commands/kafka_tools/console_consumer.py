@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 from ...sim.clients.common import OFFSET_BEGINNING, OFFSET_END, Message, TopicPartition
 from ...sim.clients.consumer import CONSUMER_DEFAULTS
-from ..base import GROUPS_UNAVAILABLE, Plan, groups_available, require_topic
+from ..base import (
+    GROUPS_UNAVAILABLE,
+    Plan,
+    auto_create_enabled,
+    groups_available,
+    require_topic,
+    topic_name_error,
+)
 from ..parsing import CommandError, Opt, parse_kv, parse_options
 from ..session import BackgroundConsumer
 from .common import _check_consumer_cfg, _client_props, _unique_node_name
@@ -81,7 +88,14 @@ def kafka_console_consumer(session: LabSession, argv: list[str]) -> Plan:
         raise CommandError("The partition is required when offset is specified.")
     if p.has("offset") and p.has("from-beginning"):
         raise CommandError("Options from-beginning and offset cannot be specified together.")
-    parts = require_topic(session.cluster, topic, "kafka-console-consumer")
+    err = topic_name_error(topic)
+    if err:
+        raise CommandError(f"kafka-console-consumer: {err}")
+    cluster = session.cluster
+    missing = topic not in cluster.topics()
+    if missing and (p.has("partition") or not auto_create_enabled(cluster)):
+        require_topic(cluster, topic, "kafka-console-consumer")
+    parts = [] if missing else cluster.describe_topic(topic)
     partition = p.get_int("partition")
     if partition is not None and not 0 <= partition < len(parts):
         raise CommandError(
@@ -117,18 +131,38 @@ def kafka_console_consumer(session: LabSession, argv: list[str]) -> Plan:
         p.get_list("consumer-property"),
         CONSUMER_DEFAULTS,
         "consumer property",
-        ("client.id", "group.instance.id"),
+        ("client.id", "group.instance.id", "group.id"),
     )
     if p.has("isolation-level"):
         cfg["isolation.level"] = p.get_str("isolation-level")
-    cfg.setdefault("auto.offset.reset", "earliest" if p.has("from-beginning") else "latest")
-    if group is not None:
-        cfg["group.id"] = group
-    elif "group.id" in cfg:
+    # ConsoleConsumerOptions.setAutoOffsetResetValue
+    if "auto.offset.reset" in cfg:
+        if p.has("from-beginning") and str(cfg["auto.offset.reset"]) != "earliest":
+            raise CommandError(
+                f"Can't simultaneously specify --from-beginning and 'auto.offset.reset={cfg['auto.offset.reset']}', "
+                "please remove one option"
+            )
+    else:
+        cfg["auto.offset.reset"] = "earliest" if p.has("from-beginning") else "latest"
+    cfg.setdefault("allow.auto.create.topics", True)  # the Java consumer's default
+    if "group.id" in cfg:
+        ids = sorted({str(cfg["group.id"]), *([group] if group is not None else [])})
+        if len(ids) > 1:
+            raise CommandError(
+                "The group ids provided in different places (directly using '--group', via '--consumer-property', "
+                "or via '--consumer.config') do not match. Detected group ids: "
+                + ", ".join(f"'{g}'" for g in ids)
+            )
+        if p.has("partition"):
+            raise CommandError("Options group and partition cannot be specified together.")
         group = str(cfg["group.id"])
         if not groups_available(session.cluster):
             raise CommandError(GROUPS_UNAVAILABLE)
+    if group is not None:
+        cfg["group.id"] = group
     _check_consumer_cfg(cfg)
+    if offset_spec is None and not p.has("from-beginning") and cfg["auto.offset.reset"] == "earliest":
+        start_offset = OFFSET_BEGINNING
     props = dict(parse_kv(x, "property") for x in p.get_list("property"))
     fmt = _formatter(props)
     n_parts = len(parts)
@@ -136,12 +170,26 @@ def kafka_console_consumer(session: LabSession, argv: list[str]) -> Plan:
     def start() -> list[str]:
         name = _unique_node_name(session, "console-consumer")
         consumer = session.cluster.consumer(dict(cfg), name=name)
+        notes: list[str] = []
+        n = n_parts
+        if missing:
+            notes.append(
+                f"[{name}] WARN [Consumer clientId={name}] The metadata response from the cluster reported a "
+                f"recoverable issue with correlation id 1 : {{{topic}=UNKNOWN_TOPIC_OR_PARTITION}} "
+                "(org.apache.kafka.clients.NetworkClient)"
+            )
         if group is not None:
             consumer.subscribe([topic])
         elif partition is not None:
             consumer.assign([TopicPartition(topic, partition, start_offset)])
         else:
-            consumer.assign([TopicPartition(topic, i, start_offset) for i in range(n_parts)])
+            if missing:  # its metadata request lets a broker auto-create the topic; wait until it exists
+                consumer.metadata_topics.add(topic)
+                consumer.allow_auto_create_topics = bool(cfg["allow.auto.create.topics"])
+                consumer.refresh_metadata()
+                consumer.wait_until(lambda: topic in consumer.topics, 10.0)
+                n = consumer.topics[topic].partitions if topic in consumer.topics else 0
+            consumer.assign([TopicPartition(topic, i, start_offset) for i in range(n)])
         w = session._w
         bc = BackgroundConsumer(
             w, name, topic, consumer, group=group, console=True, max_messages=max_messages, formatter=fmt
@@ -156,6 +204,7 @@ def kafka_console_consumer(session: LabSession, argv: list[str]) -> Plan:
             where = f"group {group}, committed offsets or {cfg['auto.offset.reset']}"
         return [
             *warnings,
+            *notes,
             f"{name} is consuming {topic} ({where}); its records appear in the output pane. "
             f"'stop {name}' ends it.",
         ]

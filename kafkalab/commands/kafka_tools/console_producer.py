@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, Any
 from ...sim.clients.common import Message
 from ...sim.clients.producer import PRODUCER_DEFAULTS
 from ...sim.errors import KafkaError
-from ..base import Plan, require_topic
-from ..parsing import CommandError, Opt, parse_kv, parse_options
+from ..base import Plan, auto_create_enabled, require_topic, topic_name_error
+from ..parsing import CommandError, Opt, Parsed, parse_kv, parse_options
 from ..session import ConsoleProducer
 from .common import _check_producer_cfg, _client_props, _n, _unique_node_name
 
 if TYPE_CHECKING:
     from ...sim.clients.producer import Producer
     from ..session import LabSession
+
+#: the line that ends a console producer's input (what ctrl+d sends in the lab's console)
+END_OF_INPUT = ".exit"
 
 
 _PRODUCER_OPTS = [
@@ -25,13 +28,59 @@ _PRODUCER_OPTS = [
         "property",
         "str",
         multi=True,
-        help="a reader property: parse.key=true, key.separator=:, ignore.error=true",
+        help="a reader property: parse.key=true, key.separator=:, ignore.error=true, null.marker=X",
     ),
     Opt("request-required-acks", "str", help="acks of the producer requests (default -1)"),
     Opt("timeout", "int", help="linger.ms: how long a record may wait for a batch (default 1000)"),
-    Opt("batch-size", "int", help="batch.size in bytes"),
-    Opt("sync", help="send records synchronously (linger.ms=0)"),
+    Opt("batch-size", "int", help="batch.size in bytes (default 16384)"),
+    Opt("request-timeout-ms", "int", help="request.timeout.ms (default 1500)"),
+    Opt("message-send-max-retries", "int", help="retries (default 3)"),
+    Opt("retry-backoff-ms", "int", help="retry.backoff.ms (default 100)"),
+    Opt("max-block-ms", "int", help="max.block.ms: how long a send waits for the topic's metadata (60000)"),
+    Opt("sync", help="send records synchronously (in the lab: linger.ms=0)"),
 ]
+
+#: ConsoleProducer's option -> (producer config, default): CommandLineUtils.maybeMergeOptions puts the
+#: option's value unless --producer-property set the config and the option was not given
+_MERGED: list[tuple[str, str, Any]] = [
+    ("timeout", "linger.ms", 1000),
+    ("request-required-acks", "acks", "-1"),
+    ("request-timeout-ms", "request.timeout.ms", 1500),
+    ("message-send-max-retries", "retries", 3),
+    ("retry-backoff-ms", "retry.backoff.ms", 100),
+    ("batch-size", "batch.size", 16384),
+    ("max-block-ms", "max.block.ms", 60000),
+]
+
+
+def _producer_config(p: Parsed) -> tuple[dict[str, Any], list[str]]:
+    cfg, warnings = _client_props(
+        p.get_list("producer-property"),
+        PRODUCER_DEFAULTS,
+        "producer property",
+        ("client.id", "compression.type", "max.block.ms"),
+    )
+    for opt, key, default in _MERGED:
+        if p.has(opt) or key not in cfg:
+            value = p.values.get(opt, default)
+            if isinstance(value, int) and value < (1 if opt == "request-timeout-ms" else 0):
+                raise CommandError(f"Invalid value {value} for configuration {key}: Value must be at least 0")
+            cfg[key] = value
+    if p.has("sync"):
+        cfg["linger.ms"] = 0
+    acks = str(cfg["acks"]).lower()
+    cfg["acks"] = "all" if acks == "-1" else acks
+    _check_producer_cfg(cfg)
+    try:
+        block_ms = int(cfg.pop("max.block.ms"))
+    except ValueError:
+        raise CommandError(
+            f"Invalid value {cfg.get('max.block.ms')} for configuration max.block.ms"
+        ) from None
+    # the Java producer waits up to max.block.ms for an unknown topic's metadata (the lab's producer
+    # calls that topic.metadata.propagation.max.ms, as librdkafka does)
+    cfg["topic.metadata.propagation.max.ms"] = block_ms
+    return cfg, warnings
 
 
 def kafka_console_producer(session: LabSession, argv: list[str]) -> Plan:
@@ -39,26 +88,12 @@ def kafka_console_producer(session: LabSession, argv: list[str]) -> Plan:
     topic = p.get_str("topic")
     if topic is None:
         raise CommandError('Missing required argument "[topic]"')
-    require_topic(session.cluster, topic, "kafka-console-producer")
-    cfg: dict[str, Any] = {"acks": "all", "linger.ms": 1000}
-    acks = p.get_str("request-required-acks")
-    if acks is not None:
-        cfg["acks"] = "all" if acks == "-1" else acks
-    if p.has("timeout"):
-        cfg["linger.ms"] = p.get_int("timeout")
-    if p.has("sync"):
-        cfg["linger.ms"] = 0
-    if p.has("batch-size"):
-        cfg["batch.size"] = p.get_int("batch-size")
-    user, warnings = _client_props(
-        p.get_list("producer-property"),
-        PRODUCER_DEFAULTS,
-        "producer property",
-        ("client.id", "compression.type"),
-    )
-    cfg.update(user)
-    cfg["acks"] = str(cfg["acks"]).lower()
-    _check_producer_cfg(cfg)
+    err = topic_name_error(topic)
+    if err:
+        raise CommandError(f"kafka-console-producer: {err}")
+    if not auto_create_enabled(session.cluster):
+        require_topic(session.cluster, topic, "kafka-console-producer")
+    cfg, warnings = _producer_config(p)
     props = dict(parse_kv(x, "property") for x in p.get_list("property"))
     for k in ("parse.key", "ignore.error"):
         if k in props and props[k].lower() not in ("true", "false"):
@@ -68,6 +103,9 @@ def kafka_console_producer(session: LabSession, argv: list[str]) -> Plan:
     sep = props.get("key.separator", "\t")
     if sep == "":
         raise CommandError("key.separator must not be empty")
+    null_marker = props.get("null.marker")
+    if null_marker == "":
+        raise CommandError("null.marker should not be set to empty string")
     command = "kafka-console-producer --topic " + topic
 
     def start() -> list[str]:
@@ -75,22 +113,28 @@ def kafka_console_producer(session: LabSession, argv: list[str]) -> Plan:
         producer = session.cluster.producer(dict(cfg), name=name)
         w = session._w
         cp = ConsoleProducer(w, name, topic, producer, parse_key, sep, ignore_error, command)
+        cp.null_marker = null_marker  # type: ignore[attr-defined]
         w.clients[name] = cp
         w.console_producer = cp
         hint = f" as key{'<TAB>' if sep == chr(9) else sep}value" if parse_key else ""
         return [
             *warnings,
-            f"{name}: type records for topic {topic}{hint}, one per line; '.exit' or an empty line ends.",
+            f"{name}: type records for topic {topic}{hint}, one per line (an empty line is an empty record); "
+            "ctrl+d or '.exit' ends input.",
         ]
 
     return Plan(start, records=True)
 
 
 def console_producer_line(session: LabSession, line: str) -> tuple[Plan | None, str | None]:
-    """Route a line typed while a console producer is reading; returns (plan, error)."""
+    """Route a line typed while a console producer is reading; returns (plan, error).
+
+    Every line is a record, an empty line an empty one (LineMessageReader); end of input (ctrl+d in the
+    lab's console, sent as the line ``.exit``) closes the producer after it has delivered what it holds.
+    """
     cp = session._w.console_producer
     assert cp is not None
-    if line == "" or line.strip() == ".exit":
+    if line.strip() == END_OF_INPUT or (cp.empty_line_ends and not line.strip()):
 
         def finish() -> list[str]:
             session._w.console_producer = None
@@ -99,7 +143,7 @@ def console_producer_line(session: LabSession, line: str) -> tuple[Plan | None, 
 
         return Plan(finish, records=True), None
     key: str | None = None
-    value = line
+    value: str | None = line
     if cp.parse_key:
         if cp.key_separator not in line:
             if not cp.ignore_error:
@@ -109,13 +153,26 @@ def console_producer_line(session: LabSession, line: str) -> tuple[Plan | None, 
                 )
         else:
             key, value = line.split(cp.key_separator, 1)
+    marker = getattr(cp, "null_marker", None)
+    if marker is not None:
+        key = None if key == marker else key
+        value = None if value == marker else value
 
     def send() -> list[str]:
         cp.line_number += 1
-        cp.producer.produce(cp.topic, value=value, key=key, on_delivery=cp._report)
+        out: list[str] = []
+        producer = cp.producer
+        if cp.topic not in producer.topics and cp.topic not in session.cluster.topics():
+            # what NetworkClient logs when the metadata answer lacks the topic (it may be auto-created)
+            out.append(
+                f"[{cp.name}] WARN [Producer clientId={cp.name}] The metadata response from the cluster reported "
+                f"a recoverable issue with correlation id {producer._md_rr + 1} : "
+                f"{{{cp.topic}=UNKNOWN_TOPIC_OR_PARTITION}} (org.apache.kafka.clients.NetworkClient)"
+            )
+        producer.produce(cp.topic, value=value, key=key, on_delivery=cp._report)
         cp.sent += 1
         cp._ensure_pump()
-        return []
+        return out
 
     return Plan(send, records=True), None
 
@@ -135,7 +192,13 @@ def produce(session: LabSession, argv: list[str]) -> Plan:
             "usage: produce TOPIC VALUE [--key K] [--acks 0|1|all] [--count N] [--partition P]"
         )
     topic, value = p.positionals
-    parts = require_topic(session.cluster, topic, "produce")
+    err = topic_name_error(topic)
+    if err:
+        raise CommandError(f"produce: {err}")
+    if topic in session.cluster.topics() or not auto_create_enabled(session.cluster) or p.has("partition"):
+        parts = require_topic(session.cluster, topic, "produce")
+    else:
+        parts = []  # the producer's metadata request lets a broker auto-create it
     acks = (p.get_str("acks") or "all").lower()
     if acks == "-1":
         acks = "all"

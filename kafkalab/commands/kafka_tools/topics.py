@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..base import Plan, fmt_ids, kafka_topic_id, live_broker_ids, match_topics, require_a_running_broker
+from ...sim.controller import MAX_PARTITIONS_PER_TOPIC, partitions_cap_message
+from ..base import (
+    Plan,
+    fmt_ids,
+    kafka_topic_id,
+    live_broker_ids,
+    match_topics,
+    require_a_running_broker,
+    topic_name_error,
+)
 from ..parsing import CommandError, Opt, Parsed, parse_options
 from ..topic_configs import BROKER_SYNONYMS, validate_topic_config
 from .common import _check_invalid, _exactly_one_action, _is_internal
 
 if TYPE_CHECKING:
+    from ...sim.cluster import Cluster
     from ..session import LabSession
 
-_NAME_RX = re.compile(r"[A-Za-z0-9._-]+")
-
+_ERR = "Error while executing topic command : "
 
 _TOPICS_OPTS = [
     Opt("bootstrap-server", "str", help="the Kafka server to connect to (accepted and ignored in the lab)"),
@@ -52,22 +61,6 @@ _TOPICS_ALLOWED: dict[str, tuple[str, ...]] = {
     "if-not-exists": ("create",),
     "exclude-internal": ("list", "describe"),
 }
-
-
-def _topic_name_error(name: str) -> str | None:
-    """Kafka's Topic.validate messages."""
-    if not name:
-        return "Topic name is illegal, it can't be empty"
-    if name in (".", ".."):
-        return 'Topic name cannot be "." or ".."'
-    if len(name) > 249:
-        return f"Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
-    if not _NAME_RX.fullmatch(name):
-        return (
-            f'Topic name "{name}" is illegal, it contains a character other than ASCII alphanumerics, '
-            "'.', '_' and '-'"
-        )
-    return None
 
 
 def _parse_topic_configs(items: list[str]) -> dict[str, str]:
@@ -125,6 +118,16 @@ def describe_topic_lines(session: LabSession, topics: list[str], p: Parsed | Non
     ]
     live = live_broker_ids(cluster)
     lines: list[str] = []
+    image = cluster._image()
+
+    def moving(topic: str, partition: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        rec = image.partitions.get((topic, partition))
+        return (tuple(getattr(rec, "adding", ())), tuple(getattr(rec, "removing", ()))) if rec else ((), ())
+
+    def rf(topic: str, info: Any) -> int:
+        """TopicCommand.getReplicationFactor: replicas being added do not count while they move in."""
+        return len(info.replicas) - len(moving(topic, info.partition)[0])
+
     for topic in topics:
         parts = sorted(cluster.describe_topic(topic), key=lambda x: x.partition)
         if not parts:
@@ -137,7 +140,7 @@ def describe_topic_lines(session: LabSession, topics: list[str], p: Parsed | Non
             cfg = ",".join(f"{k}={v}" for k, v in configs.items())
             lines.append(
                 f"Topic: {topic}\tTopicId: {kafka_topic_id(cluster, topic)}\tPartitionCount: {len(parts)}\t"
-                f"ReplicationFactor: {len(parts[0].replicas)}\tConfigs: {cfg}"
+                f"ReplicationFactor: {rf(topic, parts[0])}\tConfigs: {cfg}"
             )
         if has("topics-with-overrides"):
             continue
@@ -145,16 +148,22 @@ def describe_topic_lines(session: LabSession, topics: list[str], p: Parsed | Non
             has_leader = info.leader >= 0
             if report:
                 show = (
-                    ("under-replicated-partitions" in report and len(info.isr) < len(info.replicas))
+                    ("under-replicated-partitions" in report and len(info.isr) < rf(topic, info))
                     or ("unavailable-partitions" in report and (not has_leader or info.leader not in live))
                     or ("under-min-isr-partitions" in report and (not has_leader or len(info.isr) < min_isr))
                     or ("at-min-isr-partitions" in report and len(info.isr) == min_isr)
                 )
                 if not show:
                     continue
+            adding, removing = moving(topic, info.partition)
+            reassigning = (
+                f"\tAdding Replicas: {fmt_ids(adding)}\tRemoving Replicas: {fmt_ids(removing)}"
+                if adding or removing
+                else ""
+            )
             lines.append(
                 f"\tTopic: {topic}\tPartition: {info.partition}\tLeader: {info.leader if has_leader else 'none'}\t"
-                f"Replicas: {fmt_ids(info.replicas)}\tIsr: {fmt_ids(info.isr)}\tElr: \tLastKnownElr: "
+                f"Replicas: {fmt_ids(info.replicas)}\tIsr: {fmt_ids(info.isr)}{reassigning}\tElr: \tLastKnownElr: "
             )
     return lines
 
@@ -189,11 +198,11 @@ def kafka_topics(session: LabSession, argv: list[str]) -> Plan:
         rf = p.get_int("replication-factor")
         parts = p.get_int("partitions")
         if rf is not None and not 1 <= rf <= 32767:
-            raise CommandError("The replication factor must be between 1 and 32767 inclusive")
+            raise CommandError(f"{_ERR}The replication factor must be between 1 and 32767 inclusive")
         if parts is not None and parts < 1:
-            raise CommandError("The partitions must be greater than 0")
+            raise CommandError(f"{_ERR}The partitions must be greater than 0")
         configs = _parse_topic_configs(p.get_list("config"))
-        err = _topic_name_error(topic)
+        err = topic_name_error(topic)
         if err:
             raise CommandError(f"Error while executing topic command : {err}")
         n = parts if parts is not None else int(cluster.broker_config("num.partitions"))
@@ -202,11 +211,11 @@ def kafka_topics(session: LabSession, argv: list[str]) -> Plan:
             if p.has("if-not-exists"):
                 return Plan(lambda: [])
             raise CommandError(f"Error while executing topic command : Topic '{topic}' already exists.")
-        live = len(live_broker_ids(cluster))
-        if r > live:
-            raise CommandError(
-                f"Error while executing topic command : Replication factor: {r} larger than available brokers: {live}."
-            )
+        if n > MAX_PARTITIONS_PER_TOPIC:
+            raise CommandError(f"{_ERR}{partitions_cap_message(n)}")
+        placement = _placement_error(cluster, r)
+        if placement:
+            raise CommandError(f"{_ERR}{placement}")
         warn = []
         if "." in topic or "_" in topic:
             warn.append(
@@ -231,7 +240,8 @@ def kafka_topics(session: LabSession, argv: list[str]) -> Plan:
     if topic and not found:
         if p.has("if-exists"):
             return Plan(lambda: [])
-        raise CommandError(f"Topic '{topic}' does not exist as expected")
+        # TopicCommand.ensureTopicExists formats the Optional<String> itself, hence Kafka's "Optional[...]"
+        raise CommandError(f"{_ERR}Topic 'Optional[{topic}]' does not exist as expected")
 
     if action == "describe":
         return Plan(lambda: describe_topic_lines(session, found, p))
@@ -255,14 +265,37 @@ def kafka_topics(session: LabSession, argv: list[str]) -> Plan:
     want = p.get_int("partitions")
     assert want is not None
     for t in found:
+        # ReplicationControlManager.createPartitions (the controller answers InvalidPartitionsException)
         have = len(cluster.describe_topic(t))
         if want < have:
             raise CommandError(
-                f"Error while executing topic command : Topic currently has {have} partitions, "
-                f"which is higher than the requested {want}."
+                f"{_ERR}The topic {t} currently has {have} partition(s); {want} would not be an increase."
             )
         if want == have:
-            raise CommandError(f"Error while executing topic command : Topic already has {have} partitions.")
-    raise CommandError(
-        "adding partitions (--alter --partitions) is not supported by this lab's simulated cluster yet"
-    )
+            raise CommandError(f"{_ERR}Topic already has {have} partition(s).")
+        if want > MAX_PARTITIONS_PER_TOPIC:
+            raise CommandError(f"{_ERR}{partitions_cap_message(want)}")
+        rf = len(cluster.describe_topic(t)[0].replicas)
+        placement = _placement_error(cluster, rf)
+        if placement:
+            raise CommandError(f"{_ERR}{placement}")
+
+    def alter() -> list[str]:
+        for t in found:
+            session.cluster.create_partitions(t, want)
+        return []
+
+    return Plan(alter, records=True)
+
+
+def _placement_error(cluster: Cluster, rf: int) -> str | None:
+    """What the controller's replica placer answers for ``rf`` replicas (StripedReplicaPlacer), or None."""
+    registered = len(cluster._image().brokers)
+    if not live_broker_ids(cluster):
+        return f"Unable to replicate the partition {rf} time(s): All brokers are currently fenced."
+    if rf > registered:
+        return (
+            f"Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be "
+            f"reached because only {registered} broker(s) are registered."
+        )
+    return None

@@ -26,6 +26,7 @@ __all__ = [
     "MemberAssignment",
     "MemberDescription",
     "Future",
+    "NewPartitions",
     "NewTopic",
     "PartitionMetadata",
     "TopicMetadata",
@@ -73,6 +74,14 @@ class NewTopic:
     replication_factor: int = -1
     replica_assignment: list[list[int]] | None = None
     config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class NewPartitions:
+    """``confluent_kafka.admin.NewPartitions``: grow ``topic`` to ``new_total_count`` partitions."""
+
+    topic: str
+    new_total_count: int
 
 
 @dataclass
@@ -273,6 +282,117 @@ class AdminClient(ClientNode):
             fut = Future(self)
             out[t] = fut
             self._admin_call("delete_topic", (t,), fut)
+        return out
+
+    def create_partitions(
+        self,
+        new_partitions: Iterable[NewPartitions],
+        operation_timeout: float = 0,
+        request_timeout: float = 0,
+    ) -> dict[str, Future]:
+        out: dict[str, Future] = {}
+        for np in new_partitions:
+            fut = Future(self)
+            out[np.topic] = fut
+            self._admin_call("create_partitions", (np.topic, int(np.new_total_count)), fut)
+        return out
+
+    def _leader_call(
+        self,
+        tp: tuple[str, int],
+        op: str,
+        send: Callable[[Any, Callable[[Any], None]], None],
+        fut: Future,
+        attempt: int = 0,
+    ) -> None:
+        """Send a request to the partition's leader (after a metadata refresh), retrying while it moves."""
+
+        def go() -> None:
+            leader = self.leader_of(*tp)
+            node = self.find_broker(f"broker-{leader}") if leader >= 0 else None
+            if tp[0] not in self.topics or tp not in self.partitions:
+                fut.set_error(
+                    KafkaError("UNKNOWN_TOPIC_OR_PART", "This server does not host this topic-partition.")
+                )
+                return
+            if node is None:
+                retry("LEADER_NOT_AVAILABLE")
+                return
+            self.call(
+                node.name,
+                op,
+                lambda r: send(node, r),
+                done,
+                retry,
+                self.request_timeout_ms,
+                detail=f"{tp[0]}-{tp[1]}",
+            )
+
+        def done(resp: Any) -> None:
+            if resp[0] == "NO_ERROR":
+                fut.set_result(resp[1])
+            elif resp[0] in ("NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE"):
+                retry(resp[0])
+            else:
+                fut.set_error(KafkaError(resp[0]))
+
+        def retry(err: str) -> None:
+            if attempt >= 10:
+                fut.set_error(KafkaError(err if err != "_TRANSPORT" else "LEADER_NOT_AVAILABLE"))
+                return
+            self.schedule(
+                self.retry_backoff_ms,
+                "admin-retry",
+                lambda: self._leader_call(tp, op, send, fut, attempt + 1),
+            )
+
+        self.refresh_metadata(go)
+
+    def elect_leaders(self, election_type: str, partitions: list[tuple[str, int]] | None) -> Future:
+        """ElectLeaders: the future gives {(topic, partition): error name} ("NO_ERROR" when elected)."""
+        fut = Future(self)
+        self._admin_call("elect_leaders", (election_type.upper(), partitions), fut, lambda r: dict(r))
+        return fut
+
+    def alter_partition_reassignments(self, targets: dict[tuple[str, int], list[int] | None]) -> Future:
+        """AlterPartitionReassignments: target replicas per partition (None cancels); the future gives
+        {(topic, partition): (error name, message)}."""
+        fut = Future(self)
+        args = {tp: (tuple(r) if r is not None else None) for tp, r in targets.items()}
+        self._admin_call("alter_reassignments", (args,), fut, lambda r: dict(r))
+        return fut
+
+    def list_partition_reassignments(self) -> Future:
+        """ListPartitionReassignments: {(topic, partition): (replicas, adding, removing)}."""
+        fut = Future(self)
+        self._admin_call("list_reassignments", (), fut, lambda r: dict(r))
+        return fut
+
+    def alter_broker_configs(self, broker: str, changes: dict[str, str | None]) -> Future:
+        """IncrementalAlterConfigs of a broker (``broker`` an id, "" for the cluster-wide default)."""
+        fut = Future(self)
+        self._admin_call("alter_broker_configs", (broker, changes), fut)
+        return fut
+
+    def list_offsets(
+        self, requests: dict[tuple[str, int], int], isolation_level: int = 0
+    ) -> dict[tuple[str, int], Future]:
+        """ListOffsets per partition: -2 earliest, -1 latest, -3 max timestamp, or a timestamp (ms);
+        each future gives the offset (-1 when no record qualifies)."""
+        out: dict[tuple[str, int], Future] = {}
+        for tp, ts in requests.items():
+            fut = Future(self)
+            out[tp] = fut
+            self._leader_call(tp, "ListOffsets", _list_offsets_sender(tp, ts, isolation_level), fut)
+        return out
+
+    def delete_records(self, offsets: dict[tuple[str, int], int]) -> dict[tuple[str, int], Future]:
+        """DeleteRecords: each future gives the partition's new low watermark (its log start offset)."""
+        out: dict[tuple[str, int], Future] = {}
+        for tp, offset in offsets.items():
+            fut = Future(self)
+            out[tp] = fut
+            self._leader_call(tp, "DeleteRecords", _delete_records_sender(tp, offset), fut)
         return out
 
     def alter_configs(self, resources: Iterable[ConfigResource]) -> dict[ConfigResource, Future]:
@@ -528,3 +648,19 @@ def _list_groups_handler(node: Broker) -> Callable[[Callable[[Any], None]], None
 
 def _constant(value: Any) -> Callable[[dict[str, Any]], Any]:
     return lambda _r: value
+
+
+def _list_offsets_sender(
+    tp: tuple[str, int], timestamp: int, isolation_level: int
+) -> Callable[[Any, Callable[[Any], None]], None]:
+    def send(node: Any, respond: Callable[[Any], None]) -> None:
+        node.handle_list_offsets(tp[0], tp[1], timestamp, isolation_level, respond)
+
+    return send
+
+
+def _delete_records_sender(tp: tuple[str, int], offset: int) -> Callable[[Any, Callable[[Any], None]], None]:
+    def send(node: Any, respond: Callable[[Any], None]) -> None:
+        node.handle_delete_records(tp[0], tp[1], offset, respond)
+
+    return send

@@ -180,6 +180,10 @@ class Message(tuple):  # type: ignore[type-arg]
 new_message = tuple.__new__
 
 
+def _ask_metadata(node: Broker, topics: list[str], auto_create: bool, respond: Callable[[Any], None]) -> None:
+    node.handle_metadata(respond, topics, auto_create)
+
+
 @mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class ClientNode(Endpoint):
     """A client process: knows the bootstrap brokers and keeps a metadata cache it refreshes on demand."""
@@ -196,6 +200,19 @@ class ClientNode(Endpoint):
         self._md_waiters: list[Callable[[], object]] = []
         self._md_in_flight = False
         self._md_rr = 0
+        #: topics named in metadata requests (besides "all topics"): a missing one keeps metadata refreshing
+        #: quickly, and with ``allow_auto_create_topics`` the broker may create it (auto.create.topics.enable)
+        self.metadata_topics: set[str] = set()
+        self.allow_auto_create_topics = False
+        #: refresh metadata at least this often (Java ``metadata.max.age.ms``, librdkafka
+        #: ``topic.metadata.refresh.interval.ms``): how a client learns of new partitions
+        self.metadata_max_age_ms = int(
+            self.config.get(
+                "metadata.max.age.ms", self.config.get("topic.metadata.refresh.interval.ms", 300000)
+            )
+        )
+        self._md_age_timer: Any = None
+        self._md_missing_backoff_ms = 0
         self.last_error: KafkaError | None = None
         self.closed = False
 
@@ -235,10 +252,12 @@ class ClientNode(Endpoint):
         name = brokers[self._md_rr % len(brokers)]
         node = self.broker_node(name)
         # bound methods and partials, not closures: a time-travel checkpoint pickles what a call keeps
+        wanted = sorted(self.metadata_topics)
+        auto = self.allow_auto_create_topics
         self.call(
             name,
             "Metadata",
-            node.handle_metadata,
+            functools.partial(_ask_metadata, node, wanted, auto),
             functools.partial(self._md_answer, attempt, brokers),
             functools.partial(self._md_error, attempt, brokers),
             min(self.request_timeout_ms, 5000),
@@ -252,12 +271,39 @@ class ClientNode(Endpoint):
         topics, partitions, live, _controller = resp
         self.merge_metadata(topics, partitions, live)
         self._md_done()
+        self._after_metadata()
 
     def _md_error(self, attempt: int, brokers: list[str], _e: str) -> None:
         if attempt + 1 < len(brokers):
             self._md_try(attempt + 1)
         else:
             self.schedule(self.retry_backoff_ms, "metadata-retry", functools.partial(self._md_try, 0))
+
+    def _after_metadata(self) -> None:
+        """Schedule the next refresh: soon while a wanted topic is missing, else after the max age."""
+        if self.closed or not self.alive:
+            return
+        if self._md_age_timer is not None:
+            self._md_age_timer.cancel()
+        missing = any(t not in self.topics for t in self.metadata_topics)
+        if missing:  # retry.backoff.ms, doubling up to retry.backoff.max.ms (1 s)
+            self._md_missing_backoff_ms = min(
+                1000, max(self.retry_backoff_ms, 2 * self._md_missing_backoff_ms)
+            )
+            delay = self._md_missing_backoff_ms
+        else:
+            self._md_missing_backoff_ms = 0
+            delay = self.metadata_max_age_ms
+        self._md_age_timer = self.schedule(delay, "metadata-refresh", self._md_age_refresh)
+        self.on_metadata_update()
+
+    def _md_age_refresh(self) -> None:
+        self._md_age_timer = None
+        if not self.closed:
+            self.refresh_metadata()
+
+    def on_metadata_update(self) -> None:
+        """Called after every metadata response (clients override it)."""
 
     def merge_metadata(
         self,

@@ -14,11 +14,18 @@ from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ..assignors import COOPERATIVE, MemberSubscription, parse_strategy
-from ..broker import FetchPartition, FetchRequest, FetchResult
+from ..assignors import COOPERATIVE, DEFAULT_GENERATION, MemberSubscription, parse_strategy
+from ..broker import FetchPartition, FetchRequest, FetchResult, fetch_response_size
 from ..configdefs import ConfigError, validate_configs
 from ..errors import KafkaError, KafkaException
-from ..group import decode_assignment, decode_subscription, encode_assignment, encode_subscription
+from ..group import (
+    decode_assignment,
+    decode_sticky_user_data,
+    decode_subscription_data,
+    encode_assignment,
+    encode_sticky_user_data,
+    encode_subscription,
+)
 from ..history import Op
 from ..metadata import NO_LEADER
 from ..records import ROW_HEADERS, ROW_KEY, ROW_TIMESTAMP, ROW_VALUE, RecordRow
@@ -54,6 +61,8 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "heartbeat.interval.ms": 3000,
     "max.poll.interval.ms": 300000,
     "partition.assignment.strategy": "range,cooperative-sticky",
+    # librdkafka's default; Java's consumer (and so kafka-console-consumer) defaults to true
+    "allow.auto.create.topics": False,
 }
 
 #: stop prefetching a partition once this many records wait in the buffer
@@ -65,6 +74,10 @@ _MAKE_MESSAGE = partial(new_message, Message)
 _MESSAGE_OFFSET = itemgetter(2)
 _MESSAGE_KEY = itemgetter(3)
 _MESSAGE_VALUE = itemgetter(4)
+
+
+#: ``_reset``'s batch when the lookup is not part of a per-leader batch
+_NO_BATCH = -(2**31)
 
 
 class _PartState:
@@ -150,6 +163,10 @@ class Consumer(ClientNode):
         self._parts: dict[tuple[str, int], _PartState] = {}
         self._errors: deque[Message] = deque()
         self._fetch_in_flight: set[int] = set()
+        #: leader -> partitions whose position lookup (one ListOffsets in Java) it has not answered yet
+        self._resets_pending: dict[int, int] = {}
+        #: the fetcher waits for a metadata refresh and its backoff (a partition without a leader)
+        self._md_wait = False
         self._wake_timer: Any = None
         self.history = cluster.history
         self.consumed_records = 0
@@ -182,6 +199,13 @@ class Consumer(ClientNode):
         self._hb_timer: Any = None
         self._committed_cache: dict[tuple[str, int], int] = {}
         self.rebalances = 0
+        #: what the assignor of the group's protocol remembers from the last assignment (Java's
+        #: ``ConsumerPartitionAssignor.onAssignment``): the eager ``sticky`` assignor sends it as user data
+        self._assignor_memory: dict[str, tuple[list[tuple[str, int]], int]] = {}
+        #: the leader's view of the group's subscribed topics when it assigned (Java ``assignmentSnapshot``):
+        #: a metadata refresh that changes it (new partitions, a topic created) triggers a rejoin
+        self._assignment_snapshot: dict[str, int] | None = None
+        self.allow_auto_create_topics = config_bool(cfg["allow.auto.create.topics"])
 
     # -- assignment ------------------------------------------------------------------------------------
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -400,7 +424,35 @@ class Consumer(ClientNode):
         st.buffer.clear()
         st.resetting = False
 
-    def _reset(self, key: tuple[str, int], st: _PartState, policy: str | None = None) -> None:
+    def _reset_many(self, items: list[tuple[tuple[str, int], _PartState]]) -> None:
+        """Reset positions the way OffsetFetcher.resetPositionsIfNeeded does: one ListOffsets per leader, so the
+        partitions of a leader become fetchable together (a fetch to that leader carries them all)."""
+        by_leader: dict[int, list[tuple[tuple[str, int], _PartState]]] = {}
+        for key, st in items:
+            by_leader.setdefault(self.leader_of(*key), []).append((key, st))
+        for leader, group in by_leader.items():
+            self._resets_pending[leader] = self._resets_pending.get(leader, 0) + len(group)
+            for key, st in group:
+                self._reset(key, st, batch=leader)
+
+    def _reset(
+        self, key: tuple[str, int], st: _PartState, policy: str | None = None, batch: int = _NO_BATCH
+    ) -> None:
+        """Look up ``key``'s position by ``auto.offset.reset`` (or ``policy``). ``batch``: the leader asked for a
+        group of partitions together (:meth:`_reset_many`); no fetch goes to it until all of them are answered.
+        (No closure here holds None: a restored checkpoint would lose such a cell.)"""
+        first_answer = [True]
+
+        def answered() -> None:
+            if batch != _NO_BATCH and first_answer[0]:
+                first_answer[0] = False
+                left = self._resets_pending.get(batch, 0) - 1
+                if left > 0:
+                    self._resets_pending[batch] = left
+                    return
+                self._resets_pending.pop(batch, None)
+            self._kick()
+
         policy = policy or self.auto_offset_reset
         if policy == "none":
             self._errors.append(
@@ -426,26 +478,31 @@ class Consumer(ClientNode):
             leader = self.leader_of(*key)
             node = self.find_broker(f"broker-{leader}") if leader != NO_LEADER else None
             if node is None:
+                answered()
                 self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask))
                 return
 
             def ok(resp: Any) -> None:
                 if self._parts.get(key) is not st or not st.resetting:
+                    answered()
                     return
                 if resp[0] != "NO_ERROR":
+                    answered()
                     self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask))
                     return
                 self._set_position(st, resp[1])
-                self._kick()
+                answered()
+
+            def failed(_e: Any) -> None:
+                answered()
+                self.schedule(self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask))
 
             self.call(
                 node.name,
                 "ListOffsets",
                 lambda r: node.handle_list_offsets(key[0], key[1], ts, self.isolation_level, r),
                 ok,
-                lambda _e: self.schedule(
-                    self.retry_backoff_ms, "reset-retry", lambda: self.refresh_metadata(ask)
-                ),
+                failed,
                 self.request_timeout_ms,
                 detail=f"{key[0]}-{key[1]} {policy}",
             )
@@ -467,11 +524,15 @@ class Consumer(ClientNode):
         now = self.kernel.now_ms
         by_leader: dict[int, list[tuple[tuple[str, int], _PartState]]] = {}
         need_md = False
+        starting = [
+            (key, st)
+            for key in sorted(self._parts)
+            if (st := self._parts[key]).position is None and not st.resetting
+        ]
+        if starting:
+            self._initial_positions(starting)
         for key in sorted(self._parts):
             st = self._parts[key]
-            if st.position is None and not st.resetting:
-                self._initial_position(key, st)
-                continue
             if st.resetting or st.fetching or st.paused or st.fetch_position is None:
                 continue
             if len(st.buffer) >= _PREFETCH_RECORDS or st.retry_at_ms > now:
@@ -480,13 +541,24 @@ class Consumer(ClientNode):
             if leader == NO_LEADER:
                 need_md = True
                 continue
-            if leader in self._fetch_in_flight:
+            if leader in self._fetch_in_flight or self._resets_pending.get(leader):
                 continue
             by_leader.setdefault(leader, []).append((key, st))
-        if need_md:
-            self.refresh_metadata(lambda: self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all))
+        if need_md and not self._md_wait:
+            # one wait at a time: every pass used to add a waiter, and every waiter a pass (a growing storm of
+            # fetcher events while a partition has no leader, e.g. of a topic re-created with fewer partitions)
+            self._md_wait = True
+            self.refresh_metadata(self._md_refreshed)
         for leader, items in sorted(by_leader.items()):
             self._send_fetch(leader, items)
+
+    def _md_refreshed(self) -> None:
+        self.schedule(self.retry_backoff_ms, "fetcher", self._md_backoff_done)
+
+    def _md_backoff_done(self) -> None:
+        """The refresh and its backoff are over: the next pass may ask again (retry.backoff.ms apart)."""
+        self._md_wait = False
+        self._kick()
 
     def _send_fetch(self, leader: int, items: list[tuple[tuple[str, int], _PartState]]) -> None:
         name = f"broker-{leader}"
@@ -554,6 +626,7 @@ class Consumer(ClientNode):
             fail,
             self.request_timeout_ms + self.fetch_max_wait_ms,
             detail=", ".join(f"{k[0]}-{k[1]}@{st.fetch_position}" for k, st in items),
+            response_size=fetch_response_size,
         )
 
     def _accept(self, key: tuple[str, int], st: _PartState, r: FetchResult) -> None:
@@ -634,6 +707,7 @@ class Consumer(ClientNode):
                 KafkaError("_INVALID_ARG", "subscribe() requires the group.id configuration")
             )
         self.subscription = sorted(set(topics))
+        self.metadata_topics = set(self.subscription)
         self._on_assign, self._on_revoke, self._on_lost = on_assign, on_revoke, on_lost
         self._needs_rejoin = True
 
@@ -793,16 +867,12 @@ class Consumer(ClientNode):
 
     # -- JoinGroup / SyncGroup --------------------------------------------------------------------------
     def _join(self) -> None:
+        # ConsumerCoordinator.metadata(): every assignor gets the partitions owned now (none after an eager
+        # revocation), the current generation and its own user data
         owned = sorted(self._parts)
+        self._assignment_snapshot = None
         protocols = [
-            (
-                a.name,
-                encode_subscription(
-                    self.subscription,
-                    owned if a.name != "range" and a.name != "roundrobin" else [],
-                    self.generation,
-                ),
-            )
+            (a.name, encode_subscription(self.subscription, owned, self.generation, self._user_data(a.name)))
             for a in self.assignors
         ]
         req = {
@@ -841,24 +911,59 @@ class Consumer(ClientNode):
                     self.refresh_metadata(lambda: self._sync(self._compute_assignment(resp["members"])))
                 else:
                     self._sync(None)
-            elif err == "FENCED_INSTANCE_ID":
+            elif err in ("FENCED_INSTANCE_ID", "INVALID_SESSION_TIMEOUT"):
+                # fatal for this consumer: the application sees the error (Java throws it from poll())
                 self._join_in_flight = False
                 self.group_state = "unjoined"
-                self._errors.append(Message("", -1, OFFSET_INVALID, None, None, error=KafkaError(err)))
+                self._errors.append(Message("", -1, OFFSET_INVALID, None, None, error=_join_error(err)))
             else:
                 retry(err)
 
         self._group_call("JoinGroup", req, ok, retry, self.max_poll_interval_ms + 5000)
 
+    def on_metadata_update(self) -> None:
+        """ConsumerCoordinator.rejoinNeededOrPending: the leader rejoins when the subscribed topics' metadata
+        changed since it assigned (partitions added, a subscribed topic created or deleted)."""
+        snap = self._assignment_snapshot
+        if snap is None or self.group_state != "stable" or self._needs_rejoin:
+            return
+        now = {t: (self.topics[t].partitions if t in self.topics else 0) for t in snap}
+        if now != snap:
+            self.cluster.note(
+                f"consumer {self.name}: metadata of the subscribed topics changed; rejoining group"
+            )
+            self._needs_rejoin = True
+
+    def _user_data(self, assignor: str) -> bytes | None:
+        """``ConsumerPartitionAssignor.subscriptionUserData``."""
+        memory = self._assignor_memory.get(assignor)
+        if memory is None:
+            return None
+        if assignor == "sticky":
+            return encode_sticky_user_data(*memory)
+        if assignor == "cooperative-sticky":
+            return memory[1].to_bytes(4, "big", signed=True)
+        return None
+
     def _compute_assignment(self, members: list[tuple[str, str | None, bytes]]) -> dict[str, bytes]:
+        """The leader runs the group's assignor over the members, in the order the coordinator sent them."""
         from ..assignors import get_assignor
 
         assignor = get_assignor(self.protocol or "range")
         subs: dict[str, MemberSubscription] = {}
         for mid, inst, meta in members:
-            topics, owned, gen = decode_subscription(meta)
-            subs[mid] = MemberSubscription(mid, tuple(topics), tuple(owned), gen, inst)
+            d = decode_subscription_data(meta)
+            owned, gen = d.owned_partitions, d.generation
+            if assignor.name == "sticky":
+                # StickyAssignor.memberData: owned partitions and generation come from the user data only
+                previous, user_generation = decode_sticky_user_data(d.user_data)
+                owned = previous
+                gen = user_generation if user_generation is not None else DEFAULT_GENERATION
+            subs[mid] = MemberSubscription(mid, tuple(d.topics), tuple(owned), gen, inst, d.generation)
         counts = {t: rec.partitions for t, rec in self.topics.items()}
+        group_topics = {t for sub in subs.values() for t in sub.topics}
+        self.metadata_topics |= group_topics  # the leader watches every topic the group subscribes to
+        self._assignment_snapshot = {t: counts.get(t, 0) for t in sorted(group_topics)}
         result = assignor.assign(counts, subs)
         return {mid: encode_assignment(result.get(mid, [])) for mid in subs}
 
@@ -892,7 +997,21 @@ class Consumer(ClientNode):
     def _sync_done(self, assignment: bytes) -> None:
         self._join_in_flight = False
         self.group_state = "stable"
-        self._pending_assignment = decode_assignment(assignment)
+        assigned = decode_assignment(assignment)
+        stray = sorted({t for t, _p in assigned if t not in self.subscription})
+        if stray:
+            # ConsumerCoordinator.onJoinComplete: an assignment that does not match the subscription is not
+            # taken; the member rejoins (the sticky assignors can hand a stale claim back, as in Java)
+            self.cluster.note(
+                f"consumer {self.name}: received assignment does not match the current subscription "
+                f"(topics {', '.join(stray)}); rejoining"
+            )
+            self._needs_rejoin = True
+            self._start_heartbeats()
+            return
+        self._pending_assignment = assigned
+        if self.protocol is not None:  # onAssignment of the group's assignor
+            self._assignor_memory[self.protocol] = (list(self._pending_assignment), self.generation)
         self._start_heartbeats()
 
     # -- heartbeats and leaving ---------------------------------------------------------------------------
@@ -960,34 +1079,46 @@ class Consumer(ClientNode):
         self._join_in_flight = False
 
     # -- offsets --------------------------------------------------------------------------------------------
-    def _initial_position(self, key: tuple[str, int], st: _PartState) -> None:
+    def _initial_positions(self, items: list[tuple[tuple[str, int], _PartState]]) -> None:
+        """Positions for partitions that have none: the group's committed offsets in one OffsetFetch
+        (ConsumerCoordinator.initWithCommittedOffsetsIfNeeded), the rest reset by auto.offset.reset."""
         if not self.group_id:
-            self._reset(key, st)
+            self._reset_many(items)
             return
-        st.resetting = True
+        for _key, st in items:
+            st.resetting = True
 
         def ok(resp: dict[str, Any]) -> None:
-            if self._parts.get(key) is not st or not st.resetting:
-                return
-            off = resp.get("offsets", {}).get(key) if resp["error"] == "NO_ERROR" else None
+            live = [(key, st) for key, st in items if self._parts.get(key) is st and st.resetting]
             if resp["error"] != "NO_ERROR":
-                st.resetting = False
-                st.retry_at_ms = self.kernel.now_ms + self.retry_backoff_ms
+                for _key, st in live:
+                    st.resetting = False
+                    st.retry_at_ms = self.kernel.now_ms + self.retry_backoff_ms
                 self._kick()
-            elif off is not None and off >= 0:
-                self._committed_cache[key] = off
-                self._set_position(st, off)
+                return
+            offsets = resp.get("offsets", {})
+            to_reset = []
+            for key, st in live:
+                off = offsets.get(key)
+                if off is not None and off >= 0:
+                    self._committed_cache[key] = off
+                    self._set_position(st, off)
+                else:
+                    st.resetting = False
+                    to_reset.append((key, st))
+            if to_reset:
+                self._reset_many(to_reset)
+            if len(to_reset) < len(live):
                 self._kick()
-            else:
-                st.resetting = False
-                self._reset(key, st)
 
         def fail(_e: str) -> None:
-            if self._parts.get(key) is st:
-                st.resetting = False
-                self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all)
+            for key, st in items:
+                if self._parts.get(key) is st:
+                    st.resetting = False
+            self.schedule(self.retry_backoff_ms, "fetcher", self._fetch_all)
 
-        req = {"group_id": self.group_id, "partitions": [key], "require_stable": self.isolation_level == 1}
+        keys = [key for key, _st in items]
+        req = {"group_id": self.group_id, "partitions": keys, "require_stable": self.isolation_level == 1}
         self._find_coordinator(lambda: self._group_call("OffsetFetch", req, ok, fail))
 
     def _commit_positions(
@@ -1097,3 +1228,14 @@ class Consumer(ClientNode):
             raise KafkaException(KafkaError(errors[0] if errors else "_TIMED_OUT"))
         offs = result[0].get("offsets", {})
         return [TopicPartition(t, p, offs.get((t, p), OFFSET_INVALID)) for (t, p) in keys]
+
+
+def _join_error(name: str) -> KafkaError:
+    if name == "INVALID_SESSION_TIMEOUT":
+        return KafkaError(
+            name,
+            "The session timeout is not within the range allowed by the broker (as configured by "
+            "group.min.session.timeout.ms and group.max.session.timeout.ms).",
+            fatal=True,
+        )
+    return KafkaError(name)

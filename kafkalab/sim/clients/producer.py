@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mypy_extensions import mypyc_attr
 
-from ..broker import ProduceRequest, ProduceResult
+from ..broker import ProduceRequest, ProduceResult, produce_request_size
 from ..configdefs import ConfigError, validate_configs
 from ..errors import KafkaError, KafkaException, is_retriable
 from ..history import Op
@@ -127,8 +127,10 @@ class Producer(ClientNode):
         #: records of topics whose metadata has not come yet, and since when a topic looked absent
         self._no_metadata: dict[str, list[Pending]] = {}
         self._absent_since: dict[str, int] = {}
-        self._md_retry_ms = 0
-        self._md_retry_pending = False
+        #: a producer may ask brokers to auto-create a topic (auto.create.topics.enable); how long it waits
+        #: for a topic to appear before calling it unknown (librdkafka's topic.metadata.propagation.max.ms)
+        self.allow_auto_create_topics = True
+        self.propagation_max_ms = int(cfg.get("topic.metadata.propagation.max.ms", TOPIC_PROPAGATION_MAX_MS))
         #: topic -> (key -> partition cache, per-partition states) for the produce() fast path
         self._fast: dict[str, tuple[dict[bytes, int], list[_TpState | None]]] = {}
         self._sticky: dict[str, int] = {}
@@ -140,6 +142,10 @@ class Producer(ClientNode):
         self._queued = 0
         self._batches_made = 0
         self.sent_batches = 0
+        #: Produce requests, their bytes and the records in them (what the producer metrics count)
+        self.sent_requests = 0
+        self.sent_bytes = 0
+        self.sent_records = 0
         self.acked_records = 0
         self.failed_records = 0
         self.epoch_bumps = 0
@@ -242,6 +248,9 @@ class Producer(ClientNode):
             pending = self._no_metadata.setdefault(topic, [])
             pending.append((k, v, hdrs, ts, cb, partition))
             if len(pending) == 1:
+                # named in metadata requests: the broker may auto-create it (auto.create.topics.enable)
+                self.metadata_topics.add(topic)
+                self._absent_since.setdefault(topic, self.kernel.now_ms)
                 self.refresh_metadata(self._on_metadata)
                 self.schedule(
                     self.delivery_timeout_ms,
@@ -346,9 +355,12 @@ class Producer(ClientNode):
         if failed:
             self._record_failed("_MSG_TIMED_OUT", f"{failed} record(s) to {topic} got no metadata in time")
 
+    def on_metadata_update(self) -> None:
+        if self._no_metadata:
+            self._on_metadata()
+
     def _on_metadata(self) -> None:
         now = self.kernel.now_ms
-        waiting = False
         for topic in sorted(self._no_metadata):
             recs = self._no_metadata[topic]
             if topic in self.topics:
@@ -358,27 +370,18 @@ class Producer(ClientNode):
                     self._append(topic, p, k, v, h, ts, cb)
                 continue
             since = self._absent_since.setdefault(topic, now)
-            if now - since < TOPIC_PROPAGATION_MAX_MS:
-                waiting = True
+            if now - since < self.propagation_max_ms:
+                # a topic being created (or auto-created), or one a just-restarted broker does not know yet,
+                # takes a moment to appear: ClientNode keeps asking (retry.backoff.ms, doubling up to 1 s)
                 continue
             del self._no_metadata[topic]
             self._absent_since.pop(topic, None)
+            self.metadata_topics.discard(topic)
             err = KafkaError("_UNKNOWN_TOPIC", f"Unknown topic {topic}")
             for rec in recs:
                 self._fail_pending(topic, rec, err)
             self._record_failed("_UNKNOWN_TOPIC", f"topic {topic} does not exist")
-        if waiting and not self._md_retry_pending:
-            # ask again: a broker that has just restarted may not know the topic yet
-            self._md_retry_pending = True
-            self._md_retry_ms = min(1000, max(self.retry_backoff_ms, self._md_retry_ms * 2))
-            self.schedule(self._md_retry_ms, "metadata-retry", self._metadata_again)
-        elif not waiting:
-            self._md_retry_ms = 0
         self._wake(0)
-
-    def _metadata_again(self) -> None:
-        self._md_retry_pending = False
-        self.refresh_metadata(self._on_metadata)
 
     def purge_queued(self, err: KafkaError) -> None:
         """Fail every record not sent yet (an aborted or fenced transaction); sent ones get their answers."""
@@ -575,6 +578,10 @@ class Producer(ClientNode):
             by_leader.setdefault(leader, []).append(b)
         for leader, batches in sorted(by_leader.items()):
             self._send(leader, batches)
+        if by_leader and self.acks != 0:
+            # the next batch of a partition may go out now too, up to max.in.flight.requests.per.connection
+            # (5 per partition with idempotence): requests pipeline instead of waiting for each response
+            self._wake(0)
         if to_add and txn is not None:
             txn.add_partitions(to_add)
         if need_metadata:
@@ -609,6 +616,10 @@ class Producer(ClientNode):
             b.attempts += 1
             reqs.append((b.topic, b.partition, b.built))
         self.sent_batches += len(batches)
+        built = [r[2] for r in reqs]
+        self.sent_requests += 1
+        self.sent_bytes += produce_request_size(built)
+        self.sent_records += sum(b.record_count for b in built)
         broker_name = f"broker-{leader}"
         node = self.find_broker(broker_name)
         req = ProduceRequest(self.acks, self.request_timeout_ms, reqs)
@@ -626,6 +637,7 @@ class Producer(ClientNode):
                 "Produce",
                 functools.partial(node.handle_produce, req, _no_answer),
                 detail=f"{len(reqs)} batches acks=0",
+                size_bytes=produce_request_size(built),
             )
             for b in batches:
                 self._complete(b, -1, None)
@@ -640,6 +652,7 @@ class Producer(ClientNode):
             functools.partial(self._on_error, leader, batches),
             self.request_timeout_ms,
             detail=", ".join(f"{b.topic}-{b.partition}×{len(b.records)}" for b in batches),
+            size_bytes=produce_request_size(built),
         )
 
     def _on_response(

@@ -1,10 +1,14 @@
-"""Refuse to test stale compiled code: after editing kafkalab/sim, rebuild (see kafkalab.build)."""
+"""Refuse to test stale compiled code: after editing kafkalab/sim, rebuild (see kafkalab.build). Clusters'
+temporary files go to tmpfs when the machine has room there (kafkalab.scratch)."""
 
 from __future__ import annotations
 
 import pytest
 
 from kafkalab import build
+from kafkalab.scratch import use_fast_scratch
+
+use_fast_scratch()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

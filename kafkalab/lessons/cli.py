@@ -94,9 +94,11 @@ def _check_file(path: str, verbose: bool) -> tuple[int, list[Any]]:
 
 
 def _check(target: Path, run_paths: bool, verbose: bool) -> int:
+    from ..scratch import use_fast_scratch
     from .loader import check_path, load_all, load_lesson
     from .model import LessonError
 
+    use_fast_scratch()  # the paths' sessions are thrown away: their files go to tmpfs when there is room
     n, issues = check_path(target)
     for issue in issues:
         print(issue)

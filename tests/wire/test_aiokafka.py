@@ -91,8 +91,10 @@ async def test_group_of_three_rebalances_commits_and_resumes(lab: KafkaCluster) 
                 client_id="aioreader",
                 auto_offset_reset="earliest",
                 enable_auto_commit=False,
-                session_timeout_ms=6000,
-                heartbeat_interval_ms=500,
+                # the client's threads share this process (and its GIL) with the lab's: under load they stall
+                # for seconds, so a short session timeout expels live members (Kafka's default is 45 s)
+                session_timeout_ms=30000,
+                heartbeat_interval_ms=1000,
             )
 
         consumers = [consumer() for _ in range(3)]

@@ -120,8 +120,10 @@ def test_group_of_three_rebalances_commits_and_resumes(lab: KafkaCluster) -> Non
             client_id="pyreader",
             auto_offset_reset="earliest",
             enable_auto_commit=False,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=500,
+            # the client's threads share this process (and its GIL) with the lab's: under load they stall
+            # for seconds, so a short session timeout expels live members (Kafka's default is 45 s)
+            session_timeout_ms=30000,
+            heartbeat_interval_ms=1000,
         )
 
     seen: set[bytes] = set()
@@ -129,12 +131,12 @@ def test_group_of_three_rebalances_commits_and_resumes(lab: KafkaCluster) -> Non
     for m in members:
         m.start()
     try:
-        assert lab.wait_until(lambda c: _stable(c, 3), DEADLINE_S)
+        assert lab.wait_until(lambda c: _stable(c, 3), DEADLINE_S), _story(lab, members)
         victim = lab.group_coordinator("readers")
         lab.kill_broker(victim)  # the group coordinator dies mid-run
-        assert lab.wait_until(lambda c: c.describe_group("readers").offsets == ends, DEADLINE_S), [
-            m.error for m in members
-        ]
+        assert lab.wait_until(lambda c: c.describe_group("readers").offsets == ends, DEADLINE_S), _story(
+            lab, members
+        )
         assert len(seen) == 600
         assert lab.wait_until(lambda c: _stable(c, 3) and c.describe_group("readers").coordinator != victim)
 
@@ -160,6 +162,16 @@ def test_group_of_three_rebalances_commits_and_resumes(lab: KafkaCluster) -> Non
     late.close()
     assert sorted(resumed) == sorted(f"click-{i}".encode() for i in range(600, 650))
     assert any("pyreader (127.0.0.1:" in line and "joined group readers" in line for line in lab.timeline())
+
+
+def _story(lab: KafkaCluster, members: list[_Member]) -> str:
+    """What a failed wait shows: the group, the members' errors and the group's last timeline entries."""
+    group = lab.describe_group("readers")
+    lines = [line for line in lab.timeline() if "readers" in line or "died" in line][-40:]
+    return "\n".join(
+        [f"group {group.state}, {len(group.members)} member(s); member errors: {[m.error for m in members]}"]
+        + lines
+    )
 
 
 def _stable(cluster: Any, members: int) -> bool:

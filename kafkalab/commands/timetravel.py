@@ -274,14 +274,18 @@ class TimeMachine:
                 flush=lambda: _flush_files(w),
             )
         except SnapshotError as e:
-            self.enabled = False
-            self.disabled_reason = str(e)
-            self.notes.append(f"time travel: checkpoints are off ({e}); rewinds replay from the seed")
+            self._turn_off(e)
             return None
         ck.meta["data_dir"] = Path(c.data_dir)
         ck.meta["history"] = c.history.mark()  # where the history stood (stepping back reads what came after)
         self._capture_s = ck.cpu_s if not self._capture_s else 0.7 * self._capture_s + 0.3 * ck.cpu_s
         return ck
+
+    def _turn_off(self, e: SnapshotError) -> None:
+        """A checkpoint could not be taken or restored: replay from the seed from now on, and say so."""
+        self.enabled = False
+        self.disabled_reason = str(e)
+        self.notes.append(f"time travel: checkpoints are off ({e}); rewinds replay from the seed")
 
     def checkpoint(self) -> Checkpoint | None:
         s = self.session
@@ -445,8 +449,13 @@ class TimeMachine:
         ck = None
         if use_checkpoints and self.enabled:
             ck = start if start is not None and not start.dropped else self._best(plan, final)
+        world = None
         if ck is not None:
-            world = self.store.restore(ck, ck.meta["data_dir"])
+            try:
+                world = self.store.restore(ck, ck.meta["data_dir"])
+            except SnapshotError as e:
+                self._turn_off(e)
+        if ck is not None and world is not None:
             tmp = LabSession._shell(s, world)
             done = ck.actions
         else:
@@ -587,7 +596,19 @@ class TimeMachine:
         self.branches = [b for b in self.branches if b is not target]
         _close_files(s._w)
         tip = target.tip
-        world = self.store.restore(tip, tip.meta["data_dir"])
+        try:
+            world = self.store.restore(tip, tip.meta["data_dir"])
+        except SnapshotError as e:  # the branch's tip cannot be rebuilt from its checkpoint: replay it
+            self._turn_off(e)
+            tmp, divergence, report = self.rebuild(target.plan, tip.position, use_checkpoints=False)
+            s._install(tmp._w, divergence)
+            self.line = []
+            self._collect()
+            report.branch = target.number
+            report.wall_s = time.perf_counter() - t0
+            report.cpu_s = time.process_time() - c0
+            self.last = report
+            return target
         s._install(world, None)
         self.line = list(target.checkpoints)
         self._spent_s = 0.0

@@ -149,6 +149,35 @@ def _set_timer(obj: Timer, values: tuple[Any, ...]) -> None:
 
 _UNSET = object()
 _SLOT_NAMES: dict[type, tuple[str, ...]] = {}
+#: type -> how a checkpoint must pickle it if mypyc's pickling does not fit (None: pickle's default)
+_NATIVE: dict[type, tuple[str, tuple[str, ...]] | None] = {}
+
+
+def _native_kind(t: type) -> tuple[str, tuple[str, ...]] | None:
+    """Types compiled by mypyc (or built on one) whose instances mypyc's ``__getstate__`` and
+    ``__setstate__`` get wrong: ``("frozen", fields)``, a frozen dataclass (its ``__setstate__`` assigns
+    the way the class refuses); ``("mixed", attributes)``, a Python class built on a compiled one (a
+    ``Broker`` on ``Endpoint``: the compiled ``__getstate__`` leaves out the instance's ``__dict__``)."""
+    kind = _NATIVE.get(t, _UNSET)
+    if kind is _UNSET:
+        kind = None
+        native = getattr(t, "__mypyc_attrs__", None)
+        if native is not None:
+            params = getattr(t, "__dataclass_params__", None)
+            if params is not None and params.frozen:
+                kind = ("frozen", tuple(f.name for f in dataclasses.fields(t)))
+            elif "__mypyc_attrs__" not in t.__dict__ and t.__dictoffset__:
+                kind = ("mixed", tuple(n for n in native if n not in ("__dict__", "__weakref__")))
+        _NATIVE[t] = kind
+    return kind  # type: ignore[return-value]
+
+
+def _set_native(obj: Any, state: tuple[tuple[tuple[str, Any], ...], dict[str, Any] | None]) -> None:
+    values, instance_dict = state
+    for name, value in values:
+        object.__setattr__(obj, name, value)
+    if instance_dict is not None:
+        obj.__dict__.update(instance_dict)
 
 
 class _ListRef:
@@ -300,6 +329,8 @@ class _Pickler(pickle.Pickler):
                 self.side.append(self.lists.chunks(seq, version))
                 state[name] = _ListRef(len(self.side) - 1, version)
         # the state is set after the object is memoized (so cycles through it work), as pickle's default
+        if hasattr(cls, "__mypyc_attrs__"):  # compiled: its own __setstate__ takes no (dict, slots) pair
+            return (copyreg.__newobj__, (cls,), (tuple(state.items()), None), None, None, _set_native)
         return (copyreg.__newobj__, (cls,), (None, state) if slotted else state)
 
     def _history(self, obj: History) -> tuple[Any, ...]:
@@ -342,6 +373,11 @@ class _Pickler(pickle.Pickler):
                     self.side.append((code, obj.__globals__, obj.__name__, obj.__qualname__, obj.__module__))
                 return (_function, (i, obj.__defaults__, obj.__closure__, obj.__kwdefaults__))
             return NotImplemented
+        native = _native_kind(t)
+        if native is not None:
+            values = tuple((n, v) for n in native[1] if (v := getattr(obj, n, _UNSET)) is not _UNSET)
+            state = (values, dict(obj.__dict__) if native[0] == "mixed" else None)
+            return (copyreg.__newobj__, (t,), state, None, None, _set_native)
         if isinstance(obj, tuple) and t.__new__ is not tuple.__new__ and not hasattr(t, "_fields"):
             # a tuple subclass with a __new__ of its own (a consumer's Message)
             return (_tuple_of, (t, tuple(obj)))
@@ -550,10 +586,12 @@ class CheckpointStore:
         )
 
     def restore(self, ck: Checkpoint, data_dir: Path) -> Any:
-        """Put ``data_dir`` back as it was at ``ck`` and return a new copy of the world captured there."""
+        """Put ``data_dir`` back as it was at ``ck`` and return a new copy of the world captured there.
+
+        Raises :class:`SnapshotError` if the world cannot be rebuilt; then ``data_dir`` is untouched (the
+        world is unpickled first: its files are reopened only when next written)."""
         if ck.dropped:
             raise SnapshotError("this checkpoint was dropped")
-        _restore_files(str(data_dir), str(self.pool), ck.files)
         data = (ck.directory / "world.pickle").read_bytes()
         global _restoring
         _restoring = ck.side
@@ -563,7 +601,11 @@ class CheckpointStore:
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, 100_000))
         try:
-            world = pickle.loads(data)
+            try:
+                world = pickle.loads(data)
+            except Exception as e:
+                raise SnapshotError(f"restoring a checkpoint failed: {type(e).__name__}: {e}") from e
+            _restore_files(str(data_dir), str(self.pool), ck.files)
             self.lists.seed(_rebuilt)
             return world
         finally:

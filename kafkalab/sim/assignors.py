@@ -47,6 +47,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 __all__ = [
     "ASSIGNORS",
     "COOPERATIVE",
@@ -194,6 +196,7 @@ def _finish(assignment: Mapping[str, list[TopicPartition]]) -> dict[str, list[To
 # ----------------------------------------------------------------------------------------- range
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class RangeAssignor:
     """Per topic: members (``MemberInfo`` order) get contiguous ranges; the first ``n % m`` get one more.
 
@@ -223,6 +226,7 @@ class RangeAssignor:
 # ------------------------------------------------------------------------------------ roundrobin
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class RoundRobinAssignor:
     """All partitions sorted by topic then partition, dealt to members (``MemberInfo`` order) in turn,
     skipping members not subscribed to the partition's topic."""
@@ -383,6 +387,7 @@ def _constrained_assign(
     return assignment, transferring
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _JavaHashSet:
     """The iteration order of a ``java.util.HashSet<TopicPartition>``: by hash bucket, then insertion order.
 
@@ -419,6 +424,7 @@ class _JavaHashSet:
         return min(self.items, key=key)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _PartitionMovements:
     """``AbstractStickyAssignor.PartitionMovements``: where each partition came from during balancing."""
 
@@ -643,6 +649,7 @@ def _sticky_assign(
     return _general_assign(counts, subscriptions, owned), None, resolved
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class StickyAssignor:
     """KIP-54: as balanced as possible while keeping as many previously owned partitions as possible.
 
@@ -660,6 +667,7 @@ class StickyAssignor:
         return _finish(assignment)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class CooperativeStickyAssignor:
     """KIP-429: the sticky target assignment, minus every partition that has to change owner.
 

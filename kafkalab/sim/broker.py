@@ -10,6 +10,7 @@ What a broker keeps in memory (lost when it is killed) and what it keeps in file
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections import deque
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mypy_extensions import mypyc_attr
 
 from .controller import ControllerQuorum
 from .group import CONSUMER_OFFSETS
@@ -160,6 +163,17 @@ class _ProducerEntry:
     batches: deque[tuple[int, int, int, int]]
 
 
+# Callbacks that wait in the kernel's heap or in a call in flight are bound methods and functools.partials,
+# never closures: a time-travel checkpoint pickles them, which mypyc's compiled closures do not allow.
+def _ignore_error(_err: str) -> None:
+    return None
+
+
+def _forwarding_failed(respond: Callable[[Any], None], err: str) -> None:
+    respond((err, f"forwarding to the controller failed: {err}"))
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _DelayedProduce:
     __slots__ = ("waiting", "results", "respond", "timer", "done", "min_isr")
 
@@ -197,6 +211,7 @@ class _DelayedProduce:
             self.respond(self.results)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _DelayedFetch:
     __slots__ = ("broker", "req", "respond", "timer", "done")
 
@@ -218,6 +233,7 @@ class _DelayedFetch:
             self.respond(results)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Partition:
     """One replica of a topic-partition hosted on a broker."""
 
@@ -483,6 +499,7 @@ class Partition:
             fd.try_complete(timed_out=True)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Broker(Endpoint):
     """A broker process (node name ``broker-<id>``)."""
 
@@ -616,17 +633,12 @@ class Broker(Endpoint):
         ctrl = self.quorum.active
         if ctrl is not None:
             c = ctrl
-            incarnation = self.incarnation
-
-            def send(respond: Callable[[Any], None]) -> None:
-                c.handle_heartbeat(self.broker_id, incarnation, self.name, respond)
-
             self.call(
                 c.name,
                 "BrokerHeartbeat",
-                send,
-                lambda resp: self._on_heartbeat(resp),
-                lambda err: None,
+                functools.partial(c.handle_heartbeat, self.broker_id, self.incarnation, self.name),
+                self._on_heartbeat,
+                _ignore_error,
                 self.cfg_int("broker.heartbeat.interval.ms"),
                 detail=f"broker {self.broker_id}",
             )
@@ -798,51 +810,53 @@ class Broker(Endpoint):
             self._fetch(part, token)
             return
         topic, index, epoch = part.topic, part.index, part.leader_epoch
-
-        def on_resp(resp: Any) -> None:
-            if token != part.fetch_token:
-                return
-            err, end_epoch, end_offset = resp
-            if err != "NO_ERROR":
-                self.schedule(
-                    self.cfg_int("replica.fetch.backoff.ms"),
-                    "fetch-retry",
-                    lambda: self._truncate_then_fetch(part, token),
-                )
-                return
-            log = part.log
-            if end_offset < 0:
-                target = log.high_watermark
-            elif end_epoch == latest:
-                target = min(end_offset, log.log_end_offset)
-            else:
-                _e, mine = log.end_offset_for_epoch(end_epoch)
-                target = min(end_offset, mine if mine >= 0 else log.high_watermark)
-            if target < log.log_end_offset:
-                dropped = log.log_end_offset - target
-                log.truncate_to(target)
-                if self.storage_observer is not None:
-                    self.storage_observer(
-                        ("truncate", self.kernel.now_ms, self.broker_id, part.topic, part.index, target)
-                    )
-                part.rebuild_producer_state()
-                self.emit(
-                    f"broker {self.broker_id} truncated {part.name} to offset {target} "
-                    f"({dropped} records dropped, leader epoch {end_epoch})",
-                    "log",
-                    part.topic,
-                )
-            self._fetch(part, token)
-
         self.call(
             leader.name,
             "OffsetsForLeaderEpoch",
-            lambda respond: leader.handle_offsets_for_leader_epoch(topic, index, epoch, latest, respond),
-            on_resp,
-            lambda err: on_resp((err, -1, -1)),
+            functools.partial(leader.handle_offsets_for_leader_epoch, topic, index, epoch, latest),
+            functools.partial(self._on_epoch_end, part, token, latest),
+            functools.partial(self._on_epoch_end_error, part, token, latest),
             30000,
             detail=f"{part.name} epoch {latest}",
         )
+
+    def _on_epoch_end_error(self, part: Partition, token: int, latest: int, err: str) -> None:
+        self._on_epoch_end(part, token, latest, (err, -1, -1))
+
+    def _on_epoch_end(self, part: Partition, token: int, latest: int, resp: Any) -> None:
+        if token != part.fetch_token:
+            return
+        err, end_epoch, end_offset = resp
+        if err != "NO_ERROR":
+            self.schedule(
+                self.cfg_int("replica.fetch.backoff.ms"),
+                "fetch-retry",
+                functools.partial(self._truncate_then_fetch, part, token),
+            )
+            return
+        log = part.log
+        if end_offset < 0:
+            target = log.high_watermark
+        elif end_epoch == latest:
+            target = min(end_offset, log.log_end_offset)
+        else:
+            _e, mine = log.end_offset_for_epoch(end_epoch)
+            target = min(end_offset, mine if mine >= 0 else log.high_watermark)
+        if target < log.log_end_offset:
+            dropped = log.log_end_offset - target
+            log.truncate_to(target)
+            if self.storage_observer is not None:
+                self.storage_observer(
+                    ("truncate", self.kernel.now_ms, self.broker_id, part.topic, part.index, target)
+                )
+            part.rebuild_producer_state()
+            self.emit(
+                f"broker {self.broker_id} truncated {part.name} to offset {target} "
+                f"({dropped} records dropped, leader epoch {end_epoch})",
+                "log",
+                part.topic,
+            )
+        self._fetch(part, token)
 
     def _fetch(self, part: Partition, token: int) -> None:
         if token != part.fetch_token or part.is_leader or not self.alive:
@@ -854,7 +868,7 @@ class Broker(Endpoint):
         if rate is not None:
             wait = self.quota_delay_ms("follower", rate)
             if wait > 0:  # the follower replication quota is used up: fetch this partition later
-                self.schedule(wait, "fetch-throttled", lambda: self._fetch(part, token), part.name)
+                self.schedule(wait, "fetch-throttled", functools.partial(self._fetch, part, token), part.name)
                 return
         req = FetchRequest(
             replica_id=self.broker_id,
@@ -870,83 +884,81 @@ class Broker(Endpoint):
                 )
             ],
         )
-        key = (part.topic, part.index)
+        self.call(
+            leader.name,
+            "Fetch",
+            functools.partial(leader.handle_fetch, req),
+            functools.partial(self._on_fetched, part, token, (part.topic, part.index)),
+            functools.partial(self._on_fetch_error, part, token),
+            30000,
+            detail=f"{part.name} from {part.log.log_end_offset}",
+            response_size=fetch_response_size,
+        )
 
-        def on_resp(results: dict[tuple[str, int], FetchResult]) -> None:
-            if token != part.fetch_token:
-                return
-            r = results[key]
-            if r.error == "NO_ERROR":
-                log = part.log
-                if self._throttled(part, "follower", self.broker_id) is not None:
-                    self.quota_record("follower", sum(b.size_bytes for b in r.batches))
-                for b in r.batches:
-                    if b.last_offset < log.log_end_offset:
-                        continue
-                    if (
-                        b.base_offset < log.log_end_offset
-                    ):  # diverged batch boundaries (after unclean election)
-                        log.truncate_to(b.base_offset)
-                        if self.storage_observer is not None:
-                            self.storage_observer(
-                                (
-                                    "truncate",
-                                    self.kernel.now_ms,
-                                    self.broker_id,
-                                    part.topic,
-                                    part.index,
-                                    b.base_offset,
-                                )
-                            )
-                        part.rebuild_producer_state()
-                    log.append_as_follower(b)
+    def _on_fetched(
+        self, part: Partition, token: int, key: tuple[str, int], results: dict[tuple[str, int], FetchResult]
+    ) -> None:
+        if token != part.fetch_token:
+            return
+        r = results[key]
+        if r.error == "NO_ERROR":
+            log = part.log
+            if self._throttled(part, "follower", self.broker_id) is not None:
+                self.quota_record("follower", sum(b.size_bytes for b in r.batches))
+            for b in r.batches:
+                if b.last_offset < log.log_end_offset:
+                    continue
+                if b.base_offset < log.log_end_offset:  # diverged batch boundaries (after unclean election)
+                    log.truncate_to(b.base_offset)
                     if self.storage_observer is not None:
                         self.storage_observer(
                             (
-                                "append",
+                                "truncate",
                                 self.kernel.now_ms,
                                 self.broker_id,
                                 part.topic,
                                 part.index,
                                 b.base_offset,
-                                b.last_offset,
-                                False,
                             )
                         )
-                    part._record_producer_batch(b)
-                log.update_high_watermark(min(r.high_watermark, log.log_end_offset))
-                if r.log_start_offset > log.log_start_offset:
-                    log.maybe_increment_log_start_offset(min(r.log_start_offset, log.high_watermark))
-                self._fetch(part, token)
-            elif r.error == "OFFSET_OUT_OF_RANGE" and r.log_start_offset > part.log.log_end_offset:
-                part.log.truncate_fully_and_start_at(r.log_start_offset)
-                part.rebuild_producer_state()
-                self._fetch(part, token)
-            else:
-                self.schedule(
-                    self.cfg_int("replica.fetch.backoff.ms"),
-                    "fetch-retry",
-                    lambda: self._truncate_then_fetch(part, token),
-                )
-
-        def on_err(err: str) -> None:
-            if token != part.fetch_token:
-                return
+                    part.rebuild_producer_state()
+                log.append_as_follower(b)
+                if self.storage_observer is not None:
+                    self.storage_observer(
+                        (
+                            "append",
+                            self.kernel.now_ms,
+                            self.broker_id,
+                            part.topic,
+                            part.index,
+                            b.base_offset,
+                            b.last_offset,
+                            False,
+                        )
+                    )
+                part._record_producer_batch(b)
+            log.update_high_watermark(min(r.high_watermark, log.log_end_offset))
+            if r.log_start_offset > log.log_start_offset:
+                log.maybe_increment_log_start_offset(min(r.log_start_offset, log.high_watermark))
+            self._fetch(part, token)
+        elif r.error == "OFFSET_OUT_OF_RANGE" and r.log_start_offset > part.log.log_end_offset:
+            part.log.truncate_fully_and_start_at(r.log_start_offset)
+            part.rebuild_producer_state()
+            self._fetch(part, token)
+        else:
             self.schedule(
                 self.cfg_int("replica.fetch.backoff.ms"),
                 "fetch-retry",
-                lambda: self._truncate_then_fetch(part, token),
+                functools.partial(self._truncate_then_fetch, part, token),
             )
 
-        self.call(
-            leader.name,
-            "Fetch",
-            lambda respond: leader.handle_fetch(req, respond),
-            on_resp,
-            on_err,
-            30000,
-            detail=f"{part.name} from {part.log.log_end_offset}",
-            response_size=fetch_response_size,
+    def _on_fetch_error(self, part: Partition, token: int, err: str) -> None:
+        if token != part.fetch_token:
+            return
+        self.schedule(
+            self.cfg_int("replica.fetch.backoff.ms"),
+            "fetch-retry",
+            functools.partial(self._truncate_then_fetch, part, token),
         )
 
     # -- leader duties ----------------------------------------------------------------------------------
@@ -969,34 +981,38 @@ class Broker(Endpoint):
             return
         part.pending_isr = new_isr
         token = part.fetch_token
-        topic, index = part.topic, part.index
-
-        def on_resp(resp: Any) -> None:
-            if token != part.fetch_token:
-                return
-            err, new_state = resp
-            part.pending_isr = None
-            if err == "NO_ERROR" and new_state is not None:
-                if part.state is None or new_state.partition_epoch > part.state.partition_epoch:
-                    part.state = new_state
-                part.maybe_increment_hw()
-
-        def on_err(err: str) -> None:
-            if token == part.fetch_token:
-                part.pending_isr = None
-
         c = ctrl
         self.call(
             c.name,
             "AlterPartition",
-            lambda respond: c.handle_alter_partition(
-                self.broker_id, topic, index, st.leader_epoch, st.partition_epoch, new_isr, respond
+            functools.partial(
+                c.handle_alter_partition,
+                self.broker_id,
+                part.topic,
+                part.index,
+                st.leader_epoch,
+                st.partition_epoch,
+                new_isr,
             ),
-            on_resp,
-            on_err,
+            functools.partial(self._on_isr_altered, part, token),
+            functools.partial(self._on_alter_isr_error, part, token),
             30000,
             detail=f"{part.name} {why} ISR to {list(new_isr)}",
         )
+
+    def _on_isr_altered(self, part: Partition, token: int, resp: Any) -> None:
+        if token != part.fetch_token:
+            return
+        err, new_state = resp
+        part.pending_isr = None
+        if err == "NO_ERROR" and new_state is not None:
+            if part.state is None or new_state.partition_epoch > part.state.partition_epoch:
+                part.state = new_state
+            part.maybe_increment_hw()
+
+    def _on_alter_isr_error(self, part: Partition, token: int, err: str) -> None:
+        if token == part.fetch_token:
+            part.pending_isr = None
 
     # -- request handlers -------------------------------------------------------------------------------
     def handle_produce(self, req: ProduceRequest, respond: Callable[[Any], None]) -> None:
@@ -1034,7 +1050,9 @@ class Broker(Endpoint):
         if not d.done:
             for part, _r in waiting.values():
                 part.delayed_produces.append(d)
-            d.timer = self.schedule(req.timeout_ms, "produce-timeout", lambda: d.try_complete(timed_out=True))
+            d.timer = self.schedule(
+                req.timeout_ms, "produce-timeout", functools.partial(d.try_complete, timed_out=True)
+            )
 
     def _read_fetch(self, req: FetchRequest) -> tuple[dict[tuple[str, int], FetchResult], int]:
         results: dict[tuple[str, int], FetchResult] = {}
@@ -1113,7 +1131,9 @@ class Broker(Endpoint):
                     # a partition whose high watermark never moves (memory grew without bound)
                     waiting[:] = [x for x in waiting if not x.done]
                 waiting.append(d)
-        d.timer = self.schedule(req.max_wait_ms, "fetch-wait", lambda: d.try_complete(timed_out=True))
+        d.timer = self.schedule(
+            req.max_wait_ms, "fetch-wait", functools.partial(d.try_complete, timed_out=True)
+        )
 
     def handle_offsets_for_leader_epoch(
         self,
@@ -1241,18 +1261,19 @@ class Broker(Endpoint):
                 "topic",
                 topic,
             )
+            self.handle_admin(
+                "create_topic", (topic, parts, rf, {}, None), functools.partial(self._auto_created, topic)
+            )
 
-            def done(resp: Any, topic: str = topic) -> None:
-                self._auto_create_requested.discard(topic)
-                if resp[0] not in ("NO_ERROR", "TOPIC_ALREADY_EXISTS"):
-                    detail = f": {resp[1]}" if len(resp) > 1 and resp[1] else ""
-                    self.emit(
-                        f"broker {self.broker_id}: auto-creation of topic {topic} failed: {resp[0]}{detail}",
-                        "topic",
-                        topic,
-                    )
-
-            self.handle_admin("create_topic", (topic, parts, rf, {}, None), done)
+    def _auto_created(self, topic: str, resp: Any) -> None:
+        self._auto_create_requested.discard(topic)
+        if resp[0] not in ("NO_ERROR", "TOPIC_ALREADY_EXISTS"):
+            detail = f": {resp[1]}" if len(resp) > 1 and resp[1] else ""
+            self.emit(
+                f"broker {self.broker_id}: auto-creation of topic {topic} failed: {resp[0]}{detail}",
+                "topic",
+                topic,
+            )
 
     def handle_admin(self, op: str, args: tuple[Any, ...], respond: Callable[[Any], None]) -> None:
         """Admin requests are forwarded to the active controller (KRaft forwarding)."""
@@ -1265,9 +1286,9 @@ class Broker(Endpoint):
         self.call(
             c.name,
             op,
-            lambda r: handler(*args, r),
+            functools.partial(handler, *args),
             respond,
-            lambda err: respond((err, f"forwarding to the controller failed: {err}")),
+            functools.partial(_forwarding_failed, respond),
             30000,
             detail=op,
         )
@@ -1296,11 +1317,9 @@ class Broker(Endpoint):
                 if key_type == 1:  # transaction.state.log.min.isr defaults to 2
                     cfg["min.insync.replicas"] = str(min(2, rf))
                 args = (topic, int(self.config[parts_cfg]), rf, cfg, None)
-
-                def done(_r: Any) -> None:
-                    self._internal_topic_requested.discard(topic)
-
-                self.handle_admin("create_topic", args, done)
+                self.handle_admin(
+                    "create_topic", args, functools.partial(self._internal_topic_created, topic)
+                )
             respond(("COORDINATOR_NOT_AVAILABLE", -1))
             return
         st = self.image.partitions.get((topic, index))
@@ -1308,6 +1327,9 @@ class Broker(Endpoint):
             respond(("COORDINATOR_NOT_AVAILABLE", -1))
             return
         respond(("NO_ERROR", st.leader))
+
+    def _internal_topic_created(self, topic: str, _r: Any) -> None:
+        self._internal_topic_requested.discard(topic)
 
     def handle_group(self, op: str, req: dict[str, Any], respond: Callable[[Any], None]) -> None:
         c = self.coordinator

@@ -153,6 +153,7 @@ class TimelineEntry:
         return self.topic in INTERNAL_TOPICS
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Cluster:
     """A whole Kafka cluster in one process, driven by virtual time."""
 

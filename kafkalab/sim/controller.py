@@ -13,9 +13,12 @@ controller for ``controller.quorum.fetch.timeout.ms`` stands for election and wi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from mypy_extensions import mypyc_attr
 
 from .kernel import Kernel
 from .metadata import (
@@ -79,6 +82,7 @@ class _Quorum:
     leader: int | None = None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class ControllerQuorum:
     """The shared, committed metadata log plus who leads the quorum."""
 
@@ -135,9 +139,12 @@ def _config_error(name: str, value: str) -> str | None:
 def _metadata_push(
     push: Callable[[list[MetadataRecord], int], None], log: list[MetadataRecord], upto: int
 ) -> Callable[[], None]:
-    return lambda: push(log, upto)
+    # a partial, not a lambda: it waits in the kernel's heap, and a checkpoint must pickle it (mypyc's closures
+    # cannot be pickled)
+    return functools.partial(push, log, upto)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Controller(Endpoint):
     """One KRaft controller voter (node name ``controller-<id>``)."""
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice, repeat
 from typing import IO, NamedTuple, overload
 
+from mypy_extensions import mypyc_attr
+
 __all__ = ["CHUNK_OPS", "HISTORY_RAM_CHUNKS", "History", "HistoryMark", "Op", "OP_TYPES"]
 
 #: send      producer.produce() accepted a record (partition chosen, not yet acknowledged)
@@ -77,6 +79,7 @@ HISTORY_RAM_CHUNKS = 16
 HistoryMark = tuple[int, int, int]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _Spill:
     """An append-only temporary file of sealed chunks, shared by a history and every fork of it.
 
@@ -128,6 +131,7 @@ def _expand(entries: Iterable[Entry]) -> Iterator[RawOp]:
                 yield (time_ms, type_, client, topic, partition, offset, key, value, None, group)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class OpsView(Sequence[Op]):
     """The history as :class:`Op` objects, made on demand from the stored plain tuples."""
 
@@ -161,6 +165,7 @@ class OpsView(Sequence[Op]):
             yield make(t)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class History:
     """Append-only history of client operations, cheap on the hot path.
 

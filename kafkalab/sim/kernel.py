@@ -73,7 +73,9 @@ class Timer:
         return self.seq < other.seq
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # via Endpoint: the platform and the wire subclass it
+# interpreted subclasses: via Endpoint, the platform and the wire subclass it; serializable: a checkpoint
+# unpickles it without calling __init__
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
 class Node:
     """A simulated process. Killing it drops every event scheduled for its old incarnation."""
 
@@ -116,6 +118,7 @@ class _Stats:
     dropped: int = 0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Kernel:
     """Virtual clock + event heap + seeded RNG + trace."""
 

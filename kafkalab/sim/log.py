@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from mypy_extensions import mypyc_attr
+
 from kafkalab.sim.records import Record, RecordBatch, decode_batches, encode_records
 
 __all__ = [
@@ -274,6 +276,7 @@ class SegmentInfo:
 _WRITE_BUFFER_BYTES = 1 << 18
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _Segment:
     """One segment: its three files, its batches in memory and its index entries."""
 
@@ -498,6 +501,7 @@ class _Segment:
         )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class PartitionLog:
     """The log of one partition replica (Kafka's ``UnifiedLog`` + ``LeaderEpochFileCache``).
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from mypy_extensions import mypyc_attr
+
 __all__ = [
     "BrokerRegistration",
     "MetadataImage",
@@ -119,6 +121,7 @@ class MetadataRecord:
     number: int = 0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class MetadataImage:
     """The state obtained by applying metadata records in order (what every broker holds)."""
 

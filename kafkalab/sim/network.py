@@ -17,7 +17,7 @@ from typing import Any
 
 from mypy_extensions import mypyc_attr
 
-from .kernel import Kernel, Node
+from .kernel import Kernel, Node, Timer
 
 __all__ = ["Endpoint", "Network"]
 
@@ -26,6 +26,7 @@ __all__ = ["Endpoint", "Network"]
 DEFAULT_BANDWIDTH_BYTES_PER_MS = 125_000
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Network:
     def __init__(
         self,
@@ -157,20 +158,7 @@ class Network:
         if arrival < last:
             arrival = last
         self._last_arrival[link] = arrival
-        src_name = src.name
-        incarnation = node.incarnation
-
-        def deliver() -> None:
-            if (
-                (src_name, dst) in self._cut
-                or node.incarnation != incarnation
-                or (self.site_cuts and self.sites_cut(src_name, dst))
-            ):
-                self.dropped += 1
-                return
-            fn()
-
-        node.schedule(arrival - k.now_ms, kind, deliver, detail)
+        node.schedule(arrival - k.now_ms, kind, _Delivery(self, src.name, dst, node, fn), detail)
         return True
 
 
@@ -178,13 +166,51 @@ def _no_size(_resp: Any) -> int:
     return 0
 
 
-def _bind_error(fail: Callable[[str], None], err: str) -> Callable[[], None]:
-    return lambda: fail(err)
+# What the network and a call keep in the kernel's heap and in a node's calls in flight are small objects and
+# bound methods, never closures: a time-travel checkpoint pickles the world, and mypyc compiles a closure into
+# an object pickle cannot take apart (its captured variables are not visible from Python).
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
+class _Delivery:
+    """A message on its way to ``dst``: runs ``fn`` on arrival unless the link was cut meanwhile or ``dst``
+    restarted (its connections are gone)."""
+
+    def __init__(self, net: Network, src_name: str, dst: str, node: Node, fn: Callable[[], object]) -> None:
+        self.net = net
+        self.src_name = src_name
+        self.dst = dst
+        self.node = node
+        self.incarnation = node.incarnation
+        self.fn = fn
+
+    def __call__(self) -> None:
+        net = self.net
+        if (
+            (self.src_name, self.dst) in net._cut
+            or self.node.incarnation != self.incarnation
+            or (net.site_cuts and net.sites_cut(self.src_name, self.dst))
+        ):
+            net.dropped += 1
+            return
+        self.fn()
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
+class _Apply:
+    """``fn(arg)`` as a callable without arguments (a response to deliver, an error to report)."""
+
+    def __init__(self, fn: Callable[[Any], object], arg: Any) -> None:
+        self.fn = fn
+        self.arg = arg
+
+    def __call__(self) -> None:
+        self.fn(self.arg)
 
 
 # the platform's processes (kafkalab.platform.process) and the wire listener's connections (kafkalab.wire.node)
 # are Endpoints written in plain Python: a compiled build must let them subclass it
-@mypyc_attr(allow_interpreted_subclasses=True)
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
 class Endpoint(Node):
     """A node that makes request/response calls over the :class:`Network` (like a Kafka client or broker).
 
@@ -210,9 +236,7 @@ class Endpoint(Node):
                 pending = node._outstanding.pop(self.name, None)
                 if pending and node.alive:
                     for fail in list(pending.values()):
-                        node.schedule(
-                            self.net.latency_ms, "reset", _bind_error(fail, "_TRANSPORT"), self.name
-                        )
+                        node.schedule(self.net.latency_ms, "reset", _Apply(fail, "_TRANSPORT"), self.name)
 
     def call(
         self,
@@ -227,44 +251,76 @@ class Endpoint(Node):
         response_size: Callable[[Any], int] | None = None,
     ) -> None:
         self._call_ids += 1
-        call_id = self._call_ids
-        done = False
-        net = self.net
-        me = self.name
+        sizer = response_size if response_size is not None else _no_size
+        c = _Call(self, self._call_ids, dst, kind, detail, handler, on_response, on_error, sizer)
         calls = self._outstanding.setdefault(dst, {})
+        c.timer = self.schedule(timeout_ms, "timeout", c.timed_out, f"{kind} to {dst}")
+        calls[c.call_id] = c.fail
+        self.net.send(self, dst, kind, c.handle, detail, on_refused=c.refused, size_bytes=size_bytes)
 
-        def finish(resp: Any) -> None:
-            nonlocal done
-            if done:
-                return
-            done = True
-            timer.cancel()
-            self._outstanding.get(dst, {}).pop(call_id, None)
-            on_response(resp)
 
-        def fail(err: str) -> None:
-            nonlocal done
-            if done:
-                return
-            done = True
-            timer.cancel()
-            self._outstanding.get(dst, {}).pop(call_id, None)
-            on_error(err)
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
+class _Call:
+    """One call of :meth:`Endpoint.call` in flight; it ends exactly once."""
 
-        sizer = response_size if response_size is not None else _no_size  # (closures never hold None)
+    timer: Timer
 
-        def respond(resp: Any) -> None:  # runs on dst
-            peer = net.nodes[dst]
-            net.send(peer, me, kind + "-resp", lambda: finish(resp), detail, size_bytes=sizer(resp))
+    def __init__(
+        self,
+        caller: Endpoint,
+        call_id: int,
+        dst: str,
+        kind: str,
+        detail: str,
+        handler: Callable[[Callable[[Any], None]], None],
+        on_response: Callable[[Any], object],
+        on_error: Callable[[str], object],
+        response_size: Callable[[Any], int],
+    ) -> None:
+        self.caller = caller
+        self.me = caller.name
+        self.call_id = call_id
+        self.dst = dst
+        self.kind = kind
+        self.detail = detail
+        self.handler = handler
+        self.on_response = on_response
+        self.on_error = on_error
+        self.response_size = response_size
+        self.done = False
 
-        timer = self.schedule(timeout_ms, "timeout", lambda: fail("REQUEST_TIMED_OUT"), f"{kind} to {dst}")
-        calls[call_id] = fail
+    def handle(self) -> None:  # runs on dst
+        self.handler(self.respond)
+
+    def respond(self, resp: Any) -> None:  # runs on dst
+        net = self.caller.net
         net.send(
-            self,
-            dst,
-            kind,
-            lambda: handler(respond),
-            detail,
-            on_refused=lambda: fail("_TRANSPORT"),
-            size_bytes=size_bytes,
+            net.nodes[self.dst],
+            self.me,
+            self.kind + "-resp",
+            _Apply(self.finish, resp),
+            self.detail,
+            size_bytes=self.response_size(resp),
         )
+
+    def finish(self, resp: Any) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.timer.cancel()
+        self.caller._outstanding.get(self.dst, {}).pop(self.call_id, None)
+        self.on_response(resp)
+
+    def fail(self, err: str) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.timer.cancel()
+        self.caller._outstanding.get(self.dst, {}).pop(self.call_id, None)
+        self.on_error(err)
+
+    def timed_out(self) -> None:
+        self.fail("REQUEST_TIMED_OUT")
+
+    def refused(self) -> None:
+        self.fail("_TRANSPORT")

@@ -26,6 +26,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 import crc32c as _crc32c_mod
+from mypy_extensions import mypyc_attr
 
 __all__ = [
     "BATCH_OVERHEAD",
@@ -347,6 +348,7 @@ def _decode_records(
 # batches
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class RecordBatch:
     """An immutable v2 record batch: header fields plus ``raw``, its exact encoding.
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from .cluster import Cluster
 from .kernel import Kernel, Node, TraceEvent
 
@@ -64,6 +66,7 @@ def parse_clusters(spec: str) -> list[tuple[str, int]]:
     return out
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class World:
     """Named clusters on one kernel; ``world["east"]`` is a :class:`Cluster` like any other."""
 

@@ -84,3 +84,50 @@ def test_compiled_and_source_builds_run_identical_simulations() -> None:
     assert int(str(native["ops"])) > 200
     for key in ("trace", "ops", "lost", "timeline"):
         assert native[key] == sources[key], key
+
+
+TIME_TRAVEL = """
+import json
+from kafkalab.commands import LabSession, execute
+import kafkalab.sim.kernel as kernel
+
+s = LabSession(brokers=3, seed=11)
+s.travel.interval = 300
+s.travel.budget_s = None
+marks = []
+for ms, line in [(0, "kafka-topics --create --topic t --partitions 2 --replication-factor 3"),
+                 (0, "start-producer p1 --topic t --rate 40"), (0, "start-consumer c1 --topic t --group g"),
+                 (1500, "kill-broker 2"), (1500, "restart-broker 2"), (1500, None)]:
+    if ms:
+        s.tick(ms)
+    if line:
+        assert execute(s, line).ok, line
+    marks.append([s.events, s.now_ms, s.cluster.trace_hash()])
+assert len(s.travel.line) >= 3 and s.travel.enabled, s.travel.disabled_reason
+assert execute(s, "rewind 2s").ok
+marks.append([s.events, s.now_ms, s.cluster.trace_hash(), len(s.travel.line)])
+assert execute(s, "redo").ok
+marks.append([s.events, s.now_ms, s.cluster.trace_hash()])
+print(json.dumps({"compiled": not kernel.__file__.endswith(".py"), "marks": marks,
+                  "checkpoints": [[ck.events, ck.time_ms, ck.actions] for ck in s.travel.line]}))
+s.close()
+"""
+
+
+def test_compiled_and_source_builds_travel_in_time_alike() -> None:
+    """Checkpoints are taken at the same points and rewind/redo land on the same trace hashes in both."""
+
+    def run(sources_only: bool) -> dict[str, object]:
+        code = (FORCE_SOURCES if sources_only else "") + TIME_TRAVEL
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+        )
+        data: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+        return data
+
+    native, sources = run(False), run(True)
+    assert sources["compiled"] is False and native["compiled"] is build.sim_is_compiled()
+    assert native["marks"] == sources["marks"]
+    assert native["checkpoints"] == sources["checkpoints"]
+    marks = native["marks"]
+    assert isinstance(marks, list) and marks[-1] == marks[5]  # redo returned to where the rewind left

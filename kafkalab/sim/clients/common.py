@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ def to_bytes(v: str | bytes | None) -> bytes | None:
     raise TypeError(f"expected str or bytes, got {type(v).__name__}")
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class TopicPartition:
     """Like ``confluent_kafka.TopicPartition``: topic, partition, offset (and error, leader_epoch)."""
 
@@ -178,6 +180,11 @@ class Message(tuple):  # type: ignore[type-arg]
 new_message = tuple.__new__
 
 
+def _ask_metadata(node: Broker, topics: list[str], auto_create: bool, respond: Callable[[Any], None]) -> None:
+    node.handle_metadata(respond, topics, auto_create)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class ClientNode(Endpoint):
     """A client process: knows the bootstrap brokers and keeps a metadata cache it refreshes on demand."""
 
@@ -244,34 +251,33 @@ class ClientNode(Endpoint):
         self._md_rr += 1
         name = brokers[self._md_rr % len(brokers)]
         node = self.broker_node(name)
-
-        def ok(resp: Any) -> None:
-            if resp is None:  # the broker has not caught up with the metadata log yet: ask another one
-                err("NOT_READY")
-                return
-            topics, partitions, live, _controller = resp
-            self.merge_metadata(topics, partitions, live)
-            self._md_done()
-            self._after_metadata()
-
-        def err(_e: str) -> None:
-            if attempt + 1 < len(brokers):
-                self._md_try(attempt + 1)
-            else:
-                self.schedule(self.retry_backoff_ms, "metadata-retry", lambda: self._md_try(0))
-
-        # (a closure must not hold None: time travel's checkpoints restore such a cell empty)
+        # bound methods and partials, not closures: a time-travel checkpoint pickles what a call keeps
         wanted = sorted(self.metadata_topics)
         auto = self.allow_auto_create_topics
         self.call(
             name,
             "Metadata",
-            lambda respond: node.handle_metadata(respond, wanted, auto),
-            ok,
-            err,
+            functools.partial(_ask_metadata, node, wanted, auto),
+            functools.partial(self._md_answer, attempt, brokers),
+            functools.partial(self._md_error, attempt, brokers),
             min(self.request_timeout_ms, 5000),
             detail=self.name,
         )
+
+    def _md_answer(self, attempt: int, brokers: list[str], resp: Any) -> None:
+        if resp is None:  # the broker has not caught up with the metadata log yet: ask another one
+            self._md_error(attempt, brokers, "NOT_READY")
+            return
+        topics, partitions, live, _controller = resp
+        self.merge_metadata(topics, partitions, live)
+        self._md_done()
+        self._after_metadata()
+
+    def _md_error(self, attempt: int, brokers: list[str], _e: str) -> None:
+        if attempt + 1 < len(brokers):
+            self._md_try(attempt + 1)
+        else:
+            self.schedule(self.retry_backoff_ms, "metadata-retry", functools.partial(self._md_try, 0))
 
     def _after_metadata(self) -> None:
         """Schedule the next refresh: soon while a wanted topic is missing, else after the max age."""

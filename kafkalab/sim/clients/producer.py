@@ -20,8 +20,11 @@ producer's state) does the same. Nothing ever gives a batch that may have been w
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from typing import TYPE_CHECKING, Any
+
+from mypy_extensions import mypyc_attr
 
 from ..broker import ProduceRequest, ProduceResult, produce_request_size
 from ..configdefs import ConfigError, validate_configs
@@ -65,6 +68,13 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 
+def _no_answer(_r: Any) -> None:
+    """acks=0: nobody waits for the broker's answer."""
+
+
+# Callbacks that wait in the kernel's heap or in a call in flight are bound methods and functools.partials,
+# never closures: a time-travel checkpoint pickles them, which mypyc's compiled closures do not allow.
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class Producer(ClientNode):
     """A producer client (a node of the simulation)."""
 
@@ -243,7 +253,9 @@ class Producer(ClientNode):
                 self._absent_since.setdefault(topic, self.kernel.now_ms)
                 self.refresh_metadata(self._on_metadata)
                 self.schedule(
-                    self.delivery_timeout_ms, "metadata-wait-expiry", lambda: self._expire_unknown(topic)
+                    self.delivery_timeout_ms,
+                    "metadata-wait-expiry",
+                    functools.partial(self._expire_unknown, topic),
                 )
             return
         self._append(topic, partition, k, v, hdrs, ts, cb)
@@ -336,7 +348,7 @@ class Producer(ClientNode):
             self.schedule(
                 max(1, keep[0][3] + self.delivery_timeout_ms - now),
                 "metadata-wait-expiry",
-                lambda: self._expire_unknown(topic),
+                functools.partial(self._expire_unknown, topic),
             )
         else:
             del self._no_metadata[topic]
@@ -484,28 +496,27 @@ class Producer(ClientNode):
             self._pid_pending = False
             return
         node = self.broker_node(name)
-
-        def ok(resp: Any) -> None:
-            self._pid_pending = False
-            # (error, pid, epoch); a broker that cannot forward to the controller answers (error, reason)
-            if resp[0] != "NO_ERROR":
-                self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
-                return
-            self.set_producer_id(resp[1], resp[2])
-
-        def fail(_e: str) -> None:
-            self._pid_pending = False
-            self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
-
         self.call(
             name,
             "InitProducerId",
-            lambda r: node.handle_admin("allocate_producer_id", (), r),
-            ok,
-            fail,
+            functools.partial(node.handle_admin, "allocate_producer_id", ()),
+            self._on_producer_id,
+            self._on_producer_id_error,
             self.request_timeout_ms,
             detail=self.name,
         )
+
+    def _on_producer_id(self, resp: Any) -> None:
+        self._pid_pending = False
+        # (error, pid, epoch); a broker that cannot forward to the controller answers (error, reason)
+        if resp[0] != "NO_ERROR":
+            self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
+            return
+        self.set_producer_id(resp[1], resp[2])
+
+    def _on_producer_id_error(self, _e: str) -> None:
+        self._pid_pending = False
+        self.schedule(self.retry_backoff_ms, "init-pid-retry", self._init_producer_id)
 
     def _bump_epoch(self) -> None:
         """KIP-360: an idempotent producer bumps its own epoch to restart sequences after a gap."""
@@ -574,7 +585,7 @@ class Producer(ClientNode):
         if to_add and txn is not None:
             txn.add_partitions(to_add)
         if need_metadata:
-            self.refresh_metadata(lambda: self._wake(0))
+            self.refresh_metadata(functools.partial(self._wake, 0))
         if next_wake is not None:
             self._wake(max(0, next_wake - now))
 
@@ -624,7 +635,7 @@ class Producer(ClientNode):
                 self,
                 broker_name,
                 "Produce",
-                lambda: node.handle_produce(req, lambda _r: None),
+                functools.partial(node.handle_produce, req, _no_answer),
                 detail=f"{len(reqs)} batches acks=0",
                 size_bytes=produce_request_size(built),
             )
@@ -636,9 +647,9 @@ class Producer(ClientNode):
         self.call(
             broker_name,
             "Produce",
-            lambda respond: node.handle_produce(req, respond),
-            lambda results: self._on_response(leader, batches, results),
-            lambda err: self._on_error(leader, batches, err),
+            functools.partial(node.handle_produce, req),
+            functools.partial(self._on_response, leader, batches),
+            functools.partial(self._on_error, leader, batches),
             self.request_timeout_ms,
             detail=", ".join(f"{b.topic}-{b.partition}×{len(b.records)}" for b in batches),
             size_bytes=produce_request_size(built),
@@ -656,7 +667,7 @@ class Producer(ClientNode):
             else:
                 refresh |= self._retry_or_fail(b, r.error, r.message)
         if refresh:
-            self.refresh_metadata(lambda: self._wake(0))
+            self.refresh_metadata(functools.partial(self._wake, 0))
         self._wake(0)
 
     def _on_error(self, leader: int, batches: list[_Batch], err: str) -> None:
@@ -664,7 +675,7 @@ class Producer(ClientNode):
             self._in_flight_per_broker[leader] = max(0, self._in_flight_per_broker.get(leader, 0) - 1)
         for b in batches:
             self._retry_or_fail(b, err, "")
-        self.refresh_metadata(lambda: self._wake(0))
+        self.refresh_metadata(functools.partial(self._wake, 0))
         self._wake(self.retry_backoff_ms)
 
     def _restart_partition(self, st: _TpState) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
+from mypy_extensions import mypyc_attr
+
 from ..errors import KafkaError
 from ..records import RecordBatch, RecordRow
 from .common import Message
@@ -34,6 +36,7 @@ _MAX_EPOCH = 32766
 Pending = tuple[bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...], int, Callback | None, int]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _Batch:
     __slots__ = (
         "topic",
@@ -79,6 +82,7 @@ def _order(b: _Batch) -> int:
     return b.order
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # checkpointable: see build.py
 class _TpState:
     __slots__ = (
         "unsent",

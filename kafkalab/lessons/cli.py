@@ -133,14 +133,22 @@ def _run_checks(lessons: list[Any], verbose: bool) -> list[tuple[int, list[Any]]
     if workers < 2 or any(f is None for f in files):
         return [_check_one(lesson, verbose) for lesson in lessons]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    # forked workers start at once with everything imported; elsewhere the platform's default start method
+    # forked workers start at once with everything imported; elsewhere the platform's default start method.
+    # Leaving the pool terminates its workers, also when SIGTERM or Ctrl-C ends the check (main() turns
+    # SIGTERM into SystemExit): no worker outlives the command.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_check_file, str(f), verbose) for f in files]
-        return [f.result() for f in futures]
+    with context.Pool(processes=workers, initializer=_quiet_worker) as pool:
+        return pool.starmap(_check_file, [(str(f), verbose) for f in files])
+
+
+def _quiet_worker() -> None:
+    """A check worker dies at once on SIGTERM (the pool's terminate) and leaves Ctrl-C to the parent."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_lessons(args: argparse.Namespace) -> int:

@@ -185,6 +185,8 @@ class LessonPane(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._choices_key: tuple[str, int, int | None, bool] | None = None
+        #: whether the pane last showed a finished lesson (the headline is scrolled into view once, on finishing)
+        self._shown_finished = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-head")
@@ -241,7 +243,11 @@ class LessonPane(VerticalScroll):
         reveal = self.query_one("#lesson-reveal", Static)
         reveal.update(render_reveal(v))
         reveal.display = v.picked is not None
-        if v.revealed and key != shown:  # the verdict, under the "step complete" line that says what next
+        finishing = v.finished and not self._shown_finished
+        self._shown_finished = v.finished
+        # the verdict, under the "step complete" line that says what next; and on finishing, "Lesson complete"
+        # at the top with the takeaway under it (not wherever the last step's text had been scrolled to)
+        if (v.revealed and key != shown) or finishing:
             self.call_after_refresh(self.scroll_to_widget, nxt, animate=False, top=True)
         hints = self.query_one("#lesson-hints", Static)
         hints.update(render_hints(v))

@@ -249,6 +249,9 @@ class LessonPane(VerticalScroll):
         # at the top with the takeaway under it (not wherever the last step's text had been scrolled to)
         if (v.revealed and key != shown) or finishing:
             self.call_after_refresh(self.scroll_to_widget, nxt, animate=False, top=True)
+            # the new text's height is laid out on a later refresh (a long takeaway moved the line down after
+            # the first scroll): once more when the screen has settled
+            self.set_timer(0.1, lambda: self.scroll_to_widget(nxt, animate=False, top=True))
         hints = self.query_one("#lesson-hints", Static)
         hints.update(render_hints(v))
         hints.display = bool(v.hints) or (v.hints_total > 0 and not v.step_complete and not v.predicting)

@@ -30,8 +30,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from ..lessons.loader import _V as _LessonChecker
 from ..lessons.model import Issue
-from ..lessons.yamlpos import Located, YamlError, load_located
+from ..lessons.yamlpos import YamlError, load_located
 
 __all__ = [
     "FORMAT_VERSION",
@@ -210,23 +211,9 @@ def note_text(line: str) -> str | None:
 # -- reading ----------------------------------------------------------------------------------------------
 
 
-class _Checker:
-    """Collects ``file:line`` issues while walking a located document."""
-
-    def __init__(self, file: str, doc: Located) -> None:
-        self.file = file
-        self.doc = doc
-        self.issues: list[Issue] = []
-
-    def err(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
-        line = self.doc.lines.get(("key", *path)) if key else None
-        self.issues.append(Issue(self.file, line or self.doc.line(path), message))
-
-    def mapping(self, value: Any, path: tuple[str | int, ...], what: str) -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.err(path, f"{what} must be a mapping (key: value lines)")
-            return None
-        return value
+class _Checker(_LessonChecker):
+    """Collects ``file:line`` issues while walking a located document (the lesson loader's issue collector,
+    with a scenario file's own value checks)."""
 
     def keys(
         self, m: dict[str, Any], path: tuple[str | int, ...], allowed: tuple[str, ...], what: str
